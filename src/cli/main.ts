@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import type { Config } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { StackError } from '../stack/errors.js';
+import { registerDemoCommand } from './demo.js';
+import { registerStackCommands } from './stack.js';
+
+/** Builds the `refreshbus` command line; each command file registers itself here. */
+export function buildProgram(): Command {
+  let config: Config | undefined;
+  const lazyConfig = () => (config ??= loadConfig());
+  const program = new Command('refreshbus')
+    .description(
+      'Open-banking refresh webhooks (Bud, Yodlee) as dependable, exactly-once Kafka streams',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  registerStackCommands(program, lazyConfig);
+  registerDemoCommand(program, lazyConfig);
+  return program;
+}
+
+/** Runs the CLI; expected failures print their message and exit 1, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof ConfigError || err instanceof StackError) {
+      console.error(`refreshbus: ${err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    console.error(err);
+    process.exitCode = 1;
+  }
+}

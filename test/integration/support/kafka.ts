@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Admin, KafkaMessage, Producer, ProducerConfig } from 'kafkajs';
+import { inject } from 'vitest';
+import { createRegistry } from '../../../src/registry/registry.js';
+
+/** A name no other test (or earlier run) uses: topics and groups never collide. */
+export function uniqueName(prefix: string): string {
+  return `test.${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+export function brokers(): string[] {
+  return inject('brokers');
+}
+
+export function registryUrl(): string {
+  return inject('registryUrl');
+}
+
+export function testKafka(clientId = 'refreshbus-test'): Kafka {
+  return new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.ERROR });
+}
+
+export function testRegistry() {
+  return createRegistry(registryUrl());
+}
+
+/** Things a test opened, closed in reverse order by `closeAll()` (call it in `afterEach`). */
+export class Resources {
+  private readonly closers: (() => Promise<unknown>)[] = [];
+
+  track<T>(value: T, close: (v: T) => Promise<unknown>): T {
+    this.closers.push(() => close(value));
+    return value;
+  }
+
+  async closeAll(): Promise<void> {
+    const closers = this.closers.splice(0).reverse();
+    for (const close of closers) await close().catch(() => undefined);
+  }
+}
+
+export async function connectedAdmin(kafka: Kafka, res: Resources): Promise<Admin> {
+  const admin = res.track(kafka.admin(), (a) => a.disconnect());
+  await admin.connect();
+  return admin;
+}
+
+export async function connectedProducer(
+  kafka: Kafka,
+  res: Resources,
+  config: ProducerConfig = {},
+): Promise<Producer> {
+  const producer = res.track(
+    kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, ...config }),
+    (p) => p.disconnect(),
+  );
+  await producer.connect();
+  return producer;
+}
+
+export async function createTopics(
+  admin: Admin,
+  topics: string[],
+  numPartitions = 1,
+): Promise<void> {
+  await admin.createTopics({
+    topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+    waitForLeaders: true,
+  });
+}
+
+/**
+ * Reads a topic from the beginning until `count` records arrived or `quietMs` passed without a
+ * new one (after at least `minWaitMs`), and returns them in partition/offset order.
+ */
+export async function readAll(
+  kafka: Kafka,
+  topic: string,
+  options: { readCommitted: boolean; count?: number; quietMs?: number; maxWaitMs?: number },
+): Promise<(KafkaMessage & { partition: number })[]> {
+  const consumer = kafka.consumer({
+    groupId: uniqueName('reader'),
+    readUncommitted: !options.readCommitted,
+    maxWaitTimeInMs: 200,
+  });
+  const out: (KafkaMessage & { partition: number })[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        resolve();
+      });
+    });
+    let last = Date.now();
+    await consumer.run({
+      eachMessage: ({ partition, message }) => {
+        out.push({ ...message, partition });
+        last = Date.now();
+        return Promise.resolve();
+      },
+    });
+    await joined;
+    last = Date.now();
+    const started = Date.now();
+    const quietMs = options.quietMs ?? 3000;
+    const maxWaitMs = options.maxWaitMs ?? 60_000;
+    for (;;) {
+      if (options.count !== undefined && out.length >= options.count) break;
+      if (Date.now() - last > quietMs && Date.now() - started > quietMs) break;
+      if (Date.now() - started > maxWaitMs) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // give a record that arrives right after `count` a chance to show up as a duplicate
+    if (options.count !== undefined) await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    await consumer.disconnect();
+  }
+  return out.sort(
+    (a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
+  );
+}
