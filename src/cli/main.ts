@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { StackError } from '../stack/errors.js';
 import { registerDemoCommand } from './demo.js';
+import { registerIngestCommand } from './ingest.js';
 import { registerStackCommands } from './stack.js';
 
 /** Builds the `refreshbus` command line; each command file registers itself here. */
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStackCommands(program, lazyConfig);
   registerDemoCommand(program, lazyConfig);
+  registerIngestCommand(program, lazyConfig);
   return program;
 }
 

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { AUTH_MODES } from '../ingest/auth/modes.js';
+import type { AuthSettings } from '../ingest/auth/modes.js';
+import { sources } from '../ingest/sources/index.js';
 
 /** The package root (where package.json lives), whether running from `src/` or `dist/`. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,6 +18,57 @@ const csv = z
       .filter((x) => x.length > 0),
   )
   .pipe(z.array(z.string()).min(1));
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Prefixes of the routes that authenticate: one per webhook source, plus the client API. */
+export const authPrefixes: readonly {
+  prefix: string;
+  defaultAuth: readonly string[];
+  what: string;
+}[] = [
+  ...sources.map((s) => ({
+    prefix: s.envPrefix,
+    defaultAuth: s.defaultAuth,
+    what: `POST ${s.route}`,
+  })),
+  { prefix: 'REFRESH_REQUESTS', defaultAuth: ['hmac'], what: 'POST /refresh-requests' },
+];
+
+function authShape() {
+  const shape: Record<string, z.ZodType> = {};
+  for (const { prefix, defaultAuth, what } of authPrefixes) {
+    shape[`${prefix}_AUTH`] = csv
+      .pipe(z.array(z.enum(AUTH_MODES)))
+      .default([...defaultAuth] as (typeof AUTH_MODES)[number][])
+      .describe(`${what}: checks that must all pass (${AUTH_MODES.join(', ')}).`);
+    shape[`${prefix}_JWKS_URL`] = z.url().optional().describe(`${what}: JWKS URL for jwks.`);
+    shape[`${prefix}_WEBHOOK_SECRETS`] = csv
+      .optional()
+      .describe(
+        `${what}: Standard Webhooks secrets (whsec_…) for hmac, comma-separated for rotation.`,
+      );
+    shape[`${prefix}_ALLOWED_CIDRS`] = csv
+      .optional()
+      .describe(`${what}: allowed source CIDRs for ip.`);
+    shape[`${prefix}_SHARED_SECRET`] = z
+      .string()
+      .min(16)
+      .optional()
+      .describe(`${what}: shared secret for secret.`);
+    shape[`${prefix}_SHARED_SECRET_HEADER`] = z
+      .string()
+      .min(1)
+      .default('x-webhook-secret')
+      .describe(`${what}: header carrying the shared secret.`);
+  }
+  return shape;
+}
 
 /**
  * Every setting refreshbus reads from the environment, with its default and documentation.
@@ -60,6 +114,71 @@ export const configSchema = z.object({
     .positive()
     .default(120_000)
     .describe('Local stack: how long `stack up` waits for each service to become ready.'),
+  INGEST_HOST: z.string().min(1).default('127.0.0.1').describe('Ingest: address to listen on.'),
+  INGEST_PORT: port(8080).describe('Ingest: HTTP port.'),
+  INGEST_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024)
+    .describe('Ingest: largest accepted body; larger ones get 413 and are not read further.'),
+  INGEST_HEADERS_TIMEOUT_MS: ms(10_000).describe(
+    'Ingest: time a client has to send the request headers.',
+  ),
+  INGEST_REQUEST_TIMEOUT_MS: ms(30_000).describe(
+    'Ingest: time a client has to send the whole request.',
+  ),
+  INGEST_PUBLISH_TIMEOUT_MS: ms(5000).describe(
+    'Ingest: how long a request waits for Kafka to acknowledge its record before answering 503.',
+  ),
+  INGEST_RETRY_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(5)
+    .describe('Ingest: Retry-After sent with 503.'),
+  INGEST_MAX_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('Ingest: records waiting for Kafka at once; beyond it requests are shed with 503.'),
+  INGEST_BATCH_MAX_RECORDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('Ingest: records per produce request.'),
+  INGEST_BATCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024)
+    .describe('Ingest: bytes per produce request (keep below the broker message.max.bytes).'),
+  INGEST_BATCH_LINGER_MS: z.coerce
+    .number()
+    .nonnegative()
+    .default(2)
+    .describe('Ingest: how long a batch waits for more records once one is queued.'),
+  INGEST_SHUTDOWN_TIMEOUT_MS: ms(15_000).describe(
+    'Ingest: on SIGTERM, time to drain requests and flush before exiting.',
+  ),
+  INGEST_TRUSTED_PROXIES: csv
+    .optional()
+    .describe('Ingest: proxies (IPs/CIDRs) whose X-Forwarded-For is believed; others are ignored.'),
+  INGEST_ALLOW_UNAUTHENTICATED_REMOTE: bool(false).describe(
+    'Ingest: allow an *_AUTH=none route while listening on a non-loopback address (never in production).',
+  ),
+  TOPIC_WEBHOOKS_RAW: z
+    .string()
+    .min(1)
+    .default('openbanking.webhooks.raw')
+    .describe('Topic: raw webhooks.'),
+  TOPIC_REFRESH_REQUESTS: z
+    .string()
+    .min(1)
+    .default('openbanking.refresh.requests')
+    .describe('Topic: RefreshRequested records.'),
   JAVA_HOME: z
     .string()
     .optional()
@@ -72,7 +191,12 @@ export const configSchema = z.object({
     ),
 });
 
-export type Config = Readonly<z.infer<typeof configSchema>>;
+export const fullConfigSchema = configSchema.extend(authShape());
+
+export type Config = Readonly<z.infer<typeof configSchema>> & {
+  /** Authentication settings per route prefix (`BUD`, `YODLEE`, `REFRESH_REQUESTS`). */
+  readonly auth: Readonly<Record<string, AuthSettings>>;
+};
 
 /** Raised when the environment does not describe a valid configuration; lists every problem. */
 export class ConfigError extends Error {
@@ -87,19 +211,30 @@ export class ConfigError extends Error {
 /** Parses the environment once into a typed, frozen configuration, or throws listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = Object.fromEntries(
-    Object.keys(configSchema.shape)
+    Object.keys(fullConfigSchema.shape)
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
-  const parsed = configSchema.safeParse(known);
+  const parsed = fullConfigSchema.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
     );
   }
-  const config = parsed.data;
-  if (config.KAFKA_BROKERS !== undefined && config.SCHEMA_REGISTRY_URL === undefined) {
+  const data = parsed.data as z.infer<typeof configSchema> & Record<string, unknown>;
+  if (data.KAFKA_BROKERS !== undefined && data.SCHEMA_REGISTRY_URL === undefined) {
     throw new ConfigError(['SCHEMA_REGISTRY_URL: required when KAFKA_BROKERS is set']);
   }
-  return Object.freeze(config);
+  const auth: Record<string, AuthSettings> = {};
+  for (const { prefix } of authPrefixes) {
+    auth[prefix] = Object.freeze({
+      modes: data[`${prefix}_AUTH`] as AuthSettings['modes'],
+      jwksUrl: data[`${prefix}_JWKS_URL`] as string | undefined,
+      webhookSecrets: data[`${prefix}_WEBHOOK_SECRETS`] as string[] | undefined,
+      allowedCidrs: data[`${prefix}_ALLOWED_CIDRS`] as string[] | undefined,
+      sharedSecret: data[`${prefix}_SHARED_SECRET`] as string | undefined,
+      sharedSecretHeader: data[`${prefix}_SHARED_SECRET_HEADER`] as string,
+    });
+  }
+  return Object.freeze({ ...data, auth: Object.freeze(auth) });
 }

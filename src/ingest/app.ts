@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
+import { z } from 'zod';
+import type { Logger } from '../lib/logger.js';
+import { KeySourceUnavailableError } from './auth/bud-jws.js';
+import type { Authenticator } from './auth/types.js';
+import { HttpError, errorBody } from './errors.js';
+import type { IngestMetrics } from './metrics.js';
+import type { OutgoingRecord } from './publisher.js';
+import { PublishUnavailableError } from './publisher.js';
+import type { SourceDefinition } from './sources/types.js';
+
+/** What the HTTP layer needs from the rest of the service. */
+export interface IngestAppDeps {
+  readonly sources: readonly {
+    readonly definition: SourceDefinition;
+    readonly authenticate: Authenticator;
+  }[];
+  readonly refreshRequests: {
+    readonly authenticate: Authenticator;
+    /** Encodes a RefreshRequested value (Avro, Confluent wire format). */
+    readonly encode: (value: RefreshRequested) => Promise<Buffer>;
+  };
+  readonly publish: (record: OutgoingRecord, timeoutMs: number) => Promise<void>;
+  /** True while Kafka accepts writes. */
+  readonly ready: () => boolean;
+  readonly metrics: IngestMetrics;
+  readonly logger: Logger;
+  readonly settings: {
+    readonly rawTopic: string;
+    readonly requestsTopic: string;
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly publishTimeoutMs: number;
+    readonly retryAfterSeconds: number;
+    readonly trustedProxies?: readonly string[] | undefined;
+  };
+  readonly now?: () => number;
+  readonly newId?: () => string;
+}
+
+/** The Avro `RefreshRequested` value (schemas/RefreshRequested.avsc). */
+export interface RefreshRequested {
+  request_id: string;
+  customer_id: string;
+  providers: string[];
+  task_ids: string[];
+  requested_at: number;
+}
+
+const refreshRequestBody = z.object({
+  customer_id: z.string().min(1).max(256),
+  providers: z.array(z.string().min(1).max(256)).max(1000).optional(),
+  task_ids: z.array(z.string().min(1).max(256)).max(1000).optional(),
+});
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function parseJson(raw: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new HttpError('INVALID_JSON', 'body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError('INVALID_JSON', 'body is not valid JSON');
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The metrics label of a route. */
+    source?: string;
+  }
+}
+
+/** Maps fastify's own errors to the contract's codes. */
+function toHttpError(err: FastifyError): HttpError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError('PAYLOAD_TOO_LARGE', 'body is larger than the limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpError('INVALID_REQUEST', 'Content-Length does not match the body');
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    default:
+      return undefined;
+  }
+}
+
+/** Builds the ingest HTTP app without listening (tests call `inject`). */
+export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstance> {
+  const { settings, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const newId = deps.newId ?? randomUUID;
+  // typed as fastify's logger so the instance keeps the default FastifyInstance type
+  const log: FastifyBaseLogger = deps.logger.child({ component: 'ingest' });
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: settings.bodyLimitBytes,
+    requestTimeout: settings.requestTimeoutMs,
+    trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
+    genReqId: () => newId(),
+    requestIdLogLabel: 'ingestId',
+    return503OnClosing: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  // bodies stay bytes: signatures are checked on them and they are stored as they came
+  const keepBytes = (
+    _req: FastifyRequest,
+    body: Buffer,
+    done: (err: null, body: Buffer) => void,
+  ) => {
+    done(null, body);
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, keepBytes);
+  app.addContentTypeParser(/^application\/[\w.-]+\+json$/, { parseAs: 'buffer' }, keepBytes);
+
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    const known = err instanceof HttpError ? err : toHttpError(err);
+    if (known) {
+      void reply
+        .code(known.status)
+        .headers(known.headers)
+        .send(errorBody(known.code, known.message));
+      return;
+    }
+    request.log.error({ err }, 'unexpected error');
+    void reply.code(500).send(errorBody('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send(errorBody('NOT_FOUND', 'no such route'));
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.requests.inc({
+      source: request.routeOptions.config.source ?? 'other',
+      status: String(reply.statusCode),
+    });
+    done();
+  });
+
+  const unavailable = (message: string) =>
+    new HttpError('UNAVAILABLE', message, { 'retry-after': String(settings.retryAfterSeconds) });
+
+  async function authenticate(
+    check: Authenticator,
+    request: FastifyRequest,
+    raw: Buffer,
+  ): Promise<string> {
+    let result;
+    try {
+      result = await check({
+        headers: request.headers,
+        rawBody: raw,
+        remoteAddr: request.ip,
+        now: now(),
+      });
+    } catch (err) {
+      if (err instanceof KeySourceUnavailableError) {
+        request.log.warn({ err: err.cause }, 'signing keys could not be fetched');
+        throw unavailable('signing keys are unavailable, retry later');
+      }
+      throw err;
+    }
+    if (!result.ok) throw new HttpError(result.code, result.message);
+    return result.method;
+  }
+
+  async function publish(
+    source: string,
+    request: FastifyRequest,
+    record: OutgoingRecord,
+  ): Promise<void> {
+    const stop = metrics.publishLatency.startTimer({ source });
+    try {
+      await deps.publish(record, settings.publishTimeoutMs);
+      stop();
+    } catch (err) {
+      if (err instanceof PublishUnavailableError) {
+        request.log.warn({ reason: err.reason }, 'record not acknowledged by Kafka');
+        throw unavailable('the webhook could not be stored, retry later');
+      }
+      throw err;
+    }
+  }
+
+  const methodNotAllowed = (allow: string) => (_request: FastifyRequest, reply: FastifyReply) => {
+    void reply
+      .code(405)
+      .header('allow', allow)
+      .send(errorBody('METHOD_NOT_ALLOWED', `use ${allow}`));
+  };
+
+  for (const { definition, authenticate: check } of deps.sources) {
+    app.post(definition.route, { config: { source: definition.name } }, async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const method = await authenticate(check, request, raw);
+      const body = parseJson(raw);
+      const id = request.id;
+      await publish(definition.name, request, {
+        topic: settings.rawTopic,
+        key: definition.keyOf(body) ?? id,
+        value: raw,
+        headers: {
+          'ob-source': definition.name,
+          'ob-ingest-id': id,
+          'ob-received-at': new Date(now()).toISOString(),
+          'content-type': request.headers['content-type'] ?? 'application/json',
+          'ob-remote-addr': request.ip,
+          'ob-auth': method,
+        },
+      });
+      return reply.code(200).send({ status: 'accepted', id });
+    });
+    app.route({
+      method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+      url: definition.route,
+      handler: methodNotAllowed('POST'),
+    });
+  }
+
+  app.post(
+    '/refresh-requests',
+    { config: { source: 'refresh-requests' } },
+    async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      await authenticate(deps.refreshRequests.authenticate, request, raw);
+      const parsed = refreshRequestBody.safeParse(parseJson(raw));
+      if (!parsed.success) {
+        throw new HttpError(
+          'INVALID_REQUEST',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
+      }
+      const id = request.id;
+      const value: RefreshRequested = {
+        request_id: id,
+        customer_id: parsed.data.customer_id,
+        providers: parsed.data.providers ?? [],
+        task_ids: parsed.data.task_ids ?? [],
+        requested_at: now(),
+      };
+      let encoded: Buffer;
+      try {
+        encoded = await deps.refreshRequests.encode(value);
+      } catch (err) {
+        request.log.warn({ err }, 'RefreshRequested could not be encoded (schema registry)');
+        throw unavailable('the schema registry is unavailable, retry later');
+      }
+      await publish('refresh-requests', request, {
+        topic: settings.requestsTopic,
+        key: value.customer_id,
+        value: encoded,
+        headers: {
+          'ob-source': 'client',
+          'ob-ingest-id': id,
+          'ob-received-at': new Date(value.requested_at).toISOString(),
+          'content-type': 'application/vnd.confluent.avro',
+        },
+      });
+      return reply.code(200).send({ status: 'accepted', id });
+    },
+  );
+  app.route({
+    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+    url: '/refresh-requests',
+    handler: methodNotAllowed('POST'),
+  });
+
+  app.get('/healthz', { config: { source: 'ops' } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { source: 'ops' } }, async (_request, reply) => {
+    metrics.kafkaReady.set(deps.ready() ? 1 : 0);
+    return deps.ready()
+      ? reply.send({ status: 'ready' })
+      : reply
+          .code(503)
+          .header('retry-after', String(settings.retryAfterSeconds))
+          .send(errorBody('UNAVAILABLE', 'Kafka is not reachable'));
+  });
+  app.get('/metrics', { config: { source: 'ops' } }, async (_request, reply) => {
+    metrics.kafkaReady.set(deps.ready() ? 1 : 0);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  for (const url of ['/healthz', '/readyz', '/metrics']) {
+    app.route({
+      method: ['POST', 'PUT', 'DELETE', 'PATCH'],
+      url,
+      handler: methodNotAllowed('GET'),
+    });
+  }
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,63 @@
+import { budJwsVerifier, remoteKeys } from './bud-jws.js';
+import type { KeyResolver } from './bud-jws.js';
+import { ipAllowlist, parseCidrs } from './ip-allowlist.js';
+import type { AuthSettings } from './modes.js';
+import { sharedSecret } from './shared-secret.js';
+import { standardWebhooksVerifier } from './standard-webhooks.js';
+import type { Authenticator } from './types.js';
+import { allOf } from './types.js';
+
+/** The route's authenticator, or every setting that is missing or wrong for the chosen modes. */
+export function authenticatorFromSettings(
+  prefix: string,
+  settings: AuthSettings,
+  deps: { keys?: (url: string) => KeyResolver } = {},
+):
+  | { authenticator: Authenticator; problems: string[] }
+  | { authenticator?: undefined; problems: string[] } {
+  const problems: string[] = [];
+  const checks: Authenticator[] = [];
+  if (settings.modes.includes('none') && settings.modes.length > 1) {
+    problems.push(`${prefix}_AUTH: "none" cannot be combined with other checks`);
+  }
+  for (const mode of settings.modes) {
+    switch (mode) {
+      case 'none':
+        checks.push(() => Promise.resolve({ ok: true, method: 'none' }));
+        break;
+      case 'jwks':
+        if (!settings.jwksUrl)
+          problems.push(`${prefix}_JWKS_URL: required when ${prefix}_AUTH includes jwks`);
+        else
+          checks.push(
+            budJwsVerifier(
+              (deps.keys ?? ((url) => remoteKeys({ jwksUrl: url })))(settings.jwksUrl),
+            ),
+          );
+        break;
+      case 'hmac':
+        if (!settings.webhookSecrets?.length) {
+          problems.push(`${prefix}_WEBHOOK_SECRETS: required when ${prefix}_AUTH includes hmac`);
+        } else checks.push(standardWebhooksVerifier(settings.webhookSecrets));
+        break;
+      case 'ip':
+        if (!settings.allowedCidrs?.length) {
+          problems.push(`${prefix}_ALLOWED_CIDRS: required when ${prefix}_AUTH includes ip`);
+        } else {
+          try {
+            parseCidrs(settings.allowedCidrs);
+            checks.push(ipAllowlist(settings.allowedCidrs));
+          } catch (err) {
+            problems.push(`${prefix}_ALLOWED_CIDRS: ${(err as Error).message}`);
+          }
+        }
+        break;
+      case 'secret':
+        if (!settings.sharedSecret)
+          problems.push(`${prefix}_SHARED_SECRET: required when ${prefix}_AUTH includes secret`);
+        else checks.push(sharedSecret(settings.sharedSecretHeader, settings.sharedSecret));
+        break;
+    }
+  }
+  return problems.length ? { problems } : { authenticator: allOf(checks), problems };
+}

@@ -1,0 +1,43 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What an authenticator sees: the raw bytes, before anything parses them. */
+export interface AuthRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly rawBody: Buffer;
+  /** The client address, after trusted-proxy handling. */
+  readonly remoteAddr: string;
+  /** Milliseconds since the epoch (passed in so checks stay testable). */
+  readonly now: number;
+}
+
+export type AuthFailureCode = 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'SOURCE_NOT_ALLOWED';
+
+/** The outcome of one check; `method` ends up in the raw record's `ob-auth` header. */
+export type AuthResult =
+  | { readonly ok: true; readonly method: string }
+  | { readonly ok: false; readonly code: AuthFailureCode; readonly message: string };
+
+export type Authenticator = (request: AuthRequest) => Promise<AuthResult>;
+
+/** One header value, refusing repeated headers (a classic way to smuggle a second signature). */
+export function singleHeader(
+  headers: IncomingHttpHeaders,
+  name: string,
+): string | undefined | null {
+  const value = headers[name.toLowerCase()];
+  if (Array.isArray(value)) return null;
+  return value;
+}
+
+/** Runs every check in order; all must pass. */
+export function allOf(checks: readonly Authenticator[]): Authenticator {
+  return async (request) => {
+    const methods: string[] = [];
+    for (const check of checks) {
+      const result = await check(request);
+      if (!result.ok) return result;
+      methods.push(result.method);
+    }
+    return { ok: true, method: methods.join('+') };
+  };
+}

@@ -1,0 +1,231 @@
+import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Logger } from '../lib/logger.js';
+
+/** One record for Kafka. */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: IHeaders;
+}
+
+/** Why a record was not acknowledged: the HTTP layer answers 503 for each. */
+export class PublishUnavailableError extends Error {
+  constructor(
+    readonly reason: 'overloaded' | 'timeout' | 'not-connected' | 'closed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PublishUnavailableError';
+  }
+}
+
+export interface PublisherOptions {
+  readonly maxBatchRecords: number;
+  readonly maxBatchBytes: number;
+  readonly lingerMs: number;
+  /** Records queued or in flight at once; more are refused (load shedding), never queued. */
+  readonly maxInFlight: number;
+}
+
+/** What the publisher reports, for metrics. */
+export interface PublisherObserver {
+  batchSent?(records: number, bytes: number, seconds: number): void;
+  batchFailed?(records: number, err: unknown): void;
+  inFlight?(count: number): void;
+}
+
+interface Pending {
+  readonly record: OutgoingRecord;
+  readonly size: number;
+  resolve(): void;
+  reject(err: Error): void;
+  /** Set once its request stopped waiting: if still queued, it is not sent at all. */
+  abandoned: boolean;
+}
+
+/** The producer side the publisher needs: kafkajs's `sendBatch` (acks=all) and connection life. */
+export type BatchSender = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>;
+
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  // idempotent: kafkajs retries without limit and the broker drops duplicates of retried batches
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+/**
+ * Gathers concurrent records into produce requests (kafkajs sends one request per `send`) and
+ * settles each record's promise when its batch is acknowledged by all in-sync replicas. One batch
+ * is in flight at a time, which keeps the idempotent producer's ordering simple; the next batch
+ * fills meanwhile.
+ */
+export class BatchingPublisher {
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
+  private inFlightCount = 0;
+  private sending = false;
+  private timer: NodeJS.Timeout | undefined;
+  private connected = false;
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    private readonly producer: BatchSender,
+    private readonly options: PublisherOptions,
+    private readonly logger: Logger,
+    private readonly observer: PublisherObserver = {},
+  ) {}
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /**
+   * Resolves once Kafka acknowledged the record with acks=all; rejects with
+   * {@link PublishUnavailableError} when it is refused or not acknowledged within `timeoutMs`
+   * (the record may still be written later: a 503 never promises it was not).
+   */
+  publish(record: OutgoingRecord, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new PublishUnavailableError('closed', 'shutting down'));
+    if (!this.connected)
+      return Promise.reject(new PublishUnavailableError('not-connected', 'not connected to Kafka'));
+    if (this.inFlightCount >= this.options.maxInFlight) {
+      return Promise.reject(
+        new PublishUnavailableError('overloaded', 'too many records waiting for Kafka'),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const size = record.value.length + record.key.length + 64;
+      const timeout = setTimeout(() => {
+        pending.abandoned = true;
+        reject(
+          new PublishUnavailableError(
+            'timeout',
+            `Kafka did not acknowledge within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const settle = () => {
+        clearTimeout(timeout);
+        this.inFlightCount -= 1;
+        this.observer.inFlight?.(this.inFlightCount);
+        if (this.inFlightCount === 0) this.drained?.();
+      };
+      const pending: Pending = {
+        record,
+        size,
+        abandoned: false,
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      this.inFlightCount += 1;
+      this.observer.inFlight?.(this.inFlightCount);
+      this.queue.push(pending);
+      this.queuedBytes += size;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.sending) return;
+    const full =
+      this.queue.length >= this.options.maxBatchRecords ||
+      this.queuedBytes >= this.options.maxBatchBytes;
+    if (full || this.options.lingerMs === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.sendNext();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        void this.sendNext();
+      }, this.options.lingerMs);
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0 && batch.length < this.options.maxBatchRecords) {
+      const next = this.queue[0];
+      if (!next) break;
+      if (batch.length > 0 && bytes + next.size > this.options.maxBatchBytes) break;
+      this.queue.shift();
+      this.queuedBytes -= next.size;
+      if (next.abandoned) {
+        // its request already answered 503: sending it now would only make a duplicate
+        next.reject(new PublishUnavailableError('timeout', 'abandoned before sending'));
+        continue;
+      }
+      batch.push(next);
+      bytes += next.size;
+    }
+    return batch;
+  }
+
+  private async sendNext(): Promise<void> {
+    if (this.sending) return;
+    const batch = this.takeBatch();
+    if (batch.length === 0) return;
+    this.sending = true;
+    const started = process.hrtime.bigint();
+    const byTopic = new Map<string, { key: string; value: Buffer; headers: IHeaders }[]>();
+    let bytes = 0;
+    for (const { record } of batch) {
+      const list = byTopic.get(record.topic) ?? [];
+      list.push({ key: record.key, value: record.value, headers: record.headers });
+      byTopic.set(record.topic, list);
+      bytes += record.value.length;
+    }
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.observer.batchSent?.(batch.length, bytes, seconds);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.observer.batchFailed?.(batch.length, err);
+      this.logger.error({ err, records: batch.length }, 'produce request failed');
+      for (const p of batch)
+        p.reject(new PublishUnavailableError('timeout', 'Kafka refused the batch'));
+    } finally {
+      this.sending = false;
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /** Stops taking records, waits (up to `timeoutMs`) for those in flight, and disconnects. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    if (this.inFlightCount > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    await this.producer.disconnect();
+    this.connected = false;
+  }
+}

@@ -1,0 +1,186 @@
+import type { FastifyInstance } from 'fastify';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import { createKafka } from '../kafka/client.js';
+import type { Logger } from '../lib/logger.js';
+import { createRegistry, registerValueSchema } from '../registry/registry.js';
+import { readSchema } from '../registry/schemas.js';
+import type { Endpoints } from '../stack/local-stack.js';
+import type { RefreshRequested } from './app.js';
+import { buildIngestApp } from './app.js';
+import { authenticatorFromSettings } from './auth/from-settings.js';
+import type { Authenticator } from './auth/types.js';
+import { createIngestMetrics } from './metrics.js';
+import { BatchingPublisher, createIdempotentProducer } from './publisher.js';
+import { sources } from './sources/index.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Builds every route's authenticator, or throws listing every missing or wrong setting. */
+export function authenticatorsFromConfig(config: Config, logger: Logger) {
+  const problems: string[] = [];
+  const build = (prefix: string): Authenticator => {
+    const settings = config.auth[prefix];
+    if (!settings) throw new Error(`no auth settings for ${prefix}`);
+    const result = authenticatorFromSettings(prefix, settings);
+    problems.push(...result.problems);
+    if (settings.modes.includes('none')) {
+      if (!LOOPBACK.has(config.INGEST_HOST) && !config.INGEST_ALLOW_UNAUTHENTICATED_REMOTE) {
+        problems.push(
+          `${prefix}_AUTH: "none" is only allowed while INGEST_HOST is a loopback address (set INGEST_ALLOW_UNAUTHENTICATED_REMOTE=true to override)`,
+        );
+      }
+      logger.warn(
+        { route: prefix },
+        `authentication is OFF for ${prefix} (${prefix}_AUTH=none): local use only`,
+      );
+    }
+    return result.authenticator ?? (() => Promise.reject(new Error('unreachable')));
+  };
+  const bySource = sources.map((definition) => ({
+    definition,
+    authenticate: build(definition.envPrefix),
+  }));
+  const refreshRequests = build('REFRESH_REQUESTS');
+  if (problems.length) throw new ConfigError(problems);
+  return { bySource, refreshRequests };
+}
+
+/** Watches whether Kafka answers, for /readyz: a metadata request every `intervalMs`. */
+function startKafkaProbe(brokers: readonly string[], intervalMs: number) {
+  const kafka = new Kafka({
+    clientId: 'refreshbus-ingest-probe',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  let ok = false;
+  let stopped = false;
+  let connected = false;
+  const tick = async () => {
+    try {
+      if (!connected) {
+        await admin.connect();
+        connected = true;
+      }
+      await admin.describeCluster();
+      ok = true;
+    } catch {
+      ok = false;
+      connected = false;
+      await admin.disconnect().catch(() => undefined);
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+  };
+  let timer = setTimeout(() => void tick(), 0);
+  return {
+    get ok() {
+      return ok;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+export interface RunningIngest {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  /** Stops accepting, drains in-flight requests, flushes to Kafka; bounded by INGEST_SHUTDOWN_TIMEOUT_MS. */
+  close(): Promise<void>;
+}
+
+/** Starts the ingest service: Kafka producer, HTTP server, readiness probe. */
+export async function startIngest(
+  config: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+): Promise<RunningIngest> {
+  const log = logger.child({ component: 'ingest' });
+  const auth = authenticatorsFromConfig(config, log);
+  const metrics = createIngestMetrics();
+  const kafka = createKafka(
+    { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-ingest` },
+    logger,
+  );
+  const publisher = new BatchingPublisher(
+    createIdempotentProducer(kafka),
+    {
+      maxBatchRecords: config.INGEST_BATCH_MAX_RECORDS,
+      maxBatchBytes: config.INGEST_BATCH_MAX_BYTES,
+      lingerMs: config.INGEST_BATCH_LINGER_MS,
+      maxInFlight: config.INGEST_MAX_IN_FLIGHT,
+    },
+    log,
+    metrics.observer,
+  );
+  const probe = startKafkaProbe(endpoints.brokers, 2000);
+
+  // Kafka may be down at start: the service still starts (answering 503) and connects when it can
+  const state = { closing: false };
+  const connectLoop = (async () => {
+    while (!state.closing && !publisher.isConnected) {
+      try {
+        await publisher.connect();
+        log.info('connected to Kafka');
+      } catch (err) {
+        log.warn({ err }, 'cannot connect to Kafka yet; retrying');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+
+  const registry = createRegistry(endpoints.registryUrl);
+  let schemaId: Promise<number> | undefined;
+  const encode = async (value: RefreshRequested) => {
+    schemaId ??= readSchema('RefreshRequested').then((schema) =>
+      registerValueSchema(registry, config.TOPIC_REFRESH_REQUESTS, schema),
+    );
+    try {
+      return await registry.encode(await schemaId, value);
+    } catch (err) {
+      schemaId = undefined; // ask the registry again next time
+      throw err;
+    }
+  };
+
+  const app = await buildIngestApp({
+    sources: auth.bySource,
+    refreshRequests: { authenticate: auth.refreshRequests, encode },
+    publish: (record, timeoutMs) => publisher.publish(record, timeoutMs),
+    ready: () => publisher.isConnected && probe.ok,
+    metrics,
+    logger,
+    settings: {
+      rawTopic: config.TOPIC_WEBHOOKS_RAW,
+      requestsTopic: config.TOPIC_REFRESH_REQUESTS,
+      bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES,
+      requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
+      publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
+      retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+      trustedProxies: config.INGEST_TRUSTED_PROXIES,
+    },
+  });
+  app.server.headersTimeout = config.INGEST_HEADERS_TIMEOUT_MS;
+  const url = await app.listen({ host: config.INGEST_HOST, port: config.INGEST_PORT });
+  log.info({ url }, 'ingest listening');
+
+  return {
+    app,
+    url,
+    async close() {
+      const deadline = Date.now() + config.INGEST_SHUTDOWN_TIMEOUT_MS;
+      state.closing = true;
+      await app.close(); // stops accepting and waits for requests being answered
+      await publisher.close(Math.max(0, deadline - Date.now()));
+      await connectLoop;
+      await probe.stop();
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { packageRoot } from '../config/config.js';
+
+/** The project's Avro schemas, by file name without `.avsc`. */
+export type SchemaName = 'RefreshRequested';
+
+/** Reads `schemas/<name>.avsc` as text (registered as-is, so the registry stores the docs too). */
+export function readSchema(name: SchemaName): Promise<string> {
+  return readFile(path.join(packageRoot, 'schemas', `${name}.avsc`), 'utf8');
+}
