@@ -1,0 +1,127 @@
+import type { ProducerBatch } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { BatchingPublisher, PublishUnavailableError } from '../../../src/ingest/publisher.js';
+import type { BatchSender, OutgoingRecord } from '../../../src/ingest/publisher.js';
+import { createLogger } from '../../../src/lib/logger.js';
+
+/** A producer stand-in whose acknowledgements the test releases by hand. */
+class ManualSender implements BatchSender {
+  batches: ProducerBatch[] = [];
+  private releases: (() => void)[] = [];
+  connect = () => Promise.resolve();
+  disconnect = () => Promise.resolve();
+  sendBatch = (batch: ProducerBatch) => {
+    this.batches.push(batch);
+    return new Promise<never[]>((resolve) => this.releases.push(() => resolve([])));
+  };
+  ackNext() {
+    this.releases.shift()?.();
+  }
+  recordsIn(i: number) {
+    return this.batches[i]?.topicMessages?.flatMap((t) => t.messages.map((m) => String(m.value))) ?? [];
+  }
+}
+
+const record = (n: number): OutgoingRecord => ({ topic: 'raw', key: `k${n}`, value: Buffer.from(`v${n}`), headers: {} });
+const tick = () => new Promise((r) => setTimeout(r, 5));
+const options = { maxBatchRecords: 100, maxBatchBytes: 1 << 20, lingerMs: 1, maxInFlight: 10 };
+
+async function connected(sender: ManualSender, overrides: Partial<typeof options> = {}) {
+  const publisher = new BatchingPublisher(sender, { ...options, ...overrides }, createLogger('silent'));
+  await publisher.connect();
+  return publisher;
+}
+
+describe('BatchingPublisher', () => {
+  it('gathers concurrent records into one produce request and settles each when it is acknowledged', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender);
+    let settled = 0;
+    const all = [1, 2, 3].map((n) => publisher.publish(record(n), 1000).then(() => (settled += 1)));
+    await tick();
+    expect(sender.batches).toHaveLength(1);
+    expect(sender.batches[0]?.acks).toBe(-1);
+    expect(sender.recordsIn(0)).toEqual(['v1', 'v2', 'v3']);
+    expect(settled).toBe(0); // nothing is acknowledged before Kafka acknowledges
+    sender.ackNext();
+    await Promise.all(all);
+    expect(settled).toBe(3);
+  });
+
+  it('keeps one request in flight and sends what queued meanwhile as the next batch', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender);
+    const first = publisher.publish(record(1), 1000);
+    await tick();
+    const later = [2, 3].map((n) => publisher.publish(record(n), 1000));
+    await tick();
+    expect(sender.batches).toHaveLength(1);
+    sender.ackNext();
+    await first;
+    await tick();
+    expect(sender.recordsIn(1)).toEqual(['v2', 'v3']);
+    sender.ackNext();
+    await Promise.all(later);
+  });
+
+  it('splits batches at the record limit', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender, { maxBatchRecords: 2 });
+    const all = [1, 2, 3].map((n) => publisher.publish(record(n), 1000));
+    await tick();
+    expect(sender.recordsIn(0)).toEqual(['v1', 'v2']);
+    sender.ackNext();
+    await tick();
+    expect(sender.recordsIn(1)).toEqual(['v3']);
+    sender.ackNext();
+    await Promise.all(all);
+  });
+
+  it('refuses records beyond the in-flight bound instead of queueing them', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender, { maxInFlight: 2 });
+    const held = [publisher.publish(record(1), 1000), publisher.publish(record(2), 1000)];
+    await expect(publisher.publish(record(3), 1000)).rejects.toMatchObject({ reason: 'overloaded' });
+    await tick();
+    sender.ackNext();
+    await Promise.all(held);
+  });
+
+  it('times a record out when Kafka does not acknowledge, and never sends one whose request gave up', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender);
+    const stuck = publisher.publish(record(1), 20);
+    await tick();
+    const queued = publisher.publish(record(2), 20); // waits behind the stuck batch
+    await expect(stuck).rejects.toBeInstanceOf(PublishUnavailableError);
+    await expect(queued).rejects.toMatchObject({ reason: 'timeout' });
+    sender.ackNext(); // the broker comes back and acknowledges the first batch late
+    await tick();
+    expect(sender.batches).toHaveLength(1); // record 2 was dropped, not sent as a duplicate
+    expect(publisher.inFlight).toBe(0);
+  });
+
+  it('refuses records before it is connected and after close', async () => {
+    const sender = new ManualSender();
+    const publisher = new BatchingPublisher(sender, options, createLogger('silent'));
+    await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({ reason: 'not-connected' });
+    await publisher.connect();
+    await publisher.close(100);
+    await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({ reason: 'closed' });
+  });
+
+  it('on close, waits for records in flight before disconnecting', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender);
+    const pending = publisher.publish(record(1), 1000);
+    await tick();
+    let closed = false;
+    const closing = publisher.close(1000).then(() => (closed = true));
+    await tick();
+    expect(closed).toBe(false);
+    sender.ackNext();
+    await pending;
+    await closing;
+    expect(closed).toBe(true);
+  });
+});
