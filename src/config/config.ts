@@ -115,7 +115,22 @@ export const configSchema = z.object({
     .default(120_000)
     .describe('Local stack: how long `stack up` waits for each service to become ready.'),
   INGEST_HOST: z.string().min(1).default('127.0.0.1').describe('Ingest: address to listen on.'),
-  INGEST_PORT: port(8080).describe('Ingest: HTTP port.'),
+  INGEST_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe('Ingest: HTTP port (0 = any free port).'),
+  JWKS_CACHE_MAX_AGE_MS: ms(600_000).describe(
+    'Ingest: how long fetched JWKS keys are trusted before a refetch.',
+  ),
+  JWKS_COOLDOWN_MS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(30_000)
+    .describe('Ingest: least time between two JWKS refetches triggered by an unknown key id.'),
   INGEST_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -23,7 +23,9 @@ export function authenticatorsFromConfig(config: Config, logger: Logger) {
   const build = (prefix: string): Authenticator => {
     const settings = config.auth[prefix];
     if (!settings) throw new Error(`no auth settings for ${prefix}`);
-    const result = authenticatorFromSettings(prefix, settings);
+    const result = authenticatorFromSettings(prefix, settings, {
+      jwks: { cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS },
+    });
     problems.push(...result.problems);
     if (settings.modes.includes('none')) {
       if (!LOOPBACK.has(config.INGEST_HOST) && !config.INGEST_ALLOW_UNAUTHENTICATED_REMOTE) {
@@ -124,15 +126,19 @@ export async function startIngest(
 
   // Kafka may be down at start: the service still starts (answering 503) and connects when it can
   const state = { closing: false };
+  const tryConnect = async () => {
+    try {
+      await publisher.connect();
+      log.info('connected to Kafka');
+    } catch (err) {
+      log.warn({ err }, 'cannot connect to Kafka yet; retrying');
+    }
+  };
+  await tryConnect();
   const connectLoop = (async () => {
     while (!state.closing && !publisher.isConnected) {
-      try {
-        await publisher.connect();
-        log.info('connected to Kafka');
-      } catch (err) {
-        log.warn({ err }, 'cannot connect to Kafka yet; retrying');
-        await new Promise((r) => setTimeout(r, 2000));
-      }
+      await new Promise((r) => setTimeout(r, 2000));
+      if (!state.closing) await tryConnect();
     }
   })();
 

@@ -38,10 +38,10 @@ export interface StackLayout {
   readonly marker: string;
 }
 
-export function stackLayout(root: string): StackLayout {
+export function stackLayout(root: string, artifacts = path.join(root, 'artifacts')): StackLayout {
   return {
     root,
-    artifacts: path.join(root, 'artifacts'),
+    artifacts,
     run: path.join(root, 'run'),
     logs: path.join(root, 'logs'),
     kafkaData: path.join(root, 'data', 'kafka'),
@@ -139,11 +139,13 @@ export class LocalStack {
   readonly layout: StackLayout;
   readonly endpoints: Endpoints;
 
+  /** `artifactsDir` lets a second stack (tests) reuse the first one's downloads. */
   constructor(
     private readonly config: Config,
     private readonly say: Say,
+    artifactsDir?: string,
   ) {
-    this.layout = stackLayout(config.REFRESHBUS_STACK_DIR);
+    this.layout = stackLayout(config.REFRESHBUS_STACK_DIR, artifactsDir);
     this.endpoints = localEndpoints(config);
   }
 

@@ -11,7 +11,10 @@ import { allOf } from './types.js';
 export function authenticatorFromSettings(
   prefix: string,
   settings: AuthSettings,
-  deps: { keys?: (url: string) => KeyResolver } = {},
+  deps: {
+    keys?: (url: string) => KeyResolver;
+    jwks?: { cacheMaxAgeMs: number; cooldownMs: number };
+  } = {},
 ):
   | { authenticator: Authenticator; problems: string[] }
   | { authenticator?: undefined; problems: string[] } {
@@ -26,14 +29,12 @@ export function authenticatorFromSettings(
         checks.push(() => Promise.resolve({ ok: true, method: 'none' }));
         break;
       case 'jwks':
-        if (!settings.jwksUrl)
+        if (!settings.jwksUrl) {
           problems.push(`${prefix}_JWKS_URL: required when ${prefix}_AUTH includes jwks`);
-        else
-          checks.push(
-            budJwsVerifier(
-              (deps.keys ?? ((url) => remoteKeys({ jwksUrl: url })))(settings.jwksUrl),
-            ),
-          );
+        } else {
+          const keys = deps.keys ?? ((url: string) => remoteKeys({ jwksUrl: url, ...deps.jwks }));
+          checks.push(budJwsVerifier(keys(settings.jwksUrl)));
+        }
         break;
       case 'hmac':
         if (!settings.webhookSecrets?.length) {

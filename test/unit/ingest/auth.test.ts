@@ -1,12 +1,15 @@
 import { CompactSign, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
-import type { JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { budJwsVerifier } from '../../../src/ingest/auth/bud-jws.js';
 import type { KeyResolver } from '../../../src/ingest/auth/bud-jws.js';
 import { authenticatorFromSettings } from '../../../src/ingest/auth/from-settings.js';
 import { ipAllowlist } from '../../../src/ingest/auth/ip-allowlist.js';
 import { sharedSecret } from '../../../src/ingest/auth/shared-secret.js';
-import { signStandardWebhook, standardWebhooksVerifier } from '../../../src/ingest/auth/standard-webhooks.js';
+import {
+  signStandardWebhook,
+  standardWebhooksVerifier,
+} from '../../../src/ingest/auth/standard-webhooks.js';
 import type { AuthRequest } from '../../../src/ingest/auth/types.js';
 import { allOf } from '../../../src/ingest/auth/types.js';
 import { buildTestApp } from '../../support/ingest-app.js';
@@ -29,28 +32,53 @@ describe('Standard Webhooks HMAC', () => {
   const headers = (secret: string, opts: { id?: string; ts?: number; raw?: Buffer } = {}) => ({
     'webhook-id': opts.id ?? 'msg_1',
     'webhook-timestamp': String(opts.ts ?? ts),
-    'webhook-signature': signStandardWebhook(secret, opts.id ?? 'msg_1', opts.ts ?? ts, opts.raw ?? body),
+    'webhook-signature': signStandardWebhook(
+      secret,
+      opts.id ?? 'msg_1',
+      opts.ts ?? ts,
+      opts.raw ?? body,
+    ),
   });
 
   it('accepts a body signed with any configured secret (rotation)', async () => {
-    expect(await verify(request(headers(current)))).toEqual({ ok: true, method: 'standard-webhooks' });
+    expect(await verify(request(headers(current)))).toEqual({
+      ok: true,
+      method: 'standard-webhooks',
+    });
     expect((await verify(request(headers(previous)))).ok).toBe(true);
   });
 
   it('accepts when one of several offered signatures matches', async () => {
     const h = headers(current);
-    const other = signStandardWebhook('whsec_' + Buffer.from('unknown').toString('base64'), 'msg_1', ts, body);
-    expect((await verify(request({ ...h, 'webhook-signature': `${other} ${h['webhook-signature']}` }))).ok).toBe(true);
+    const other = signStandardWebhook(
+      'whsec_' + Buffer.from('unknown').toString('base64'),
+      'msg_1',
+      ts,
+      body,
+    );
+    expect(
+      (await verify(request({ ...h, 'webhook-signature': `${other} ${h['webhook-signature']}` })))
+        .ok,
+    ).toBe(true);
   });
 
   it.each([
-    ['a tampered body', () => request(headers(current), Buffer.from(body.toString().replace('c-1', 'c-2')))],
-    ['an unknown secret', () => request(headers('whsec_' + Buffer.from('nope').toString('base64')))],
+    [
+      'a tampered body',
+      () => request(headers(current), Buffer.from(body.toString().replace('c-1', 'c-2'))),
+    ],
+    [
+      'an unknown secret',
+      () => request(headers('whsec_' + Buffer.from('nope').toString('base64'))),
+    ],
     ['a timestamp 6 minutes old', () => request(headers(current, { ts: ts - 360 }))],
     ['a timestamp 6 minutes ahead', () => request(headers(current, { ts: ts + 360 }))],
     ['a signed id that differs', () => request({ ...headers(current), 'webhook-id': 'msg_2' })],
     ['a non-numeric timestamp', () => request({ ...headers(current), 'webhook-timestamp': '1e9' })],
-    ['a repeated signature header', () => request({ ...headers(current), 'webhook-signature': ['v1,a', 'v1,b'] })],
+    [
+      'a repeated signature header',
+      () => request({ ...headers(current), 'webhook-signature': ['v1,a', 'v1,b'] }),
+    ],
   ])('refuses %s with SIGNATURE_INVALID', async (_what, make) => {
     const result = await verify(make());
     expect(result.ok).toBe(false);
@@ -87,40 +115,56 @@ describe('Bud JWS in X-Signature', () => {
   it('accepts a detached JWS over the exact body, key chosen by X-Signing-ID', async () => {
     const verify = budJwsVerifier(keys);
     const jws = detached(await sign(privateKey));
-    expect(await verify(request({ 'x-signature': jws, 'x-signing-id': 'bud-2026' }))).toEqual({ ok: true, method: 'bud-jws' });
+    expect(await verify(request({ 'x-signature': jws, 'x-signing-id': 'bud-2026' }))).toEqual({
+      ok: true,
+      method: 'bud-jws',
+    });
   });
 
   it('accepts a JWS with the body attached', async () => {
     const verify = budJwsVerifier(keys);
-    expect((await verify(request({ 'x-signature': await sign(privateKey), 'x-signing-id': 'bud-2026' }))).ok).toBe(true);
+    expect(
+      (await verify(request({ 'x-signature': await sign(privateKey), 'x-signing-id': 'bud-2026' })))
+        .ok,
+    ).toBe(true);
   });
 
   it('refuses a body changed after signing', async () => {
     const verify = budJwsVerifier(keys);
     const jws = detached(await sign(privateKey));
     const tampered = Buffer.from(body.toString().replace('Completed', 'Failed'));
-    const result = await verify(request({ 'x-signature': jws, 'x-signing-id': 'bud-2026' }, tampered));
+    const result = await verify(
+      request({ 'x-signature': jws, 'x-signing-id': 'bud-2026' }, tampered),
+    );
     expect(!result.ok && result.code).toBe('SIGNATURE_INVALID');
-    const attached = await verify(request({ 'x-signature': await sign(privateKey), 'x-signing-id': 'bud-2026' }, tampered));
+    const attached = await verify(
+      request({ 'x-signature': await sign(privateKey), 'x-signing-id': 'bud-2026' }, tampered),
+    );
     expect(!attached.ok && attached.code).toBe('SIGNATURE_INVALID');
   });
 
   it('refuses a signature by a key that is not the named one', async () => {
     const verify = budJwsVerifier(keys);
-    const result = await verify(request({ 'x-signature': detached(await sign(otherPrivate)), 'x-signing-id': 'bud-2026' }));
+    const result = await verify(
+      request({ 'x-signature': detached(await sign(otherPrivate)), 'x-signing-id': 'bud-2026' }),
+    );
     expect(!result.ok && result.code).toBe('SIGNATURE_INVALID');
   });
 
   it('refuses an unknown X-Signing-ID', async () => {
     const verify = budJwsVerifier(keys);
-    const result = await verify(request({ 'x-signature': detached(await sign(privateKey)), 'x-signing-id': 'nobody' }));
+    const result = await verify(
+      request({ 'x-signature': detached(await sign(privateKey)), 'x-signing-id': 'nobody' }),
+    );
     expect(!result.ok && result.code).toBe('SIGNATURE_INVALID');
   });
 
   it('refuses alg none', async () => {
     const verify = budJwsVerifier(keys);
     const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
-    const result = await verify(request({ 'x-signature': `${header}..`, 'x-signing-id': 'bud-2026' }));
+    const result = await verify(
+      request({ 'x-signature': `${header}..`, 'x-signing-id': 'bud-2026' }),
+    );
     expect(!result.ok && result.code).toBe('SIGNATURE_INVALID');
   });
 
@@ -128,20 +172,30 @@ describe('Bud JWS in X-Signature', () => {
     const verify = budJwsVerifier(keys);
     const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
     const forged = await new CompactSign(body).setProtectedHeader({ alg: 'HS256' }).sign(secret);
-    const result = await verify(request({ 'x-signature': detached(forged), 'x-signing-id': 'bud-2026' }));
+    const result = await verify(
+      request({ 'x-signature': detached(forged), 'x-signing-id': 'bud-2026' }),
+    );
     expect(!result.ok && result.code).toBe('SIGNATURE_INVALID');
   });
 
   it('says SIGNATURE_MISSING without X-Signature or X-Signing-ID', async () => {
     const verify = budJwsVerifier(keys);
     const jws = detached(await sign(privateKey));
-    expect(await verify(request({ 'x-signing-id': 'bud-2026' }))).toMatchObject({ ok: false, code: 'SIGNATURE_MISSING' });
-    expect(await verify(request({ 'x-signature': jws }))).toMatchObject({ ok: false, code: 'SIGNATURE_MISSING' });
+    expect(await verify(request({ 'x-signing-id': 'bud-2026' }))).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_MISSING',
+    });
+    expect(await verify(request({ 'x-signature': jws }))).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_MISSING',
+    });
   });
 
   it('refuses something that is not a compact JWS', async () => {
     const verify = budJwsVerifier(keys);
-    expect(await verify(request({ 'x-signature': 'abc', 'x-signing-id': 'bud-2026' }))).toMatchObject({
+    expect(
+      await verify(request({ 'x-signature': 'abc', 'x-signing-id': 'bud-2026' })),
+    ).toMatchObject({
       ok: false,
       code: 'SIGNATURE_INVALID',
     });
@@ -152,8 +206,12 @@ describe('shared secret and combinations', () => {
   const secretCheck = sharedSecret('x-webhook-secret', 'correct-horse-battery-staple');
 
   it('accepts the right secret and refuses a wrong or missing one', async () => {
-    expect((await secretCheck(request({ 'x-webhook-secret': 'correct-horse-battery-staple' }))).ok).toBe(true);
-    expect(await secretCheck(request({ 'x-webhook-secret': 'correct-horse' }))).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(
+      (await secretCheck(request({ 'x-webhook-secret': 'correct-horse-battery-staple' }))).ok,
+    ).toBe(true);
+    expect(await secretCheck(request({ 'x-webhook-secret': 'correct-horse' }))).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+    });
     expect(await secretCheck(request({}))).toMatchObject({ code: 'SIGNATURE_MISSING' });
   });
 
@@ -163,7 +221,12 @@ describe('shared secret and combinations', () => {
       ok: true,
       method: 'ip-allowlist+shared-secret',
     });
-    expect(await both({ ...request({ 'x-webhook-secret': 'correct-horse-battery-staple' }), remoteAddr: '8.8.8.8' })).toMatchObject({
+    expect(
+      await both({
+        ...request({ 'x-webhook-secret': 'correct-horse-battery-staple' }),
+        remoteAddr: '8.8.8.8',
+      }),
+    ).toMatchObject({
       code: 'SOURCE_NOT_ALLOWED',
     });
   });
@@ -188,7 +251,9 @@ describe('shared secret and combinations', () => {
       allowedCidrs: ['10.0.0.0/8', '300.1.1.1/33'],
       sharedSecretHeader: 'x',
     });
-    expect(result.problems).toEqual(['YODLEE_ALLOWED_CIDRS: not an IP address or CIDR: "300.1.1.1/33"']);
+    expect(result.problems).toEqual([
+      'YODLEE_ALLOWED_CIDRS: not an IP address or CIDR: "300.1.1.1/33"',
+    ]);
   });
 });
 
@@ -207,7 +272,10 @@ describe('Yodlee IP allowlist through the app, with trusted proxies', () => {
       method: 'POST',
       url: '/webhooks/yodlee',
       remoteAddress,
-      headers: { 'content-type': 'application/json', ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+      },
       payload: { event: { loginName: 'u' } },
     });
     return res.statusCode;
@@ -216,11 +284,31 @@ describe('Yodlee IP allowlist through the app, with trusted proxies', () => {
   it.each([
     { what: 'an allowed peer', peer: '203.0.113.5', xff: undefined, status: 200 },
     { what: 'an allowed IPv6 peer', peer: '2001:db8::5', xff: undefined, status: 200 },
-    { what: 'an allowed IPv4-mapped IPv6 peer', peer: '::ffff:203.0.113.5', xff: undefined, status: 200 },
+    {
+      what: 'an allowed IPv4-mapped IPv6 peer',
+      peer: '::ffff:203.0.113.5',
+      xff: undefined,
+      status: 200,
+    },
     { what: 'a peer outside the list', peer: '198.51.100.1', xff: undefined, status: 403 },
-    { what: 'X-Forwarded-For from an untrusted peer (ignored)', peer: '198.51.100.1', xff: '203.0.113.5', status: 403 },
-    { what: 'X-Forwarded-For from a trusted proxy', peer: '10.0.0.1', xff: '203.0.113.5', status: 200 },
-    { what: 'a spoofed first hop behind a trusted proxy', peer: '10.0.0.1', xff: '203.0.113.5, 198.51.100.1', status: 403 },
+    {
+      what: 'X-Forwarded-For from an untrusted peer (ignored)',
+      peer: '198.51.100.1',
+      xff: '203.0.113.5',
+      status: 403,
+    },
+    {
+      what: 'X-Forwarded-For from a trusted proxy',
+      peer: '10.0.0.1',
+      xff: '203.0.113.5',
+      status: 200,
+    },
+    {
+      what: 'a spoofed first hop behind a trusted proxy',
+      peer: '10.0.0.1',
+      xff: '203.0.113.5, 198.51.100.1',
+      status: 403,
+    },
   ])('$what → $status', async ({ peer, xff, status }) => {
     expect(await post(peer, xff)).toBe(status);
   });

@@ -18,16 +18,27 @@ class ManualSender implements BatchSender {
     this.releases.shift()?.();
   }
   recordsIn(i: number) {
-    return this.batches[i]?.topicMessages?.flatMap((t) => t.messages.map((m) => String(m.value))) ?? [];
+    return (
+      this.batches[i]?.topicMessages?.flatMap((t) => t.messages.map((m) => String(m.value))) ?? []
+    );
   }
 }
 
-const record = (n: number): OutgoingRecord => ({ topic: 'raw', key: `k${n}`, value: Buffer.from(`v${n}`), headers: {} });
+const record = (n: number): OutgoingRecord => ({
+  topic: 'raw',
+  key: `k${n}`,
+  value: Buffer.from(`v${n}`),
+  headers: {},
+});
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const options = { maxBatchRecords: 100, maxBatchBytes: 1 << 20, lingerMs: 1, maxInFlight: 10 };
 
 async function connected(sender: ManualSender, overrides: Partial<typeof options> = {}) {
-  const publisher = new BatchingPublisher(sender, { ...options, ...overrides }, createLogger('silent'));
+  const publisher = new BatchingPublisher(
+    sender,
+    { ...options, ...overrides },
+    createLogger('silent'),
+  );
   await publisher.connect();
   return publisher;
 }
@@ -81,7 +92,9 @@ describe('BatchingPublisher', () => {
     const sender = new ManualSender();
     const publisher = await connected(sender, { maxInFlight: 2 });
     const held = [publisher.publish(record(1), 1000), publisher.publish(record(2), 1000)];
-    await expect(publisher.publish(record(3), 1000)).rejects.toMatchObject({ reason: 'overloaded' });
+    await expect(publisher.publish(record(3), 1000)).rejects.toMatchObject({
+      reason: 'overloaded',
+    });
     await tick();
     sender.ackNext();
     await Promise.all(held);
@@ -104,7 +117,9 @@ describe('BatchingPublisher', () => {
   it('refuses records before it is connected and after close', async () => {
     const sender = new ManualSender();
     const publisher = new BatchingPublisher(sender, options, createLogger('silent'));
-    await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({ reason: 'not-connected' });
+    await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({
+      reason: 'not-connected',
+    });
     await publisher.connect();
     await publisher.close(100);
     await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({ reason: 'closed' });
