@@ -138,6 +138,7 @@ export async function startIngest(
   const connectLoop = (async () => {
     while (!state.closing && !publisher.isConnected) {
       await new Promise((r) => setTimeout(r, 2000));
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while we slept
       if (!state.closing) await tryConnect();
     }
   })();

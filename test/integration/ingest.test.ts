@@ -92,7 +92,7 @@ describe('ingest against the real broker', () => {
     expect(res.status).toBe(200);
     const [record] = await readAll(testKafka(), requests, { readCommitted: true, count: 1 });
     expect(record?.key?.toString()).toBe('cust-9');
-    const value = await testRegistry().decode(record?.value ?? Buffer.alloc(0));
+    const value: unknown = await testRegistry().decode(record?.value ?? Buffer.alloc(0));
     expect(value).toMatchObject({
       request_id: res.json.id,
       customer_id: 'cust-9',

@@ -102,7 +102,7 @@ describe('Bud JWS in X-Signature', () => {
     privateKey = pair.privateKey;
     publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'bud-2026', alg: 'RS256', use: 'sig' };
     otherPrivate = (await generateKeyPair('RS256')).privateKey;
-    keys = createLocalJWKSet({ keys: [publicJwk] }) as KeyResolver;
+    keys = createLocalJWKSet({ keys: [publicJwk] });
   });
 
   const sign = async (key: CryptoKey, raw = body, alg = 'RS256') =>

@@ -12,7 +12,11 @@ class ManualSender implements BatchSender {
   disconnect = () => Promise.resolve();
   sendBatch = (batch: ProducerBatch) => {
     this.batches.push(batch);
-    return new Promise<never[]>((resolve) => this.releases.push(() => resolve([])));
+    return new Promise<never[]>((resolve) =>
+      this.releases.push(() => {
+        resolve([]);
+      }),
+    );
   };
   ackNext() {
     this.releases.shift()?.();
