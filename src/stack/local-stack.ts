@@ -155,7 +155,7 @@ export class LocalStack {
   }
 
   /** Starts whatever is not running yet and waits until both answer. Safe to call twice. */
-  async up(): Promise<Endpoints> {
+  async up(options: { kafkaOnly?: boolean } = {}): Promise<Endpoints> {
     const l = this.layout;
     await Promise.all(
       [l.run, l.logs, l.kafkaData, l.registryData, l.artifacts].map((d) =>
@@ -163,9 +163,11 @@ export class LocalStack {
       ),
     );
     await this.startKafka();
-    await this.startRegistry();
+    if (!options.kafkaOnly) await this.startRegistry();
     await this.awaitReady('kafka', () => kafkaReady(this.endpoints.brokers));
-    await this.awaitReady('registry', () => registryReady(this.endpoints.registryUrl));
+    if (!options.kafkaOnly) {
+      await this.awaitReady('registry', () => registryReady(this.endpoints.registryUrl));
+    }
     return this.endpoints;
   }
 
