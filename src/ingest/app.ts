@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import Fastify from 'fastify';
 import type {
   FastifyBaseLogger,
@@ -38,6 +39,8 @@ export interface IngestAppDeps {
     readonly requestsTopic: string;
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
+    /** Time a client has to send its headers (slowloris protection). @default 10000 */
+    readonly headersTimeoutMs?: number;
     readonly publishTimeoutMs: number;
     readonly retryAfterSeconds: number;
     readonly trustedProxies?: readonly string[] | undefined;
@@ -113,6 +116,17 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     disableRequestLogging: true,
     bodyLimit: settings.bodyLimitBytes,
     requestTimeout: settings.requestTimeoutMs,
+    // Node checks header and request deadlines on an interval (30 s by default): tighten it so
+    // slow clients are cut off close to their deadline
+    serverFactory: (handler) =>
+      http.createServer(
+        {
+          headersTimeout: settings.headersTimeoutMs ?? 10_000,
+          requestTimeout: settings.requestTimeoutMs,
+          connectionsCheckingInterval: 1000,
+        },
+        handler,
+      ),
     trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
     genReqId: () => newId(),
     requestIdLogLabel: 'ingestId',

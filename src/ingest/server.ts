@@ -169,12 +169,12 @@ export async function startIngest(
       requestsTopic: config.TOPIC_REFRESH_REQUESTS,
       bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES,
       requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: config.INGEST_HEADERS_TIMEOUT_MS,
       publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
       retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
       trustedProxies: config.INGEST_TRUSTED_PROXIES,
     },
   });
-  app.server.headersTimeout = config.INGEST_HEADERS_TIMEOUT_MS;
   const url = await app.listen({ host: config.INGEST_HOST, port: config.INGEST_PORT });
   log.info({ url }, 'ingest listening');
 

@@ -1,13 +1,24 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, connectedAdmin, createTopics, readAll, registryUrl, uniqueName } from './support/kafka.js';
+import {
+  Resources,
+  connectedAdmin,
+  createTopics,
+  readAll,
+  registryUrl,
+  uniqueName,
+} from './support/kafka.js';
 import { dedicatedBroker } from './support/dedicated-broker.js';
 import { ingestConfig, post, runIngest } from './support/ingest.js';
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -20,20 +31,34 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 describe('ingest during a broker outage', () => {
   it('answers 503 with Retry-After and never 2xx while Kafka is down, then recovers by itself', async () => {
     const broker = resources.track(await dedicatedBroker(), (b) => b.destroy());
-    const kafka = new Kafka({ clientId: 'outage-test', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'outage-test',
+      brokers: broker.brokers,
+      logLevel: logLevel.NOTHING,
+    });
     const raw = uniqueName('raw');
     await createTopics(await connectedAdmin(kafka, resources), [raw], 3);
     const ingest = resources.track(
       await runIngest(
         ingestConfig(
-          { TOPIC_WEBHOOKS_RAW: raw, INGEST_PUBLISH_TIMEOUT_MS: '1500', INGEST_RETRY_AFTER_SECONDS: '3' },
+          {
+            TOPIC_WEBHOOKS_RAW: raw,
+            INGEST_PUBLISH_TIMEOUT_MS: '1500',
+            INGEST_RETRY_AFTER_SECONDS: '3',
+          },
           { brokers: broker.brokers, registryUrl: registryUrl() },
         ),
       ),
       (i) => i.close(),
     );
     const webhook = (n: number) =>
-      JSON.stringify({ event: { info: 'REFRESH.PROCESS_COMPLETED', loginName: `user-${n}`, data: { providerAccount: [] } } });
+      JSON.stringify({
+        event: {
+          info: 'REFRESH.PROCESS_COMPLETED',
+          loginName: `user-${n}`,
+          data: { providerAccount: [] },
+        },
+      });
     const accepted: string[] = [];
     const statuses: number[] = [];
     const send = async (n: number) => {
@@ -59,7 +84,9 @@ describe('ingest during a broker outage', () => {
 
     await broker.start();
     let n = 100;
-    await until('a webhook to be accepted again', 120_000, async () => ((await send(n++)).status === 200 ? true : undefined));
+    await until('a webhook to be accepted again', 120_000, async () =>
+      (await send(n++)).status === 200 ? true : undefined,
+    );
     await until('/readyz to report ready', 30_000, async () =>
       (await fetch(`${ingest.url}/readyz`)).status === 200 ? true : undefined,
     );
@@ -67,7 +94,11 @@ describe('ingest during a broker outage', () => {
 
     // only 200 or 503, and every 200 is on the topic
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
-    const stored = await readAll(kafka, raw, { readCommitted: true, count: accepted.length, quietMs: 5000 });
+    const stored = await readAll(kafka, raw, {
+      readCommitted: true,
+      count: accepted.length,
+      quietMs: 5000,
+    });
     const storedIds = new Set(stored.map((m) => m.headers?.['ob-ingest-id']?.toString()));
     for (const id of accepted) expect(storedIds).toContain(id);
   });

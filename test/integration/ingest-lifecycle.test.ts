@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/config/config.js';
+import {
+  Resources,
+  brokers,
+  connectedAdmin,
+  createTopics,
+  readAll,
+  registryUrl,
+  testKafka,
+  uniqueName,
+} from './support/kafka.js';
+import { ingestConfig, runIngest } from './support/ingest.js';
+
+const resources = new Resources();
+afterEach(() => resources.closeAll());
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('ingest lifecycle', () => {
+  it('cuts off a client that sends its headers too slowly', async () => {
+    const raw = uniqueName('raw');
+    await createTopics(await connectedAdmin(testKafka(), resources), [raw]);
+    const ingest = resources.track(
+      await runIngest(ingestConfig({ TOPIC_WEBHOOKS_RAW: raw, INGEST_HEADERS_TIMEOUT_MS: '1000' })),
+      (i) => i.close(),
+    );
+    const { port } = new URL(ingest.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    resources.track(socket, (s) => Promise.resolve(s.destroy()));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /webhooks/yodlee HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n',
+    );
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString()));
+      socket.once('close', () => {
+        resolve(data);
+      });
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('on SIGTERM stops accepting, answers the requests in flight, flushes them to Kafka and exits 0', async () => {
+    const raw = uniqueName('raw');
+    await createTopics(await connectedAdmin(testKafka(), resources), [raw], 3);
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(packageRoot, 'bin/refreshbus.js'), 'ingest'], {
+      env: {
+        PATH: process.env.PATH,
+        KAFKA_BROKERS: brokers().join(','),
+        SCHEMA_REGISTRY_URL: registryUrl(),
+        INGEST_PORT: String(port),
+        TOPIC_WEBHOOKS_RAW: raw,
+        BUD_AUTH: 'none',
+        YODLEE_AUTH: 'none',
+        REFRESH_REQUESTS_AUTH: 'none',
+        INGEST_BATCH_LINGER_MS: '20',
+        INGEST_SHUTDOWN_TIMEOUT_MS: '10000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    resources.track(child, (c) => Promise.resolve(c.kill('SIGKILL')));
+    let logs = '';
+    child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (i > 120) throw new Error(`ingest did not become ready:\n${logs}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(logs).toMatch(/authentication is OFF/);
+
+    const inFlight = Array.from({ length: 50 }, (_, n) =>
+      fetch(`${base}/webhooks/bud`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ data: { customer_id: `c-${n}` } }),
+      }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id?: string }).id })),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const signalledAt = Date.now();
+    child.kill('SIGTERM');
+    const results = await Promise.allSettled(inFlight);
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(12_000);
+
+    const answered = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(answered.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    const accepted = answered.filter((r) => r.status === 200).map((r) => r.id);
+    expect(accepted.length).toBeGreaterThan(0);
+    const stored = await readAll(testKafka(), raw, { readCommitted: true, count: accepted.length });
+    const ids = new Set(stored.map((m) => m.headers?.['ob-ingest-id']?.toString()));
+    for (const id of accepted) expect(ids).toContain(id);
+    // after exit nothing listens
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+});
