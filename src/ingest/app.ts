@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type {
   FastifyBaseLogger,
   FastifyError,
@@ -113,7 +113,11 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
   const log: FastifyBaseLogger = deps.logger.child({ component: 'ingest' });
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    // quiet in steady state: no per-request lines; the ingest id labels what is logged
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'ingestId',
+    }),
     bodyLimit: settings.bodyLimitBytes,
     requestTimeout: settings.requestTimeoutMs,
     // Node checks header and request deadlines on an interval (30 s by default): tighten it so
@@ -129,7 +133,6 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
       ),
     trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
     genReqId: () => newId(),
-    requestIdLogLabel: 'ingestId',
     return503OnClosing: true,
   });
 
