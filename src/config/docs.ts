@@ -13,7 +13,7 @@ function defaultOf(schema: {
     ? data.join(',')
     : typeof data === 'object' && data !== null
       ? JSON.stringify(data)
-      : String(data as string | number | boolean);
+      : String(data);
   return value.includes('/.refreshbus') ? '`<package>/.refreshbus`' : `\`${value}\``;
 }
 
