@@ -9,11 +9,8 @@ function defaultOf(schema: {
   const parsed = schema.safeParse(undefined);
   if (!parsed.success || parsed.data === undefined) return '—';
   const data = parsed.data;
-  const value = Array.isArray(data)
-    ? data.join(',')
-    : typeof data === 'object' && data !== null
-      ? JSON.stringify(data)
-      : String(data);
+  const value =
+    typeof data === 'string' ? data : Array.isArray(data) ? data.join(',') : JSON.stringify(data);
   return value.includes('/.refreshbus') ? '`<package>/.refreshbus`' : `\`${value}\``;
 }
 
