@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { MapResult, MappedFields, RawWebhook, RefreshEvent, RejectionCode } from '../types.js';
+
+/** `obj[key]` when `obj` is a plain JSON object, never its prototype. */
+export function field(obj: unknown, key: string): unknown {
+  return typeof obj === 'object' && obj !== null && !Array.isArray(obj) && Object.hasOwn(obj, key)
+    ? (obj as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** A non-empty string, or a finite number as text (Yodlee ids are numbers). */
+export function text(value: unknown): string | null {
+  if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/** Bud sends booleans as `true` or as the strings `"true"`; anything else is "not said". */
+export function flag(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+  }
+  return null;
+}
+
+/** An ISO-8601 time as epoch milliseconds, or null when absent or unparseable. */
+export function time(value: unknown): number | null {
+  if (typeof value !== 'string' || value.length > 64) return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function reject(code: RejectionCode, message: string): MapResult {
+  return { ok: false, code, message };
+}
+
+/**
+ * The event id: a SHA-256 over what the source said (never over receipt time, ingest id or
+ * offsets), formatted as a UUID, so a re-delivered webhook maps to the same id.
+ */
+export function eventId(fields: MappedFields, extra: readonly unknown[] = []): string {
+  const identity = JSON.stringify([
+    fields.source,
+    fields.source_event,
+    fields.customer_id,
+    fields.provider,
+    fields.connection_id,
+    fields.task_id,
+    fields.parent_task_id,
+    fields.phase,
+    fields.outcome,
+    fields.result_code,
+    fields.action_required,
+    fields.reconnect_required,
+    fields.has_new_transactions,
+    fields.data_updated_at,
+    fields.occurred_at,
+    ...extra,
+  ]);
+  const h = createHash('sha256').update(identity).digest('hex');
+  // RFC 9562 version 8 (custom) layout
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Completes mapped fields into a RefreshEvent: id, receipt, lineage, occurred_at fallback. */
+export function finish(
+  raw: RawWebhook,
+  fields: MappedFields,
+  extra: readonly unknown[] = [],
+): RefreshEvent {
+  return {
+    ...fields,
+    event_id: eventId(fields, extra),
+    occurred_at: fields.occurred_at ?? raw.receivedAt,
+    received_at: raw.receivedAt,
+    ingest_id: raw.ingestId,
+    raw_topic: raw.topic,
+    raw_partition: raw.partition,
+    raw_offset: raw.offset,
+  };
+}

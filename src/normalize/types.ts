@@ -1,0 +1,78 @@
+/** Enum symbols of the canonical model (schemas/RefreshEvent.avsc). */
+export type Source = 'BUD' | 'YODLEE';
+export type Phase = 'IN_PROGRESS' | 'COMPLETED';
+export type Outcome = 'PENDING' | 'SUCCESS' | 'PARTIAL' | 'FAILED';
+export type ActionRequired =
+  | 'NONE'
+  | 'RECONNECT'
+  | 'UPDATE_CREDENTIALS'
+  | 'PROVIDE_MFA'
+  | 'ACT_AT_PROVIDER'
+  | 'RETRY_LATER'
+  | 'UNSUPPORTED';
+
+/** The canonical event, as encoded with schemas/RefreshEvent.avsc (times in epoch milliseconds). */
+export interface RefreshEvent {
+  event_id: string;
+  source: Source;
+  source_event: string;
+  customer_id: string;
+  provider: string | null;
+  connection_id: string | null;
+  task_id: string | null;
+  parent_task_id: string | null;
+  phase: Phase;
+  outcome: Outcome;
+  result_code: string | null;
+  action_required: ActionRequired;
+  reconnect_required: boolean;
+  has_new_transactions: boolean | null;
+  data_updated_at: number | null;
+  occurred_at: number;
+  received_at: number;
+  ingest_id: string;
+  raw_topic: string;
+  raw_partition: number;
+  raw_offset: number;
+}
+
+/** What a mapper reads: the raw record and what the ingest said about it. */
+export interface RawWebhook {
+  /** `ob-source` header: `bud`, `yodlee`, … */
+  readonly source: string | undefined;
+  readonly value: Buffer;
+  readonly receivedAt: number;
+  readonly ingestId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Why a raw record cannot be mapped; the DLQ's `ob-error-code`. */
+export type RejectionCode =
+  | 'UNKNOWN_SOURCE'
+  | 'INVALID_JSON'
+  | 'UNKNOWN_SHAPE'
+  | 'UNSUPPORTED_EVENT'
+  | 'MISSING_FIELD'
+  | 'INVALID_FIELD';
+
+/** A mapper's answer: events (zero or more), or why the record is poison. Never a throw. */
+export type MapResult =
+  | { readonly ok: true; readonly events: RefreshEvent[] }
+  | { readonly ok: false; readonly code: RejectionCode; readonly message: string };
+
+/** The fields a mapper decides; the rest (ids, lineage, receipt) are filled in by `finish`. */
+export type MappedFields = Omit<
+  RefreshEvent,
+  | 'event_id'
+  | 'received_at'
+  | 'ingest_id'
+  | 'raw_topic'
+  | 'raw_partition'
+  | 'raw_offset'
+  | 'occurred_at'
+> & {
+  /** When it happened, if the source says; otherwise the receipt time is used. */
+  occurred_at: number | null;
+};

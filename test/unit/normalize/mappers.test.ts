@@ -1,0 +1,124 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
+import type { RawWebhook, RefreshEvent } from '../../../src/normalize/types.js';
+
+const fixtures = path.join(import.meta.dirname, '../../fixtures');
+const names = readdirSync(path.join(fixtures, 'webhooks'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -'.json'.length));
+
+interface Fixture {
+  source: string;
+  note: string;
+  body?: unknown;
+  bodyText?: string;
+}
+type Expected = { events: Partial<RefreshEvent>[] } | { rejected: string };
+
+function load(dir: 'webhooks', name: string): Fixture;
+function load(dir: 'expected', name: string): Expected;
+function load(dir: string, name: string): unknown {
+  return JSON.parse(readFileSync(path.join(fixtures, dir, `${name}.json`), 'utf8'));
+}
+
+const RECEIVED_AT = Date.parse('2026-11-23T10:00:00.000Z');
+function rawOf(fixture: Fixture, overrides: Partial<RawWebhook> = {}): RawWebhook {
+  return {
+    source: fixture.source,
+    value: Buffer.from(fixture.bodyText ?? JSON.stringify(fixture.body)),
+    receivedAt: RECEIVED_AT,
+    ingestId: 'ingest-1',
+    topic: 'openbanking.webhooks.raw',
+    partition: 2,
+    offset: 41,
+    ...overrides,
+  };
+}
+
+describe('mapping every fixture to its expected canonical output', () => {
+  it('has fixtures, each with an expectation', () => {
+    expect(names.length).toBeGreaterThanOrEqual(30);
+    const expectations = new Set(
+      readdirSync(path.join(fixtures, 'expected')).map((f) => f.slice(0, -5)),
+    );
+    expect(names.filter((n) => !expectations.has(n))).toEqual([]);
+  });
+
+  it.each(names)('%s', (name) => {
+    const fixture = load('webhooks', name);
+    const expected = load('expected', name);
+    const result = mapRawWebhook(rawOf(fixture));
+    if ('rejected' in expected) {
+      expect(result).toMatchObject({ ok: false, code: expected.rejected });
+      return;
+    }
+    if (!result.ok) throw new Error(`rejected: ${result.code} ${result.message}`);
+    expect(result.events).toHaveLength(expected.events.length);
+    result.events.forEach((event, i) => {
+      expect(event).toEqual({
+        ...expected.events[i],
+        event_id: expect.stringMatching(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        ) as unknown,
+        received_at: RECEIVED_AT,
+        ingest_id: 'ingest-1',
+        raw_topic: 'openbanking.webhooks.raw',
+        raw_partition: 2,
+        raw_offset: 41,
+      });
+    });
+  });
+});
+
+describe('event ids', () => {
+  const mappable = names.filter((n) => 'events' in load('expected', n));
+
+  it.each(mappable)(
+    '%s: a re-delivery (other ingest id, offset, receipt time, whitespace) keeps the ids',
+    (name) => {
+      const fixture = load('webhooks', name);
+      const first = mapRawWebhook(rawOf(fixture));
+      const again = mapRawWebhook(
+        rawOf(fixture, {
+          ingestId: 'ingest-2',
+          offset: 99,
+          partition: 0,
+          value: Buffer.from(JSON.stringify(fixture.body, null, 2)),
+          receivedAt: RECEIVED_AT + 5000,
+        }),
+      );
+      if (!first.ok || !again.ok) throw new Error('expected both to map');
+      expect(again.events.map((e) => e.event_id)).toEqual(first.events.map((e) => e.event_id));
+    },
+  );
+
+  it('are unique across all fixtures (different reports never share an id)', () => {
+    const ids = mappable.flatMap((n) => {
+      const r = mapRawWebhook(rawOf(load('webhooks', n)));
+      return r.ok ? r.events.map((e) => e.event_id) : [];
+    });
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('poison', () => {
+  it.each([
+    ['bytes that are not UTF-8', { value: Buffer.from([0x7b, 0xff, 0x7d]) }, 'INVALID_JSON'],
+    ['an unknown source', { source: 'plaid' }, 'UNKNOWN_SOURCE'],
+    ['no source header', { source: undefined }, 'UNKNOWN_SOURCE'],
+  ])('rejects %s', (_what, overrides, code) => {
+    const fixture = load('webhooks', 'bud-v1-seed-success-strings');
+    expect(mapRawWebhook(rawOf(fixture, overrides))).toMatchObject({ ok: false, code });
+  });
+
+  it('ignores __proto__ and constructor keys', () => {
+    const raw = rawOf({
+      source: 'bud',
+      note: '',
+      bodyText: '{"__proto__":{"data":{"customer_id":"x"}},"constructor":{}}',
+    });
+    expect(mapRawWebhook(raw)).toMatchObject({ ok: false, code: 'UNKNOWN_SHAPE' });
+  });
+});
