@@ -20,7 +20,7 @@ type Expected = { events: Partial<RefreshEvent>[] } | { rejected: string };
 function load(dir: 'webhooks', name: string): Fixture;
 function load(dir: 'expected', name: string): Expected;
 function load(dir: string, name: string): unknown {
-  return JSON.parse(readFileSync(path.join(fixtures, dir, `${name}.json`), 'utf8'));
+  return JSON.parse(readFileSync(path.join(fixtures, dir, `${name}.json`), 'utf8')) as unknown;
 }
 
 const RECEIVED_AT = Date.parse('2026-11-23T10:00:00.000Z');
