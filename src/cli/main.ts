@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { StackError } from '../stack/errors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIngestCommand } from './ingest.js';
+import { registerNormalizeCommands } from './normalize.js';
 import { registerStackCommands } from './stack.js';
 
 /** Builds the `refreshbus` command line; each command file registers itself here. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerStackCommands(program, lazyConfig);
   registerDemoCommand(program, lazyConfig);
   registerIngestCommand(program, lazyConfig);
+  registerNormalizeCommands(program, lazyConfig);
   return program;
 }
 

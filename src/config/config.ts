@@ -194,6 +194,45 @@ export const configSchema = z.object({
     .min(1)
     .default('openbanking.refresh.requests')
     .describe('Topic: RefreshRequested records.'),
+  TOPIC_REFRESH_EVENTS: z
+    .string()
+    .min(1)
+    .default('openbanking.refresh.events')
+    .describe('Topic: canonical Avro RefreshEvent records.'),
+  TOPIC_REFRESH_DLQ: z
+    .string()
+    .min(1)
+    .default('openbanking.refresh.dlq')
+    .describe('Topic: raw records the normalizer could not map, with error headers.'),
+  TOPIC_PARTITIONS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6)
+    .describe(
+      'Partitions of topics refreshbus creates (the unit of parallelism: instances ≤ partitions).',
+    ),
+  TOPIC_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('Replication factor of topics refreshbus creates (3 in production).'),
+  NORMALIZE_GROUP_ID: z
+    .string()
+    .min(1)
+    .default('refreshbus-normalizer')
+    .describe('Normalizer: consumer group id.'),
+  NORMALIZE_TRANSACTIONAL_ID_PREFIX: z
+    .string()
+    .min(1)
+    .default('refreshbus-normalizer')
+    .describe(
+      'Normalizer: transactional id prefix (one id per input partition); unique per deployment.',
+    ),
+  NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
+    'Normalizer: on SIGTERM, time to finish the batch in hand.',
+  ),
   JAVA_HOME: z
     .string()
     .optional()

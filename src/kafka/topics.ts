@@ -1,4 +1,5 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Config } from '../config/config.js';
 
 /** Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they are. */
 export async function ensureTopics(
@@ -8,6 +9,33 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return [];
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (err) {
+    // another instance may have created them meanwhile
+    const now = new Set(await admin.listTopics());
+    if (missing.some((t) => !now.has(t.topic))) throw err;
+  }
   return missing.map((t) => t.topic);
+}
+
+/** Every topic refreshbus owns, with its settings: one place for names and configuration. */
+export function topicDefinitions(config: Config): ITopicConfig[] {
+  const base = {
+    numPartitions: config.TOPIC_PARTITIONS,
+    replicationFactor: config.TOPIC_REPLICATION_FACTOR,
+  };
+  const minIsr = String(Math.min(2, config.TOPIC_REPLICATION_FACTOR));
+  const entries = (retentionMs: number) => [
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: String(retentionMs) },
+    { name: 'min.insync.replicas', value: minIsr },
+  ];
+  const day = 24 * 60 * 60 * 1000;
+  return [
+    { topic: config.TOPIC_WEBHOOKS_RAW, ...base, configEntries: entries(14 * day) },
+    { topic: config.TOPIC_REFRESH_REQUESTS, ...base, configEntries: entries(7 * day) },
+    { topic: config.TOPIC_REFRESH_EVENTS, ...base, configEntries: entries(30 * day) },
+    { topic: config.TOPIC_REFRESH_DLQ, ...base, configEntries: entries(30 * day) },
+  ];
 }

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { packageRoot } from '../config/config.js';
 
 /** The project's Avro schemas, by file name without `.avsc`. */
-export type SchemaName = 'RefreshRequested';
+export type SchemaName =
+  | 'RefreshRequested'
+  | 'RefreshEvent'
+  | 'CustomerRefreshCompleted'
+  | 'NewTransactionsAvailable'
+  | 'ReconnectAlert';
 
 /** Reads `schemas/<name>.avsc` as text (registered as-is, so the registry stores the docs too). */
 export function readSchema(name: SchemaName): Promise<string> {

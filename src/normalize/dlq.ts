@@ -1,0 +1,46 @@
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+
+/** Headers the DLQ adds to a raw record (CONTRACT.md). */
+export const DLQ_HEADERS = [
+  'ob-error-code',
+  'ob-error-message',
+  'ob-origin-topic',
+  'ob-origin-partition',
+  'ob-origin-offset',
+] as const;
+
+/** The dead-letter record: the input's key, bytes and headers, plus why and where it came from. */
+export function deadLetter(
+  input: KafkaMessage,
+  origin: { topic: string; partition: number },
+  error: { code: string; message: string },
+): Message {
+  return {
+    key: input.key,
+    value: input.value,
+    headers: {
+      ...input.headers,
+      'ob-error-code': error.code,
+      'ob-error-message': error.message.slice(0, 1000),
+      'ob-origin-topic': origin.topic,
+      'ob-origin-partition': String(origin.partition),
+      'ob-origin-offset': input.offset,
+    },
+  };
+}
+
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+/** The record's original headers, without what the DLQ added (for replay). */
+export function originalHeaders(headers: IHeaders | undefined): IHeaders {
+  const out: IHeaders = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined && !(DLQ_HEADERS as readonly string[]).includes(name))
+      out[name] = value;
+  }
+  return out;
+}

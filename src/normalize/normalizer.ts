@@ -1,0 +1,140 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Batch, KafkaMessage, Message } from 'kafkajs';
+import type { Config } from '../config/config.js';
+import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
+import type { TopicRecords } from '../kafka/exactly-once.js';
+import { createKafka } from '../kafka/client.js';
+import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
+import type { Logger } from '../lib/logger.js';
+import { createRegistry, registerValueSchema } from '../registry/registry.js';
+import { readSchema } from '../registry/schemas.js';
+import type { Endpoints } from '../stack/local-stack.js';
+import { deadLetter, headerText } from './dlq.js';
+import { mapRawWebhook } from './mappers/index.js';
+import type { RawWebhook } from './types.js';
+
+/** The raw record as a mapper sees it; a missing receipt time falls back to the record timestamp. */
+export function rawWebhookOf(topic: string, partition: number, message: KafkaMessage): RawWebhook {
+  const received = Date.parse(headerText(message.headers, 'ob-received-at') ?? '');
+  return {
+    source: headerText(message.headers, 'ob-source'),
+    value: message.value ?? Buffer.alloc(0),
+    receivedAt: Number.isFinite(received) ? received : Number(message.timestamp),
+    ingestId:
+      headerText(message.headers, 'ob-ingest-id') ?? `${topic}/${partition}/${message.offset}`,
+    topic,
+    partition,
+    offset: Number(message.offset),
+  };
+}
+
+/** Avro validation errors are the mapper's bug (poison); anything else is the registry's trouble. */
+function isValidationError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConfluentSchemaRegistryValidationError';
+}
+
+/**
+ * The batch step: map each raw record; encode its events with the registry; put what cannot be
+ * mapped (or encoded) in the DLQ. Throws only when the registry cannot be reached, so the
+ * transaction is retried rather than good data dead-lettered.
+ */
+export function normalizeBatch(
+  registry: Pick<SchemaRegistry, 'encode'>,
+  schemaId: number,
+  topics: { events: string; dlq: string },
+) {
+  return async (batch: Batch): Promise<TopicRecords[]> => {
+    const events: Message[] = [];
+    const dlq: Message[] = [];
+    for (const message of batch.messages) {
+      const origin = { topic: batch.topic, partition: batch.partition };
+      const result = mapRawWebhook(rawWebhookOf(batch.topic, batch.partition, message));
+      if (!result.ok) {
+        dlq.push(deadLetter(message, origin, result));
+        continue;
+      }
+      try {
+        const encoded: Message[] = [];
+        for (const event of result.events) {
+          encoded.push({
+            key: event.customer_id,
+            value: await registry.encode(schemaId, event),
+            headers: { 'ob-event-id': event.event_id, 'ob-ingest-id': event.ingest_id },
+          });
+        }
+        events.push(...encoded);
+      } catch (err) {
+        if (!isValidationError(err)) throw err;
+        dlq.push(
+          deadLetter(message, origin, { code: 'ENCODE_FAILED', message: (err as Error).message }),
+        );
+      }
+    }
+    return [
+      { topic: topics.events, messages: events },
+      { topic: topics.dlq, messages: dlq },
+    ];
+  };
+}
+
+/** Retries `fn` with backoff until it succeeds or `signal` aborts (registry or broker not up yet). */
+async function retrying<T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  let backoff = 500;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      logger.warn({ err, retryInMs: backoff }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15_000);
+    }
+  }
+}
+
+export interface RunningNormalizer {
+  readonly runner: ExactlyOnceRunner;
+  close(): Promise<void>;
+}
+
+/** Starts the normalizer: raw webhooks → RefreshEvent (+ DLQ), exactly once. */
+export async function startNormalizer(
+  config: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+): Promise<RunningNormalizer> {
+  const log = logger.child({ component: 'normalize' });
+  const kafka = createKafka(
+    { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-normalize` },
+    logger,
+  );
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', log, () => admin.connect());
+  const created = await retrying('creating topics', log, () =>
+    ensureTopics(admin, topicDefinitions(config)),
+  );
+  if (created.length) log.info({ topics: created }, 'created missing topics');
+  await admin.disconnect();
+
+  const registry = createRegistry(endpoints.registryUrl);
+  const schema = await readSchema('RefreshEvent');
+  const schemaId = await retrying('registering the RefreshEvent schema', log, () =>
+    registerValueSchema(registry, config.TOPIC_REFRESH_EVENTS, schema),
+  );
+  const runner = new ExactlyOnceRunner({
+    kafka,
+    groupId: config.NORMALIZE_GROUP_ID,
+    topics: [config.TOPIC_WEBHOOKS_RAW],
+    transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
+    logger: log,
+    process: normalizeBatch(registry, schemaId, {
+      events: config.TOPIC_REFRESH_EVENTS,
+      dlq: config.TOPIC_REFRESH_DLQ,
+    }),
+  });
+  await runner.start();
+  log.info(
+    { input: config.TOPIC_WEBHOOKS_RAW, output: config.TOPIC_REFRESH_EVENTS },
+    'normalizer running',
+  );
+  return { runner, close: () => runner.stop() };
+}
