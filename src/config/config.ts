@@ -230,6 +230,9 @@ export const configSchema = z.object({
     .describe(
       'Normalizer: transactional id prefix (one id per input partition); unique per deployment.',
     ),
+  NORMALIZE_SESSION_TIMEOUT_MS: ms(30_000).describe(
+    'Normalizer: consumer session timeout; a crashed instance holds its partitions this long before others take over.',
+  ),
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
   ),

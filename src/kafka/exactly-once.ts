@@ -1,4 +1,4 @@
-import type { Batch, Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 
@@ -8,8 +8,42 @@ export interface TopicRecords {
   readonly messages: Message[];
 }
 
-/** Turns one input batch (one partition) into output records; throw only for infrastructure trouble. */
-export type BatchProcessor = (batch: Batch) => Promise<TopicRecords[]>;
+/** A slice of one input partition, processed and committed as one transaction. */
+export interface InputChunk {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+}
+
+/** Turns one input chunk into output records; throw only for infrastructure trouble. */
+export type BatchProcessor = (chunk: InputChunk) => Promise<TopicRecords[]>;
+
+/**
+ * Splits a fetched batch into transactions of at most `maxRecords` records and about `maxBytes`
+ * input bytes: kafkajs hands over up to maxBytesPerPartition at once, and one transaction's output
+ * for a partition must stay under the broker's message.max.bytes.
+ */
+export function chunkMessages<T extends { value: Buffer | null }>(
+  messages: readonly T[],
+  maxRecords: number,
+  maxBytes: number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value?.length ?? 0;
+    if (current.length > 0 && (current.length >= maxRecords || bytes + size > maxBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 export interface ExactlyOnceOptions {
   readonly kafka: Kafka;
@@ -19,8 +53,12 @@ export interface ExactlyOnceOptions {
   readonly transactionalIdPrefix: string;
   readonly process: BatchProcessor;
   readonly logger: Logger;
-  /** Largest backoff between retries of a failed transaction. @default 30000 */
+  /** Largest backoff between retries of a failed transaction. @default 10000 */
   readonly maxBackoffMs?: number;
+  /** Most input records per transaction. @default 500 */
+  readonly maxRecordsPerTransaction?: number;
+  /** About the most input bytes per transaction. @default 262144 */
+  readonly maxBytesPerTransaction?: number;
   readonly sessionTimeoutMs?: number;
   readonly transactionTimeoutMs?: number;
   /** Called after each committed transaction (metrics). */
@@ -99,32 +137,46 @@ export class ExactlyOnceRunner {
       partitionsConsumedConcurrently: 1,
       eachBatch: async (payload) => {
         const { batch } = payload;
-        if (batch.messages.length === 0) return;
-        let backoff = 250;
-        for (;;) {
-          if (this.stopped || !payload.isRunning() || payload.isStale()) return;
-          try {
-            await this.commitBatch(batch);
-            payload.resolveOffset(batch.lastOffset());
-            return;
-          } catch (err) {
-            const type = errorType(err);
-            if (type && FENCED.has(type)) {
-              // another member owns this partition now: leave it to them
+        const chunks = chunkMessages(
+          batch.messages,
+          this.options.maxRecordsPerTransaction ?? 500,
+          this.options.maxBytesPerTransaction ?? 256 * 1024,
+        );
+        for (const messages of chunks) {
+          const chunk = { topic: batch.topic, partition: batch.partition, messages };
+          const last = messages[messages.length - 1]?.offset;
+          if (last === undefined) continue;
+          let backoff = 250;
+          for (;;) {
+            if (this.isStopped() || !payload.isRunning() || payload.isStale()) return;
+            try {
+              await this.commitChunk(chunk, last);
+              payload.resolveOffset(last);
+              await payload.heartbeat();
+              break;
+            } catch (err) {
+              const type = errorType(err);
+              if (type && FENCED.has(type)) {
+                // another member owns this partition now: leave it to them
+                this.options.logger.warn(
+                  { topic: batch.topic, partition: batch.partition, type },
+                  'producer fenced',
+                );
+                await this.dropProducer(`${batch.topic}.${batch.partition}`);
+                return;
+              }
               this.options.logger.warn(
-                { topic: batch.topic, partition: batch.partition, type },
-                'producer fenced',
+                { err, topic: batch.topic, partition: batch.partition, retryInMs: backoff },
+                'transaction failed; retrying',
               );
-              await this.dropProducer(`${batch.topic}.${batch.partition}`);
-              return;
+              // wait, but keep the group membership alive meanwhile
+              const until = Date.now() + backoff;
+              while (Date.now() < until && !this.isStopped()) {
+                await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+                await payload.heartbeat().catch(() => undefined);
+              }
+              backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
             }
-            this.options.logger.warn(
-              { err, topic: batch.topic, partition: batch.partition, retryInMs: backoff },
-              'transaction failed; retrying the batch',
-            );
-            await new Promise((r) => setTimeout(r, backoff));
-            backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 30_000);
-            await payload.heartbeat().catch(() => undefined);
           }
         }
       },
@@ -155,37 +207,41 @@ export class ExactlyOnceRunner {
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  private async commitBatch(batch: Batch): Promise<void> {
+  private async commitChunk(chunk: InputChunk, lastOffset: string): Promise<void> {
     const started = process.hrtime.bigint();
-    const outputs = await this.options.process(batch);
-    const producer = await this.producerFor(batch.topic, batch.partition);
+    const outputs = await this.options.process(chunk);
+    const producer = await this.producerFor(chunk.topic, chunk.partition);
     const txn = await producer.transaction();
     try {
       const topicMessages = outputs.filter((o) => o.messages.length > 0);
       if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
-      await this.sendOffsets(txn, batch);
+      await this.sendOffsets(txn, chunk, lastOffset);
       await txn.commit();
     } catch (err) {
-      await this.abort(txn, batch);
+      await this.abort(txn, chunk);
       throw err;
     }
     this.options.onCommitted?.({
-      topic: batch.topic,
-      partition: batch.partition,
-      records: batch.messages.length,
+      topic: chunk.topic,
+      partition: chunk.partition,
+      records: chunk.messages.length,
       outputs: outputs.reduce((n, o) => n + o.messages.length, 0),
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     });
   }
 
-  private async sendOffsets(txn: Transaction, batch: Batch): Promise<void> {
+  private async sendOffsets(
+    txn: Transaction,
+    chunk: InputChunk,
+    lastOffset: string,
+  ): Promise<void> {
     const offsets = {
       consumerGroupId: this.options.groupId,
       topics: [
         {
-          topic: batch.topic,
+          topic: chunk.topic,
           partitions: [
-            { partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+            { partition: chunk.partition, offset: (BigInt(lastOffset) + 1n).toString() },
           ],
         },
       ],
@@ -201,17 +257,22 @@ export class ExactlyOnceRunner {
     }
   }
 
-  private async abort(txn: Transaction, batch: Batch): Promise<void> {
+  private async abort(txn: Transaction, chunk: InputChunk): Promise<void> {
     try {
       await txn.abort();
     } catch (err) {
       // kafkajs cannot recover a producer whose abort failed: replace it
       this.options.logger.warn(
-        { err, topic: batch.topic, partition: batch.partition },
+        { err, topic: chunk.topic, partition: chunk.partition },
         'abort failed; replacing the producer',
       );
-      await this.dropProducer(`${batch.topic}.${batch.partition}`);
+      await this.dropProducer(`${chunk.topic}.${chunk.partition}`);
     }
+  }
+
+  /** A method, not a field read: `stop()` flips it while a batch awaits. */
+  private isStopped(): boolean {
+    return this.stopped;
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,8 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Batch, KafkaMessage, Message } from 'kafkajs';
+import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
-import type { TopicRecords } from '../kafka/exactly-once.js';
+import type { InputChunk, TopicRecords } from '../kafka/exactly-once.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
@@ -43,7 +43,7 @@ export function normalizeBatch(
   schemaId: number,
   topics: { events: string; dlq: string },
 ) {
-  return async (batch: Batch): Promise<TopicRecords[]> => {
+  return async (batch: InputChunk): Promise<TopicRecords[]> => {
     const events: Message[] = [];
     const dlq: Message[] = [];
     for (const message of batch.messages) {
@@ -125,6 +125,7 @@ export async function startNormalizer(
     groupId: config.NORMALIZE_GROUP_ID,
     topics: [config.TOPIC_WEBHOOKS_RAW],
     transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
+    sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
     logger: log,
     process: normalizeBatch(registry, schemaId, {
       events: config.TOPIC_REFRESH_EVENTS,

@@ -71,8 +71,9 @@ export async function createTopics(
 }
 
 /**
- * Reads a topic from the beginning until `count` records arrived or `quietMs` passed without a
- * new one (after at least `minWaitMs`), and returns them in partition/offset order.
+ * Reads a topic from the beginning and returns its records in partition/offset order: with a
+ * `count`, until that many arrived (then one more second, to catch extras) or `maxWaitMs`;
+ * without, until `quietMs` passed without a new record.
  */
 export async function readAll(
   kafka: Kafka,
@@ -108,7 +109,7 @@ export async function readAll(
     const maxWaitMs = options.maxWaitMs ?? 60_000;
     for (;;) {
       if (options.count !== undefined && out.length >= options.count) break;
-      if (Date.now() - last > quietMs && Date.now() - started > quietMs) break;
+      if (options.count === undefined && Date.now() - last > quietMs) break;
       if (Date.now() - started > maxWaitMs) break;
       await new Promise((r) => setTimeout(r, 100));
     }
