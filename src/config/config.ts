@@ -279,9 +279,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const data = parsed.data as z.infer<typeof configSchema> & Record<string, unknown>;
+  const problems: string[] = [];
   if (data.KAFKA_BROKERS !== undefined && data.SCHEMA_REGISTRY_URL === undefined) {
-    throw new ConfigError(['SCHEMA_REGISTRY_URL: required when KAFKA_BROKERS is set']);
+    problems.push('SCHEMA_REGISTRY_URL: required when KAFKA_BROKERS is set');
   }
+  if (data.INGEST_HEADERS_TIMEOUT_MS > data.INGEST_REQUEST_TIMEOUT_MS) {
+    problems.push('INGEST_HEADERS_TIMEOUT_MS: must not exceed INGEST_REQUEST_TIMEOUT_MS');
+  }
+  if (problems.length) throw new ConfigError(problems);
   const auth: Record<string, AuthSettings> = {};
   for (const { prefix } of authPrefixes) {
     auth[prefix] = Object.freeze({

@@ -53,6 +53,38 @@ describe('ingest lifecycle', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('cuts off a client that sends its body too slowly', async () => {
+    const raw = uniqueName('raw');
+    await createTopics(await connectedAdmin(testKafka(), resources), [raw]);
+    const ingest = resources.track(
+      await runIngest(
+        ingestConfig({
+          TOPIC_WEBHOOKS_RAW: raw,
+          INGEST_HEADERS_TIMEOUT_MS: '1000',
+          INGEST_REQUEST_TIMEOUT_MS: '1500',
+        }),
+      ),
+      (i) => i.close(),
+    );
+    const { port } = new URL(ingest.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    resources.track(socket, (s) => Promise.resolve(s.destroy()));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /webhooks/yodlee HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"event":',
+    );
+    const answer = await new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString()));
+      socket.once('close', () => {
+        resolve(data);
+      });
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    const stored = await readAll(testKafka(), raw, { readCommitted: true, quietMs: 1000 });
+    expect(stored).toHaveLength(0);
+  });
+
   it('on SIGTERM stops accepting, answers the requests in flight, flushes them to Kafka and exits 0', async () => {
     const raw = uniqueName('raw');
     await createTopics(await connectedAdmin(testKafka(), resources), [raw], 3);

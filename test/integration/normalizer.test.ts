@@ -130,6 +130,12 @@ describe('normalizer against the real broker and registry', () => {
       replayed: 0,
       byCode: { INVALID_JSON: 1, UNKNOWN_SOURCE: 1 },
     });
+    const later = await replayDlq(kafka, {
+      dlqTopic: config.TOPIC_REFRESH_DLQ,
+      groupId: uniqueName('replay'),
+      filter: { since: Date.now() + 60_000 },
+    });
+    expect(later).toEqual({ scanned: 2, replayed: 0, byCode: {} });
 
     const result = await replayDlq(kafka, {
       dlqTopic: config.TOPIC_REFRESH_DLQ,

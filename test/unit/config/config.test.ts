@@ -44,3 +44,11 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('cross-setting checks', () => {
+  it('refuses a header deadline longer than the request deadline', () => {
+    expect(() =>
+      loadConfig({ INGEST_HEADERS_TIMEOUT_MS: '20000', INGEST_REQUEST_TIMEOUT_MS: '10000' }),
+    ).toThrow(/INGEST_HEADERS_TIMEOUT_MS: must not exceed INGEST_REQUEST_TIMEOUT_MS/);
+  });
+});
