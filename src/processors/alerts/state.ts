@@ -1,0 +1,33 @@
+import type { ActionRequired } from '../../normalize/types.js';
+
+/** Settings of reconnect alerts. */
+export interface AlertSettings {
+  /** A customer with no raised alert and no activity for this long is forgotten. @default 7776000000 */
+  readonly stateTtlMs: number;
+  /** How many recent event ids a customer remembers to drop re-deliveries. @default 500 */
+  readonly recentEventIds: number;
+}
+
+export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
+  stateTtlMs: 90 * 24 * 60 * 60_000,
+  recentEventIds: 500,
+};
+
+export interface ConnectionAlertState {
+  provider: string | null;
+  connection_id: string | null;
+  raised: boolean;
+  action_required: ActionRequired;
+  result_code: string | null;
+  first_failed_at: number | null;
+  /** The newest source time applied: an older report never overrides it. */
+  occurred_at: number;
+}
+
+/** One customer's alert state (changelog value). */
+export interface AlertsState {
+  customer_id: string;
+  connections: Record<string, ConnectionAlertState>;
+  recent_event_ids: string[];
+  touched_at: number;
+}

@@ -1,0 +1,96 @@
+import type { ActionRequired, Outcome, RefreshEvent } from '../normalize/types.js';
+
+/** The RefreshRequested value (schemas/RefreshRequested.avsc). */
+export interface RefreshRequestedValue {
+  request_id: string;
+  customer_id: string;
+  providers: string[];
+  task_ids: string[];
+  requested_at: number;
+}
+
+/** What a processor is fed: a canonical event, a client's request, or the passing of time. */
+export type ProcessorInput =
+  | { readonly kind: 'event'; readonly event: RefreshEvent }
+  | { readonly kind: 'request'; readonly request: RefreshRequestedValue }
+  | { readonly kind: 'tick' };
+
+export interface ConnectionResult {
+  provider: string | null;
+  connection_id: string | null;
+  task_id: string | null;
+  outcome: Outcome;
+  result_code: string | null;
+  action_required: ActionRequired;
+  reconnect_required: boolean;
+  has_new_transactions: boolean | null;
+}
+
+export interface CustomerRefreshCompleted {
+  customer_id: string;
+  round_id: string;
+  opened_at: number;
+  closed_at: number;
+  close_reason: 'ALL_REPORTED' | 'REQUESTED_TASKS_DONE' | 'TIMED_OUT';
+  connections: ConnectionResult[];
+  missing: string[];
+  all_succeeded: boolean;
+  any_new_transactions: boolean;
+}
+
+export interface NewTransactionsAvailable {
+  customer_id: string;
+  round_id: string;
+  providers: string[];
+  task_ids: string[];
+  detected_at: number;
+}
+
+export interface ReconnectAlert {
+  alert_id: string;
+  customer_id: string;
+  provider: string | null;
+  connection_id: string | null;
+  status: 'RAISED' | 'CLEARED';
+  action_required: ActionRequired;
+  result_code: string | null;
+  first_failed_at: number | null;
+  at: number;
+}
+
+/** An output record of a processor, tagged by the topic family it goes to. */
+export type ProcessorOutput =
+  | { readonly kind: 'completed'; readonly value: CustomerRefreshCompleted }
+  | { readonly kind: 'new-transactions'; readonly value: NewTransactionsAvailable }
+  | { readonly kind: 'alert'; readonly value: ReconnectAlert };
+
+/** A pure processor over one customer's state. `state` undefined = nothing known (or forgotten). */
+export interface Processor<S> {
+  readonly name: string;
+  reduce(
+    state: S | undefined,
+    input: ProcessorInput,
+    now: number,
+  ): { state: S | undefined; outputs: ProcessorOutput[] };
+  /** The next deadline after `now` at which `reduce` wants a tick, or undefined. */
+  nextTimer(state: S, now: number): number | undefined;
+}
+
+/** Actions that mean the user must do something before the connection works again. */
+export const USER_ACTIONS: ReadonlySet<ActionRequired> = new Set([
+  'RECONNECT',
+  'UPDATE_CREDENTIALS',
+  'PROVIDE_MFA',
+  'ACT_AT_PROVIDER',
+]);
+
+/** The identity of a customer's connection across events: connection id, else provider, else task. */
+export function connectionKey(e: {
+  connection_id: string | null;
+  provider: string | null;
+  task_id: string | null;
+}): string {
+  if (e.connection_id) return `c:${e.connection_id}`;
+  if (e.provider) return `p:${e.provider}`;
+  return `t:${e.task_id ?? 'unknown'}`;
+}
