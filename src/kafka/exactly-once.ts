@@ -1,4 +1,12 @@
-import type { Consumer, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
+import type {
+  Consumer,
+  ConsumerConfig,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  Transaction,
+} from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 
@@ -15,8 +23,17 @@ export interface InputChunk {
   readonly messages: readonly KafkaMessage[];
 }
 
+/** Output records, and what to do once (and only if) their transaction committed. */
+export interface ProcessResult {
+  readonly records: TopicRecords[];
+  readonly afterCommit?: () => void;
+}
+
 /** Turns one input chunk into output records; throw only for infrastructure trouble. */
-export type BatchProcessor = (chunk: InputChunk) => Promise<TopicRecords[]>;
+export type BatchProcessor = (chunk: InputChunk) => Promise<TopicRecords[] | ProcessResult>;
+
+const asResult = (r: TopicRecords[] | ProcessResult): ProcessResult =>
+  Array.isArray(r) ? { records: r } : r;
 
 /**
  * Splits a fetched batch into transactions of at most `maxRecords` records and about `maxBytes`
@@ -61,6 +78,18 @@ export interface ExactlyOnceOptions {
   readonly maxBytesPerTransaction?: number;
   readonly sessionTimeoutMs?: number;
   readonly transactionTimeoutMs?: number;
+  /**
+   * Which transactional producer serves an input partition (suffix of the transactional id).
+   * Default `<topic>.<partition>`; co-partitioned inputs that share state use `p<partition>` so
+   * one producer — and one fence — covers the partition's state. @default `${topic}.${partition}`
+   */
+  readonly producerKey?: (topic: string, partition: number) => string;
+  /** Kafka partition assigners (e.g. a co-partitioned one); default kafkajs's round robin. */
+  readonly partitionAssigners?: ConsumerConfig['partitionAssigners'];
+  /** Called on every assignment, before any batch of it is processed (restore state here). */
+  readonly onAssignment?: (assignment: Record<string, number[]>) => void;
+  /** Awaited before a chunk is processed (e.g. until its partition's state is restored). */
+  readonly beforeChunk?: (chunk: InputChunk) => Promise<void>;
   /** Called after each committed transaction (metrics). */
   readonly onCommitted?: (info: {
     topic: string;
@@ -97,13 +126,30 @@ const FENCED = new Set([
 export class ExactlyOnceRunner {
   private readonly consumer: Consumer;
   private readonly producers = new Map<string, Promise<Producer>>();
+  /** One transaction at a time per producer: batches and timer transactions queue here. */
+  private readonly locks = new Map<string, Promise<unknown>>();
   private stopped = false;
+
+  private key(topic: string, partition: number): string {
+    return this.options.producerKey?.(topic, partition) ?? `${topic}.${partition}`;
+  }
+
+  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    this.locks.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
 
   constructor(private readonly options: ExactlyOnceOptions) {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       readUncommitted: false,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 2 * 1024 * 1024,
@@ -124,12 +170,13 @@ export class ExactlyOnceRunner {
       // producers of partitions this member lost are closed; their new owner fences them anyway
       const assigned = new Set(
         Object.entries(event.payload.memberAssignment).flatMap(([topic, parts]) =>
-          parts.map((p) => `${topic}.${p}`),
+          parts.map((p) => this.key(topic, p)),
         ),
       );
       for (const key of [...this.producers.keys()]) {
         if (!assigned.has(key)) void this.dropProducer(key);
       }
+      this.options.onAssignment?.(event.payload.memberAssignment);
     });
     await this.consumer.run({
       autoCommit: false,
@@ -162,7 +209,7 @@ export class ExactlyOnceRunner {
                   { topic: batch.topic, partition: batch.partition, type },
                   'producer fenced',
                 );
-                await this.dropProducer(`${batch.topic}.${batch.partition}`);
+                await this.dropProducer(this.key(batch.topic, batch.partition));
                 return;
               }
               this.options.logger.warn(
@@ -183,8 +230,7 @@ export class ExactlyOnceRunner {
     });
   }
 
-  private producerFor(topic: string, partition: number): Promise<Producer> {
-    const key = `${topic}.${partition}`;
+  private producerFor(key: string): Promise<Producer> {
     let producer = this.producers.get(key);
     if (!producer) {
       const p = this.options.kafka.producer({
@@ -207,10 +253,19 @@ export class ExactlyOnceRunner {
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  private async commitChunk(chunk: InputChunk, lastOffset: string): Promise<void> {
+  private commitChunk(chunk: InputChunk, lastOffset: string): Promise<void> {
+    return this.locked(this.key(chunk.topic, chunk.partition), () =>
+      this.commitChunkNow(chunk, lastOffset),
+    );
+  }
+
+  private async commitChunkNow(chunk: InputChunk, lastOffset: string): Promise<void> {
     const started = process.hrtime.bigint();
-    const outputs = await this.options.process(chunk);
-    const producer = await this.producerFor(chunk.topic, chunk.partition);
+    await this.options.beforeChunk?.(chunk);
+    const result = asResult(await this.options.process(chunk));
+    const outputs = result.records;
+    const key = this.key(chunk.topic, chunk.partition);
+    const producer = await this.producerFor(key);
     const txn = await producer.transaction();
     try {
       const topicMessages = outputs.filter((o) => o.messages.length > 0);
@@ -218,9 +273,10 @@ export class ExactlyOnceRunner {
       await this.sendOffsets(txn, chunk, lastOffset);
       await txn.commit();
     } catch (err) {
-      await this.abort(txn, chunk);
+      await this.abort(txn, key);
       throw err;
     }
+    result.afterCommit?.();
     this.options.onCommitted?.({
       topic: chunk.topic,
       partition: chunk.partition,
@@ -257,16 +313,39 @@ export class ExactlyOnceRunner {
     }
   }
 
-  private async abort(txn: Transaction, chunk: InputChunk): Promise<void> {
+  /**
+   * Runs a transaction that consumes no input (timers firing): the records of `build` commit
+   * together, on the producer that serves `topic`/`partition`, never concurrently with its batches.
+   */
+  transact(topic: string, partition: number, build: () => Promise<ProcessResult>): Promise<void> {
+    const key = this.key(topic, partition);
+    return this.locked(key, async () => {
+      const result = await build();
+      const topicMessages = result.records.filter((o) => o.messages.length > 0);
+      if (topicMessages.length === 0) {
+        result.afterCommit?.();
+        return;
+      }
+      const producer = await this.producerFor(key);
+      const txn = await producer.transaction();
+      try {
+        await txn.sendBatch({ topicMessages, acks: -1 });
+        await txn.commit();
+      } catch (err) {
+        await this.abort(txn, key);
+        throw err;
+      }
+      result.afterCommit?.();
+    });
+  }
+
+  private async abort(txn: Transaction, key: string): Promise<void> {
     try {
       await txn.abort();
     } catch (err) {
       // kafkajs cannot recover a producer whose abort failed: replace it
-      this.options.logger.warn(
-        { err, topic: chunk.topic, partition: chunk.partition },
-        'abort failed; replacing the producer',
-      );
-      await this.dropProducer(`${chunk.topic}.${chunk.partition}`);
+      this.options.logger.warn({ err, producer: key }, 'abort failed; replacing the producer');
+      await this.dropProducer(key);
     }
   }
 
