@@ -1,4 +1,5 @@
 import type {
+  Admin,
   Consumer,
   ConsumerConfig,
   Kafka,
@@ -31,6 +32,41 @@ export interface ProcessResult {
 
 /** Turns one input chunk into output records; throw only for infrastructure trouble. */
 export type BatchProcessor = (chunk: InputChunk) => Promise<TopicRecords[] | ProcessResult>;
+
+/**
+ * Splits records into produce requests of about `maxBytes` each: kafkajs sends one record batch
+ * per partition per request, which must stay under the broker's message.max.bytes (1 MiB by
+ * default) however much one input fans out.
+ */
+export function splitForProduce(
+  records: readonly TopicRecords[],
+  maxBytes = 768 * 1024,
+): TopicRecords[][] {
+  const requests: TopicRecords[][] = [];
+  let current = new Map<string, Message[]>();
+  let bytes = 0;
+  const flush = () => {
+    if (current.size > 0)
+      requests.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const { topic, messages } of records) {
+    for (const m of messages) {
+      const size =
+        (m.value?.length ?? 0) +
+        (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0)) +
+        64;
+      if (bytes > 0 && bytes + size > maxBytes) flush();
+      const list = current.get(topic) ?? [];
+      list.push(m);
+      current.set(topic, list);
+      bytes += size;
+    }
+  }
+  flush();
+  return requests;
+}
 
 const asResult = (r: TopicRecords[] | ProcessResult): ProcessResult =>
   Array.isArray(r) ? { records: r } : r;
@@ -126,6 +162,15 @@ const FENCED = new Set([
 export class ExactlyOnceRunner {
   private readonly consumer: Consumer;
   private readonly producers = new Map<string, Promise<Producer>>();
+  private readonly admin: Admin;
+  /**
+   * Committed input offsets per `topic:partition`, read after a producer was (re)created. Before
+   * KIP-447 a consumer may fetch its start offset while the previous owner's commit is still
+   * pending, and a commit whose outcome was unknown may have landed: once the new producer is
+   * initialised (which completes or aborts what its transactional id left open), the group's
+   * committed offset is the truth, and records below it are skipped.
+   */
+  private readonly committedFloor = new Map<string, bigint>();
   /** One transaction at a time per producer: batches and timer transactions queue here. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private stopped = false;
@@ -145,6 +190,7 @@ export class ExactlyOnceRunner {
   }
 
   constructor(private readonly options: ExactlyOnceOptions) {
+    this.admin = options.kafka.admin();
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       readUncommitted: false,
@@ -163,6 +209,7 @@ export class ExactlyOnceRunner {
   on: Consumer['on'] = (event, listener) => this.consumer.on(event, listener);
 
   async start(): Promise<void> {
+    await this.admin.connect();
     await this.consumer.connect();
     for (const topic of this.options.topics)
       await this.consumer.subscribe({ topic, fromBeginning: true });
@@ -198,9 +245,6 @@ export class ExactlyOnceRunner {
             if (this.isStopped() || !payload.isRunning() || payload.isStale()) return;
             try {
               await this.commitChunk(chunk, last);
-              payload.resolveOffset(last);
-              await payload.heartbeat();
-              break;
             } catch (err) {
               const type = errorType(err);
               if (type && FENCED.has(type)) {
@@ -216,15 +260,23 @@ export class ExactlyOnceRunner {
                 { err, topic: batch.topic, partition: batch.partition, retryInMs: backoff },
                 'transaction failed; retrying',
               );
-              // wait, but keep the group membership alive meanwhile
+              // wait, but keep the group membership alive meanwhile; a rebalance ends the batch
+              // (the heartbeat throws, kafkajs rejoins) and the next owner starts from the
+              // committed offset: the aborted chunk is neither lost nor doubled
               const until = Date.now() + backoff;
               while (Date.now() < until && !this.isStopped()) {
                 await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
-                await payload.heartbeat().catch(() => undefined);
+                await payload.heartbeat();
               }
               backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
+              continue;
             }
+            payload.resolveOffset(last);
+            break;
           }
+          // outside the retry loop: once committed, a chunk is never processed again here, even
+          // if this heartbeat reports a rebalance (it then propagates and kafkajs rejoins)
+          await payload.heartbeat();
         }
       },
     });
@@ -243,6 +295,7 @@ export class ExactlyOnceRunner {
       producer = p.connect().then(() => p);
       producer.catch(() => this.producers.delete(key));
       this.producers.set(key, producer);
+      this.committedFloor.clear(); // re-read: the new producer may have completed a pending commit
     }
     return producer;
   }
@@ -259,23 +312,29 @@ export class ExactlyOnceRunner {
     );
   }
 
-  private async commitChunkNow(chunk: InputChunk, lastOffset: string): Promise<void> {
+  private async commitChunkNow(input: InputChunk, lastOffset: string): Promise<void> {
+    let chunk = input;
     const started = process.hrtime.bigint();
+    const key = this.key(chunk.topic, chunk.partition);
+    const producer = await this.producerFor(key);
+    const floor = await this.floorOf(chunk.topic, chunk.partition);
+    const fresh = chunk.messages.filter((m) => BigInt(m.offset) >= floor);
+    if (fresh.length === 0) return; // already committed (by us before an unknown outcome, or by the previous owner)
+    chunk = { ...chunk, messages: fresh };
     await this.options.beforeChunk?.(chunk);
     const result = asResult(await this.options.process(chunk));
     const outputs = result.records;
-    const key = this.key(chunk.topic, chunk.partition);
-    const producer = await this.producerFor(key);
     const txn = await producer.transaction();
     try {
-      const topicMessages = outputs.filter((o) => o.messages.length > 0);
-      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+      for (const topicMessages of splitForProduce(outputs))
+        await txn.sendBatch({ topicMessages, acks: -1 });
       await this.sendOffsets(txn, chunk, lastOffset);
       await txn.commit();
     } catch (err) {
       await this.abort(txn, key);
       throw err;
     }
+    this.committedFloor.set(`${chunk.topic}:${chunk.partition}`, BigInt(lastOffset) + 1n);
     result.afterCommit?.();
     this.options.onCommitted?.({
       topic: chunk.topic,
@@ -313,6 +372,20 @@ export class ExactlyOnceRunner {
     }
   }
 
+  private async floorOf(topic: string, partition: number): Promise<bigint> {
+    const id = `${topic}:${partition}`;
+    const known = this.committedFloor.get(id);
+    if (known !== undefined) return known;
+    const [offsets] = await this.admin.fetchOffsets({
+      groupId: this.options.groupId,
+      topics: [topic],
+    });
+    const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+    const floor = BigInt(committed) < 0n ? 0n : BigInt(committed);
+    this.committedFloor.set(id, floor);
+    return floor;
+  }
+
   /**
    * Runs a transaction that consumes no input (timers firing): the records of `build` commit
    * together, on the producer that serves `topic`/`partition`, never concurrently with its batches.
@@ -329,7 +402,8 @@ export class ExactlyOnceRunner {
       const producer = await this.producerFor(key);
       const txn = await producer.transaction();
       try {
-        await txn.sendBatch({ topicMessages, acks: -1 });
+        for (const request of splitForProduce(topicMessages))
+          await txn.sendBatch({ topicMessages: request, acks: -1 });
         await txn.commit();
       } catch (err) {
         await this.abort(txn, key);
@@ -358,5 +432,6 @@ export class ExactlyOnceRunner {
     this.stopped = true;
     await this.consumer.disconnect();
     await Promise.all([...this.producers.keys()].map((key) => this.dropProducer(key)));
+    await this.admin.disconnect();
   }
 }

@@ -1,0 +1,131 @@
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ExactlyOnceRunner, splitForProduce } from '../../../src/kafka/exactly-once.js';
+import { createLogger } from '../../../src/lib/logger.js';
+
+/**
+ * A scripted stand-in for kafkajs: the runner's control flow around transactions is what is
+ * under test here; the real-broker behaviour is covered by the integration tests.
+ */
+function fakeKafka(options: { committedOffset?: string } = {}) {
+  const log: string[] = [];
+  let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  const txn = {
+    sendBatch: () => (log.push('send'), Promise.resolve([])),
+    sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => (
+      log.push(`offsets:${o.topics[0]?.partitions[0]?.offset ?? '?'}`),
+      Promise.resolve()
+    ),
+    commit: () => (log.push('commit'), Promise.resolve()),
+    abort: () => (log.push('abort'), Promise.resolve()),
+  };
+  const kafka = {
+    admin: () => ({
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      fetchOffsets: () =>
+        Promise.resolve([
+          { topic: 'in', partitions: [{ partition: 0, offset: options.committedOffset ?? '-1' }] },
+        ]),
+    }),
+    producer: () => ({
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      transaction: () => Promise.resolve(txn),
+    }),
+    consumer: () => ({
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      subscribe: () => Promise.resolve(),
+      on: () => undefined,
+      events: { GROUP_JOIN: 'consumer.group_join' },
+      run: (config: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+        eachBatch = config.eachBatch;
+        return Promise.resolve();
+      },
+    }),
+  } as unknown as Kafka;
+  return {
+    kafka,
+    log,
+    eachBatch: (p: EachBatchPayload) =>
+      eachBatch ? eachBatch(p) : Promise.reject(new Error('not running')),
+  };
+}
+
+function payload(offsets: string[], heartbeat: () => Promise<void>) {
+  const resolved: string[] = [];
+  const p = {
+    batch: {
+      topic: 'in',
+      partition: 0,
+      messages: offsets.map((offset) => ({
+        offset,
+        value: Buffer.from('x'),
+        key: null,
+        headers: {},
+        timestamp: '0',
+        attributes: 0,
+      })),
+      lastOffset: () => offsets[offsets.length - 1] ?? '-1',
+    },
+    resolveOffset: (o: string) => resolved.push(o),
+    heartbeat,
+    isRunning: () => true,
+    isStale: () => false,
+  } as unknown as EachBatchPayload;
+  return { p, resolved };
+}
+
+const runnerFor = (kafka: Kafka) =>
+  new ExactlyOnceRunner({
+    kafka,
+    groupId: 'g',
+    topics: ['in'],
+    transactionalIdPrefix: 'tx',
+    logger: createLogger('silent'),
+    process: (chunk) =>
+      Promise.resolve([
+        { topic: 'out', messages: chunk.messages.map((m) => ({ value: m.value })) },
+      ]),
+    maxBackoffMs: 10,
+  });
+
+describe('ExactlyOnceRunner', () => {
+  it('commits a chunk once even when the heartbeat after it reports a rebalance (regression)', async () => {
+    const fake = fakeKafka();
+    await runnerFor(fake.kafka).start();
+    const rebalance = Object.assign(new Error('The group is rebalancing'), {
+      type: 'REBALANCE_IN_PROGRESS',
+    });
+    const { p, resolved } = payload(['0', '1'], () => Promise.reject(rebalance));
+    await expect(fake.eachBatch(p)).rejects.toBe(rebalance);
+    expect(fake.log.filter((l) => l === 'commit')).toHaveLength(1);
+    expect(resolved).toEqual(['1']);
+  });
+
+  it('skips records below the group offset committed before this producer existed', async () => {
+    const fake = fakeKafka({ committedOffset: '2' });
+    await runnerFor(fake.kafka).start();
+    const { p, resolved } = payload(['0', '1', '2', '3'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual(['send', 'offsets:4', 'commit']);
+    expect(resolved).toEqual(['3']);
+  });
+
+  it('commits nothing for a chunk that was entirely committed already', async () => {
+    const fake = fakeKafka({ committedOffset: '5' });
+    await runnerFor(fake.kafka).start();
+    const { p } = payload(['3', '4'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual([]);
+  });
+});
+
+describe('splitForProduce', () => {
+  it('keeps each produce request under the byte budget, whatever the fan-out', () => {
+    const big = Array.from({ length: 10 }, () => ({ value: Buffer.alloc(300 * 1024) }));
+    const requests = splitForProduce([{ topic: 'out', messages: big }], 768 * 1024);
+    expect(requests.map((r) => r.flatMap((t) => t.messages).length)).toEqual([2, 2, 2, 2, 2]);
+  });
+});
