@@ -168,8 +168,18 @@ export const configSchema = z.object({
     .number()
     .int()
     .positive()
-    .default(8 * 1024 * 1024)
-    .describe('Ingest: bytes per produce request (keep below the broker message.max.bytes).'),
+    .default(768 * 1024)
+    .describe(
+      'Ingest: bytes per produce request; keep below the broker/topic message.max.bytes (1 MiB by default), as one partition may get all of it.',
+    ),
+  INGEST_MAX_IN_FLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024)
+    .describe(
+      'Ingest: body bytes waiting for Kafka at once; beyond it requests are shed with 503.',
+    ),
   INGEST_BATCH_LINGER_MS: z.coerce
     .number()
     .nonnegative()

@@ -208,6 +208,9 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
       await deps.publish(record, settings.publishTimeoutMs);
       stop();
     } catch (err) {
+      if (err instanceof PublishUnavailableError && err.reason === 'too-large') {
+        throw new HttpError('PAYLOAD_TOO_LARGE', 'the body is larger than the raw topic accepts');
+      }
       if (err instanceof PublishUnavailableError) {
         request.log.warn({ reason: err.reason }, 'record not acknowledged by Kafka');
         throw unavailable('the webhook could not be stored, retry later');

@@ -13,7 +13,7 @@ export interface OutgoingRecord {
 /** Why a record was not acknowledged: the HTTP layer answers 503 for each. */
 export class PublishUnavailableError extends Error {
   constructor(
-    readonly reason: 'overloaded' | 'timeout' | 'not-connected' | 'closed',
+    readonly reason: 'overloaded' | 'timeout' | 'not-connected' | 'closed' | 'too-large',
     message: string,
   ) {
     super(message);
@@ -27,6 +27,8 @@ export interface PublisherOptions {
   readonly lingerMs: number;
   /** Records queued or in flight at once; more are refused (load shedding), never queued. */
   readonly maxInFlight: number;
+  /** Bytes queued or in flight at once; more are refused. @default 64 MiB */
+  readonly maxInFlightBytes?: number;
 }
 
 /** What the publisher reports, for metrics. */
@@ -43,7 +45,14 @@ interface Pending {
   reject(err: Error): void;
   /** Set once its request stopped waiting: if still queued, it is not sent at all. */
   abandoned: boolean;
+  /** In the queue (not yet taken into a produce request). */
+  queued: boolean;
 }
+
+const errorType = (err: unknown): string | undefined =>
+  typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
+    ? err.type
+    : undefined;
 
 /** The producer side the publisher needs: kafkajs's `sendBatch` (acks=all) and connection life. */
 export type BatchSender = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>;
@@ -67,6 +76,7 @@ export class BatchingPublisher {
   private queue: Pending[] = [];
   private queuedBytes = 0;
   private inFlightCount = 0;
+  private inFlightBytes = 0;
   private sending = false;
   private timer: NodeJS.Timeout | undefined;
   private connected = false;
@@ -102,7 +112,10 @@ export class BatchingPublisher {
     if (this.closed) return Promise.reject(new PublishUnavailableError('closed', 'shutting down'));
     if (!this.connected)
       return Promise.reject(new PublishUnavailableError('not-connected', 'not connected to Kafka'));
-    if (this.inFlightCount >= this.options.maxInFlight) {
+    if (
+      this.inFlightCount >= this.options.maxInFlight ||
+      this.inFlightBytes + record.value.length > (this.options.maxInFlightBytes ?? 64 * 1024 * 1024)
+    ) {
       return Promise.reject(
         new PublishUnavailableError('overloaded', 'too many records waiting for Kafka'),
       );
@@ -111,6 +124,14 @@ export class BatchingPublisher {
       const size = record.value.length + record.key.length + 64;
       const timeout = setTimeout(() => {
         pending.abandoned = true;
+        if (pending.queued) {
+          // not sent yet: drop it now, so an outage does not pile up bodies that were answered 503
+          const at = this.queue.indexOf(pending);
+          if (at >= 0) this.queue.splice(at, 1);
+          pending.queued = false;
+          this.queuedBytes -= size;
+          settle();
+        }
         reject(
           new PublishUnavailableError(
             'timeout',
@@ -118,9 +139,13 @@ export class BatchingPublisher {
           ),
         );
       }, timeoutMs);
+      let settled = false;
       const settle = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timeout);
         this.inFlightCount -= 1;
+        this.inFlightBytes -= record.value.length;
         this.observer.inFlight?.(this.inFlightCount);
         if (this.inFlightCount === 0) this.drained?.();
       };
@@ -128,6 +153,7 @@ export class BatchingPublisher {
         record,
         size,
         abandoned: false,
+        queued: true,
         resolve: () => {
           settle();
           resolve();
@@ -138,6 +164,7 @@ export class BatchingPublisher {
         },
       };
       this.inFlightCount += 1;
+      this.inFlightBytes += record.value.length;
       this.observer.inFlight?.(this.inFlightCount);
       this.queue.push(pending);
       this.queuedBytes += size;
@@ -171,6 +198,7 @@ export class BatchingPublisher {
       if (batch.length > 0 && bytes + next.size > this.options.maxBatchBytes) break;
       this.queue.shift();
       this.queuedBytes -= next.size;
+      next.queued = false;
       if (next.abandoned) {
         // its request already answered 503: sending it now would only make a duplicate
         next.reject(new PublishUnavailableError('timeout', 'abandoned before sending'));
@@ -187,6 +215,16 @@ export class BatchingPublisher {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.sending = true;
+    try {
+      await this.send(batch);
+    } finally {
+      this.sending = false;
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /** One produce request (acks=all) for `batch`; settles each record with its outcome. */
+  private async send(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
     const byTopic = new Map<string, { key: string; value: Buffer; headers: IHeaders }[]>();
     let bytes = 0;
@@ -206,13 +244,24 @@ export class BatchingPublisher {
       for (const p of batch) p.resolve();
     } catch (err) {
       this.observer.batchFailed?.(batch.length, err);
+      if (errorType(err) === 'MESSAGE_TOO_LARGE') {
+        if (batch.length > 1) {
+          // one partition's share was over the broker's limit: send the records one by one
+          for (const p of batch) await this.send([p]);
+          return;
+        }
+        this.logger.warn({ bytes }, 'record larger than the topic accepts');
+        for (const p of batch) {
+          p.reject(
+            new PublishUnavailableError('too-large', 'the record is larger than the topic accepts'),
+          );
+        }
+        return;
+      }
       this.logger.error({ err, records: batch.length }, 'produce request failed');
       for (const p of batch)
         p.reject(new PublishUnavailableError('timeout', 'Kafka refused the batch'));
-    } finally {
-      this.sending = false;
     }
-    if (this.queue.length > 0) this.schedule();
   }
 
   /** Stops taking records, waits (up to `timeoutMs`) for those in flight, and disconnects. */

@@ -118,6 +118,7 @@ export async function startIngest(
       maxBatchBytes: config.INGEST_BATCH_MAX_BYTES,
       lingerMs: config.INGEST_BATCH_LINGER_MS,
       maxInFlight: config.INGEST_MAX_IN_FLIGHT,
+      maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
     },
     log,
     metrics.observer,

@@ -26,16 +26,19 @@ export function topicDefinitions(config: Config): ITopicConfig[] {
     replicationFactor: config.TOPIC_REPLICATION_FACTOR,
   };
   const minIsr = String(Math.min(2, config.TOPIC_REPLICATION_FACTOR));
-  const entries = (retentionMs: number) => [
+  const entries = (retentionMs: number, maxMessageBytes?: number) => [
     { name: 'cleanup.policy', value: 'delete' },
     { name: 'retention.ms', value: String(retentionMs) },
     { name: 'min.insync.replicas', value: minIsr },
+    // raw bodies may reach INGEST_BODY_LIMIT_BYTES (1 MiB) plus headers: more than the broker's default
+    ...(maxMessageBytes ? [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] : []),
   ];
+  const rawLimit = 2 * 1024 * 1024;
   const day = 24 * 60 * 60 * 1000;
   return [
-    { topic: config.TOPIC_WEBHOOKS_RAW, ...base, configEntries: entries(14 * day) },
+    { topic: config.TOPIC_WEBHOOKS_RAW, ...base, configEntries: entries(14 * day, rawLimit) },
     { topic: config.TOPIC_REFRESH_REQUESTS, ...base, configEntries: entries(7 * day) },
     { topic: config.TOPIC_REFRESH_EVENTS, ...base, configEntries: entries(30 * day) },
-    { topic: config.TOPIC_REFRESH_DLQ, ...base, configEntries: entries(30 * day) },
+    { topic: config.TOPIC_REFRESH_DLQ, ...base, configEntries: entries(30 * day, rawLimit) },
   ];
 }

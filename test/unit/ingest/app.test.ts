@@ -300,3 +300,19 @@ describe('logs', () => {
     }
   });
 });
+
+describe('a body the raw topic cannot hold', () => {
+  it('answers 413, not a 503 the sender would retry forever', async () => {
+    const { app: a } = await app({
+      publish: () => Promise.reject(new PublishUnavailableError('too-large', 'too large')),
+    });
+    const res = await a.inject({
+      method: 'POST',
+      url: '/webhooks/bud',
+      headers: json,
+      payload: budV1,
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});

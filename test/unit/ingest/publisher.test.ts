@@ -1,7 +1,11 @@
 import type { ProducerBatch } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { BatchingPublisher, PublishUnavailableError } from '../../../src/ingest/publisher.js';
-import type { BatchSender, OutgoingRecord } from '../../../src/ingest/publisher.js';
+import type {
+  BatchSender,
+  OutgoingRecord,
+  PublisherOptions,
+} from '../../../src/ingest/publisher.js';
 import { createLogger } from '../../../src/lib/logger.js';
 
 /** A producer stand-in whose acknowledgements the test releases by hand. */
@@ -37,7 +41,7 @@ const record = (n: number): OutgoingRecord => ({
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const options = { maxBatchRecords: 100, maxBatchBytes: 1 << 20, lingerMs: 1, maxInFlight: 10 };
 
-async function connected(sender: ManualSender, overrides: Partial<typeof options> = {}) {
+async function connected(sender: ManualSender, overrides: Partial<PublisherOptions> = {}) {
   const publisher = new BatchingPublisher(
     sender,
     { ...options, ...overrides },
@@ -116,6 +120,58 @@ describe('BatchingPublisher', () => {
     await tick();
     expect(sender.batches).toHaveLength(1); // record 2 was dropped, not sent as a duplicate
     expect(publisher.inFlight).toBe(0);
+  });
+
+  it('drops a queued record as soon as its request gives up, freeing its memory during an outage', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender);
+    const stuck = publisher.publish(record(1), 1000);
+    await tick();
+    const queued = publisher.publish(record(2), 20);
+    await expect(queued).rejects.toMatchObject({ reason: 'timeout' });
+    expect(publisher.inFlight).toBe(1); // only the record Kafka has, not the abandoned one
+    sender.ackNext();
+    await stuck;
+    expect(publisher.inFlight).toBe(0);
+  });
+
+  it('refuses records beyond the in-flight byte bound', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender, { maxInFlightBytes: 5 });
+    const held = publisher.publish(record(1), 1000); // 2 bytes
+    await expect(
+      publisher.publish({ ...record(2), value: Buffer.alloc(4) }, 1000),
+    ).rejects.toMatchObject({ reason: 'overloaded' });
+    await tick();
+    sender.ackNext();
+    await held;
+  });
+
+  it('on MESSAGE_TOO_LARGE resends records one by one and refuses only the one that can never fit', async () => {
+    const sent: number[] = [];
+    const tooLarge = Object.assign(new Error('too large'), { type: 'MESSAGE_TOO_LARGE' });
+    const sender: BatchSender = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      sendBatch: (batch: ProducerBatch) => {
+        const values =
+          batch.topicMessages?.flatMap((t) => t.messages.map((m) => (m.value as Buffer).length)) ??
+          [];
+        if (values.reduce((a, b) => a + b, 0) > 100) return Promise.reject(tooLarge);
+        sent.push(...values);
+        return Promise.resolve([]);
+      },
+    };
+    const publisher = new BatchingPublisher(sender, options, createLogger('silent'));
+    await publisher.connect();
+    const results = await Promise.allSettled([
+      publisher.publish({ ...record(1), value: Buffer.alloc(60) }, 1000),
+      publisher.publish({ ...record(2), value: Buffer.alloc(60) }, 1000),
+      publisher.publish({ ...record(3), value: Buffer.alloc(500) }, 1000),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(results[2]).toMatchObject({ reason: { reason: 'too-large' } });
+    expect(sent).toEqual([60, 60]);
   });
 
   it('refuses records before it is connected and after close', async () => {
