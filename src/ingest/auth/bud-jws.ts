@@ -42,7 +42,10 @@ export function remoteKeys(options: BudJwsOptions): KeyResolver {
   });
 }
 
-/** The key source could not be asked (JWKS down, timeout): not the sender's fault, answer 503. */
+/**
+ * The key could not be had: JWKS down or slow, or the key id is not in it (yet). Not provably the
+ * sender's fault: answered 503 so the sender retries.
+ */
 export class KeySourceUnavailableError extends Error {
   constructor(cause: unknown) {
     super('the JWKS could not be fetched', { cause });
@@ -86,11 +89,9 @@ export function budJwsVerifier(keys: KeyResolver): Authenticator {
           try {
             return await keys({ ...protectedHeader, kid: signingId }, token);
           } catch (err) {
-            if (
-              err instanceof joseErrors.JWKSNoMatchingKey ||
-              err instanceof joseErrors.JWKSMultipleMatchingKeys
-            )
-              throw err;
+            if (err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
+            // an unknown key id may be a key Bud has just rotated in, while the JWKS refetch is
+            // cooling down: a 5xx makes Bud retry, where a 401 would lose the event for good
             throw new KeySourceUnavailableError(err);
           }
         },
