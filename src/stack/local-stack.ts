@@ -17,6 +17,7 @@ import {
   startDaemon,
   stopDaemon,
   tail,
+  withLock,
 } from './processes.js';
 
 /** Where Kafka and the registry can be reached. */
@@ -156,6 +157,11 @@ export class LocalStack {
 
   /** Starts whatever is not running yet and waits until both answer. Safe to call twice. */
   async up(options: { kafkaOnly?: boolean } = {}): Promise<Endpoints> {
+    await mkdir(this.layout.run, { recursive: true });
+    return withLock(path.join(this.layout.run, 'stack.lock'), () => this.upLocked(options));
+  }
+
+  private async upLocked(options: { kafkaOnly?: boolean }): Promise<Endpoints> {
     const l = this.layout;
     await Promise.all(
       [l.run, l.logs, l.kafkaData, l.registryData, l.artifacts].map((d) =>
@@ -300,6 +306,11 @@ export class LocalStack {
 
   /** Stops both daemons by their PIDs; with `purge`, also deletes their data. */
   async down(options: { purge?: boolean } = {}): Promise<void> {
+    await mkdir(this.layout.run, { recursive: true });
+    await withLock(path.join(this.layout.run, 'stack.lock'), () => this.downLocked(options));
+  }
+
+  private async downLocked(options: { purge?: boolean }): Promise<void> {
     for (const c of ['registry', 'kafka'] as const) {
       const stopped = await stopDaemon(pidFile(this.layout, c), this.layout.marker, 30_000);
       this.say(`${c}: ${stopped ? 'stopped' : 'not running'}`);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -17,9 +17,52 @@ export function isOwnProcess(pid: number, marker: string): boolean {
     return false;
   }
   const cmdline = `/proc/${pid}/cmdline`;
-  if (!existsSync(cmdline)) return true; // not Linux: trust the PID file
   try {
-    return readFileSync(cmdline, 'utf8').split('\0').includes(marker);
+    if (existsSync(cmdline)) return readFileSync(cmdline, 'utf8').split('\0').includes(marker);
+    // no /proc (macOS, BSD): ask ps
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).includes(
+      marker,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive lock file, so two `stack up`/`down` at once cannot both start a
+ * broker (or format its storage). A lock left by a dead process is taken over.
+ */
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = await readPid(lockFile);
+      const alive = holder !== undefined && isAlive(holder);
+      if (!alive) {
+        await rm(lockFile, { force: true });
+        continue;
+      }
+      if (attempt > 600)
+        throw new Error(`another refreshbus stack command (pid ${holder}) holds ${lockFile}`);
+      await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
   } catch {
     return false;
   }

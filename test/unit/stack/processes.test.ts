@@ -1,7 +1,10 @@
 import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isOwnProcess, isPortFree } from '../../../src/stack/processes.js';
+import { isOwnProcess, isPortFree, withLock } from '../../../src/stack/processes.js';
 
 describe('isPortFree', () => {
   it('sees a port that something listens on as busy', async () => {
@@ -22,5 +25,28 @@ describe('isOwnProcess', () => {
 
   it('knows a dead PID is not running', () => {
     expect(isOwnProcess(2 ** 22 + 12345, '-Drefreshbus.stack.dir=/nowhere')).toBe(false);
+  });
+});
+
+describe('withLock', () => {
+  it('runs two holders one after the other, never together', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lock-'));
+    const lock = path.join(dir, 'stack.lock');
+    const events: string[] = [];
+    const holder = (name: string) =>
+      withLock(lock, async () => {
+        events.push(`${name}:in`);
+        await new Promise((r) => setTimeout(r, 50));
+        events.push(`${name}:out`);
+      });
+    await Promise.all([holder('a'), holder('b')]);
+    expect(events).toEqual(['a:in', 'a:out', 'b:in', 'b:out']);
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lock-'));
+    const lock = path.join(dir, 'stack.lock');
+    await writeFile(lock, `${2 ** 22 + 4321}\n`);
+    expect(await withLock(lock, () => Promise.resolve('ran'))).toBe('ran');
   });
 });
