@@ -5,6 +5,7 @@ import { StackError } from '../stack/errors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerNormalizeCommands } from './normalize.js';
+import { registerProcessCommand } from './process.js';
 import { registerStackCommands } from './stack.js';
 
 /** Builds the `refreshbus` command line; each command file registers itself here. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program, lazyConfig);
   registerIngestCommand(program, lazyConfig);
   registerNormalizeCommands(program, lazyConfig);
+  registerProcessCommand(program, lazyConfig);
   return program;
 }
 

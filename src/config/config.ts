@@ -246,6 +246,56 @@ export const configSchema = z.object({
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
   ),
+  TOPIC_CUSTOMER_COMPLETED: z
+    .string()
+    .min(1)
+    .default('openbanking.customer.refresh-completed')
+    .describe('Topic: CustomerRefreshCompleted records.'),
+  TOPIC_CUSTOMER_NEW_TRANSACTIONS: z
+    .string()
+    .min(1)
+    .default('openbanking.customer.new-transactions')
+    .describe('Topic: NewTransactionsAvailable records.'),
+  TOPIC_CUSTOMER_ALERTS: z
+    .string()
+    .min(1)
+    .default('openbanking.customer.reconnect-alerts')
+    .describe('Topic: ReconnectAlert records.'),
+  PROCESS_APPLICATION_ID: z
+    .string()
+    .min(1)
+    .default('refreshbus-processors')
+    .describe(
+      'Processors: consumer group id, transactional id prefix and changelog topic prefix (<id>.rounds.changelog, <id>.alerts.changelog).',
+    ),
+  PROCESSORS: csv
+    .pipe(z.array(z.enum(['completion', 'new-transactions', 'reconnect-alerts'])))
+    .default(['completion', 'new-transactions', 'reconnect-alerts'])
+    .describe('Processors: which to run (completion, new-transactions, reconnect-alerts).'),
+  ROUND_SETTLE_MS: ms(120_000).describe(
+    'Processors: a round opened without a RefreshRequested stays open at least this long, so sibling webhooks join it.',
+  ),
+  ROUND_RETRY_GRACE_MS: ms(45 * 60_000).describe(
+    'Processors: a temporary failure becomes final this long after it was first seen, unless a retry reports.',
+  ),
+  ROUND_QUIET_DEADLINE_MS: ms(2 * 60 * 60_000).describe(
+    'Processors: a round with nothing new for this long closes as TIMED_OUT, listing what is missing.',
+  ),
+  KNOWN_CONNECTION_TTL_MS: ms(30 * 24 * 60 * 60_000).describe(
+    'Processors: a connection not seen for this long is no longer expected in new rounds.',
+  ),
+  STATE_TTL_MS: ms(90 * 24 * 60 * 60_000).describe(
+    'Processors: a customer with nothing open and no activity for this long is forgotten.',
+  ),
+  PROCESS_SESSION_TIMEOUT_MS: ms(30_000).describe(
+    'Processors: consumer session timeout; a crashed instance holds its partitions this long.',
+  ),
+  PROCESS_TIMER_INTERVAL_MS: ms(1000).describe(
+    'Processors: how often due deadlines are looked for.',
+  ),
+  PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
+    'Processors: on SIGTERM, time to finish the batch in hand.',
+  ),
   JAVA_HOME: z
     .string()
     .optional()

@@ -19,6 +19,14 @@ export async function ensureTopics(
   return missing.map((t) => t.topic);
 }
 
+/** The processors' compacted changelog topics, one per state store. */
+export function changelogTopics(config: Config): string[] {
+  return [
+    `${config.PROCESS_APPLICATION_ID}.rounds.changelog`,
+    `${config.PROCESS_APPLICATION_ID}.alerts.changelog`,
+  ];
+}
+
 /** Every topic refreshbus owns, with its settings: one place for names and configuration. */
 export function topicDefinitions(config: Config): ITopicConfig[] {
   const base = {
@@ -40,5 +48,18 @@ export function topicDefinitions(config: Config): ITopicConfig[] {
     { topic: config.TOPIC_REFRESH_REQUESTS, ...base, configEntries: entries(7 * day) },
     { topic: config.TOPIC_REFRESH_EVENTS, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_REFRESH_DLQ, ...base, configEntries: entries(30 * day, rawLimit) },
+    { topic: config.TOPIC_CUSTOMER_COMPLETED, ...base, configEntries: entries(30 * day) },
+    { topic: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, ...base, configEntries: entries(30 * day) },
+    { topic: config.TOPIC_CUSTOMER_ALERTS, ...base, configEntries: entries(30 * day) },
+    ...changelogTopics(config).map((topic) => ({
+      topic,
+      ...base,
+      configEntries: [
+        // the latest state per customer is all a restore needs
+        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'min.insync.replicas', value: minIsr },
+        { name: 'max.message.bytes', value: String(rawLimit) },
+      ],
+    })),
   ];
 }

@@ -1,0 +1,309 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Kafka, Message } from 'kafkajs';
+import type { Config } from '../config/config.js';
+import { CoPartitionedAssigner } from '../kafka/co-partitioned-assigner.js';
+import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
+import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
+import { changelogTopics } from '../kafka/topics.js';
+import type { Logger } from '../lib/logger.js';
+import type { RefreshEvent } from '../normalize/types.js';
+import { restoreChangelogs } from '../state/restore.js';
+import { alertsProcessor } from './alerts/reduce.js';
+import { roundsProcessor } from './rounds/reduce.js';
+import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
+
+type Store = Map<number, Map<string, unknown>>;
+
+/** Avro schema ids of the outputs, by output kind. */
+export type OutputSchemaIds = Record<ProcessorOutput['kind'], number>;
+
+/**
+ * The Kafka side of the processors: co-partitioned inputs (events + requests), per-partition
+ * state restored from compacted changelogs before the partition is processed, every state change
+ * written to its changelog in the same transaction as the outputs and the input offsets, and
+ * deadlines fired by a timer as transactions of their own. The domain logic is the pure
+ * processors; this file only wires.
+ */
+export class ProcessorHost {
+  readonly runner: ExactlyOnceRunner;
+  private readonly processors: { processor: Processor<unknown>; changelog: string }[];
+  private readonly stores = new Map<string, Store>();
+  private readonly timers = new Map<string, Map<number, Map<string, number>>>();
+  private readonly restored = new Map<number, Promise<void>>();
+  private assigned = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly enabled: ReadonlySet<ProcessorOutput['kind']>;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly registry: Pick<SchemaRegistry, 'encode' | 'decode'>,
+    private readonly schemaIds: OutputSchemaIds,
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    const [roundsLog = '', alertsLog = ''] = changelogTopics(config);
+    const wanted = new Set(config.PROCESSORS);
+    const kinds = new Set<ProcessorOutput['kind']>();
+    if (wanted.has('completion')) kinds.add('completed');
+    if (wanted.has('new-transactions')) kinds.add('new-transactions');
+    if (wanted.has('reconnect-alerts')) kinds.add('alert');
+    this.enabled = kinds;
+    const settings = {
+      settleMs: config.ROUND_SETTLE_MS,
+      retryGraceMs: config.ROUND_RETRY_GRACE_MS,
+      quietDeadlineMs: config.ROUND_QUIET_DEADLINE_MS,
+      knownConnectionTtlMs: config.KNOWN_CONNECTION_TTL_MS,
+      stateTtlMs: config.STATE_TTL_MS,
+      recentEventIds: 500,
+    };
+    this.processors = [];
+    if (kinds.has('completed') || kinds.has('new-transactions')) {
+      this.processors.push({
+        processor: roundsProcessor(settings),
+        changelog: roundsLog,
+      });
+    }
+    if (kinds.has('alert')) {
+      this.processors.push({
+        processor: alertsProcessor({
+          stateTtlMs: config.STATE_TTL_MS,
+          recentEventIds: 500,
+        }),
+        changelog: alertsLog,
+      });
+    }
+    for (const { processor } of this.processors) {
+      this.stores.set(processor.name, new Map());
+      this.timers.set(processor.name, new Map());
+    }
+    this.runner = new ExactlyOnceRunner({
+      kafka,
+      groupId: config.PROCESS_APPLICATION_ID,
+      topics: [config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_REQUESTS],
+      transactionalIdPrefix: config.PROCESS_APPLICATION_ID,
+      // one producer per partition number: events and requests of a customer share its state
+      producerKey: (_topic, partition) => `p${partition}`,
+      partitionAssigners: [CoPartitionedAssigner],
+      sessionTimeoutMs: config.PROCESS_SESSION_TIMEOUT_MS,
+      logger,
+      onAssignment: (assignment) => {
+        this.reassign(new Set(Object.values(assignment).flat()));
+      },
+      beforeChunk: (chunk) => this.ensureRestored(chunk.partition),
+      process: (chunk) => this.processChunk(chunk),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.runner.start();
+    this.timer = setInterval(() => {
+      void this.fireDueTimers().catch((err: unknown) => {
+        this.logger.warn({ err }, 'firing deadlines failed; will retry');
+      });
+    }, this.config.PROCESS_TIMER_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.runner.stop();
+  }
+
+  /** Number of customers held in memory, per processor (a metric and a test hook). */
+  stateSize(): Record<string, number> {
+    return Object.fromEntries(
+      [...this.stores].map(([name, store]) => [
+        name,
+        [...store.values()].reduce((n, m) => n + m.size, 0),
+      ]),
+    );
+  }
+
+  private reassign(partitions: Set<number>): void {
+    for (const p of this.assigned) {
+      if (partitions.has(p)) continue;
+      // the partition moved away: its state is the new owner's (restored from the changelog)
+      this.restored.delete(p);
+      for (const store of this.stores.values()) store.delete(p);
+      for (const timers of this.timers.values()) timers.delete(p);
+    }
+    this.assigned = partitions;
+  }
+
+  private ensureRestored(partition: number): Promise<void> {
+    let restoring = this.restored.get(partition);
+    if (!restoring) {
+      restoring = this.restore(partition);
+      restoring.catch(() => this.restored.delete(partition));
+      this.restored.set(partition, restoring);
+    }
+    return restoring;
+  }
+
+  private async restore(partition: number): Promise<void> {
+    const started = Date.now();
+    const byLog = new Map(this.processors.map((p) => [p.changelog, p.processor]));
+    const states = new Map(
+      this.processors.map((p) => [p.processor.name, new Map<string, unknown>()]),
+    );
+    const { records } = await restoreChangelogs(
+      this.kafka,
+      [...byLog.keys()],
+      new Set([partition]),
+      (topic, _p, key, value) => {
+        const processor = byLog.get(topic);
+        const target = processor ? states.get(processor.name) : undefined;
+        if (!target) return;
+        if (value === null) target.delete(key);
+        else target.set(key, JSON.parse(value.toString()) as unknown);
+      },
+    );
+    const now = this.clock();
+    for (const { processor } of this.processors) {
+      const restoredStates = states.get(processor.name) ?? new Map<string, unknown>();
+      this.stores.get(processor.name)?.set(partition, restoredStates);
+      const timers = new Map<string, number>();
+      for (const [customer, state] of restoredStates) {
+        const at = processor.nextTimer(state, now);
+        if (at !== undefined) timers.set(customer, at);
+      }
+      this.timers.get(processor.name)?.set(partition, timers);
+    }
+    this.logger.info({ partition, records, ms: Date.now() - started }, 'state restored');
+  }
+
+  private decode = async (
+    chunk: InputChunk,
+  ): Promise<{ customer: string; input: ProcessorInput }[]> => {
+    const inputs: { customer: string; input: ProcessorInput }[] = [];
+    for (const m of chunk.messages) {
+      if (!m.value) continue;
+      try {
+        const value: unknown = await this.registry.decode(m.value);
+        if (chunk.topic === this.config.TOPIC_REFRESH_REQUESTS) {
+          const request = value as RefreshRequestedValue;
+          inputs.push({ customer: request.customer_id, input: { kind: 'request', request } });
+        } else {
+          const event = value as RefreshEvent;
+          inputs.push({ customer: event.customer_id, input: { kind: 'event', event } });
+        }
+      } catch (err) {
+        // the registry unreachable: retry the chunk; anything else will not decode on a retry either
+        if (
+          err instanceof Error &&
+          /ECONNREFUSED|ECONNRESET|ETIMEDOUT|fetch failed|socket hang up|EAI_AGAIN/i.test(
+            err.message,
+          )
+        ) {
+          throw err;
+        }
+        // not decodable: nothing a retry fixes; it is skipped, loudly, and the partition moves on
+        this.logger.error(
+          { err, topic: chunk.topic, partition: chunk.partition, offset: m.offset },
+          'input record skipped',
+        );
+      }
+    }
+    return inputs;
+  };
+
+  /** Applies inputs (or ticks) to staged copies of the state; commits them only after the transaction does. */
+  private async stage(
+    partition: number,
+    inputs: { customer: string; input: ProcessorInput; processor?: string }[],
+  ): Promise<ProcessResult> {
+    const now = this.clock();
+    const staged = new Map<string, Map<string, unknown>>();
+    const outputs: ProcessorOutput[] = [];
+    for (const { customer, input, processor: only } of inputs) {
+      for (const { processor } of this.processors) {
+        if (only && processor.name !== only) continue;
+        const stagedFor = staged.get(processor.name) ?? new Map<string, unknown>();
+        staged.set(processor.name, stagedFor);
+        const current = stagedFor.has(customer)
+          ? stagedFor.get(customer)
+          : this.stores.get(processor.name)?.get(partition)?.get(customer);
+        const result = processor.reduce(current, input, now);
+        stagedFor.set(customer, result.state);
+        outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
+      }
+    }
+    const records: TopicRecords[] = [];
+    for (const { processor, changelog } of this.processors) {
+      const changes = staged.get(processor.name);
+      if (!changes?.size) continue;
+      records.push({
+        topic: changelog,
+        messages: [...changes].map(([customer, state]) => ({
+          key: customer,
+          value: state === undefined ? null : JSON.stringify(state),
+          partition,
+        })),
+      });
+    }
+    records.push(...(await this.encodeOutputs(outputs)));
+    return {
+      records,
+      afterCommit: () => {
+        for (const { processor } of this.processors) {
+          const changes = staged.get(processor.name);
+          if (!changes) continue;
+          const store = this.stores.get(processor.name)?.get(partition);
+          const timers = this.timers.get(processor.name)?.get(partition);
+          for (const [customer, state] of changes) {
+            if (state === undefined) {
+              store?.delete(customer);
+              timers?.delete(customer);
+              continue;
+            }
+            store?.set(customer, state);
+            const at = processor.nextTimer(state, now);
+            if (at === undefined) timers?.delete(customer);
+            else timers?.set(customer, at);
+          }
+        }
+      },
+    };
+  }
+
+  private async encodeOutputs(outputs: ProcessorOutput[]): Promise<TopicRecords[]> {
+    const topicOf: Record<ProcessorOutput['kind'], string> = {
+      completed: this.config.TOPIC_CUSTOMER_COMPLETED,
+      'new-transactions': this.config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
+      alert: this.config.TOPIC_CUSTOMER_ALERTS,
+    };
+    const byTopic = new Map<string, Message[]>();
+    for (const o of outputs) {
+      const topic = topicOf[o.kind];
+      const list = byTopic.get(topic) ?? [];
+      list.push({
+        key: o.value.customer_id,
+        value: await this.registry.encode(this.schemaIds[o.kind], o.value),
+      });
+      byTopic.set(topic, list);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  private async processChunk(chunk: InputChunk): Promise<ProcessResult> {
+    return this.stage(chunk.partition, await this.decode(chunk));
+  }
+
+  /** Fires the deadlines that are due, one transaction per partition. */
+  private async fireDueTimers(): Promise<void> {
+    const now = this.clock();
+    for (const partition of this.assigned) {
+      if (!this.restored.has(partition)) continue;
+      const due: { customer: string; input: ProcessorInput; processor: string }[] = [];
+      for (const [name, byPartition] of this.timers) {
+        for (const [customer, at] of byPartition.get(partition) ?? []) {
+          if (at <= now) due.push({ customer, input: { kind: 'tick' }, processor: name });
+        }
+      }
+      if (due.length === 0) continue;
+      await this.runner.transact(this.config.TOPIC_REFRESH_EVENTS, partition, () =>
+        this.stage(partition, due),
+      );
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { Config } from '../config/config.js';
+import { createKafka } from '../kafka/client.js';
+import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
+import type { Logger } from '../lib/logger.js';
+import { createRegistry, registerValueSchema } from '../registry/registry.js';
+import { readSchema } from '../registry/schemas.js';
+import type { Endpoints } from '../stack/local-stack.js';
+import { ProcessorHost } from './host.js';
+
+async function retrying<T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  let backoff = 500;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      logger.warn({ err, retryInMs: backoff }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15_000);
+    }
+  }
+}
+
+/** Starts the stateful processors chosen by PROCESSORS. */
+export async function startProcessors(
+  config: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+  clock?: () => number,
+) {
+  const log = logger.child({ component: 'process' });
+  const kafka = createKafka(
+    { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-process` },
+    logger,
+  );
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', log, () => admin.connect());
+  const created = await retrying('creating topics', log, () =>
+    ensureTopics(admin, topicDefinitions(config)),
+  );
+  if (created.length) log.info({ topics: created }, 'created missing topics');
+  await admin.disconnect();
+
+  const registry = createRegistry(endpoints.registryUrl);
+  const register = async (
+    name: 'CustomerRefreshCompleted' | 'NewTransactionsAvailable' | 'ReconnectAlert',
+    topic: string,
+  ) => registerValueSchema(registry, topic, await readSchema(name));
+  const schemaIds = await retrying('registering output schemas', log, async () => ({
+    completed: await register('CustomerRefreshCompleted', config.TOPIC_CUSTOMER_COMPLETED),
+    'new-transactions': await register(
+      'NewTransactionsAvailable',
+      config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
+    ),
+    alert: await register('ReconnectAlert', config.TOPIC_CUSTOMER_ALERTS),
+  }));
+  const host = new ProcessorHost(kafka, registry, schemaIds, config, log, clock);
+  await host.start();
+  log.info({ processors: config.PROCESSORS }, 'processors running');
+  return { host, close: () => host.stop() };
+}

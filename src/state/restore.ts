@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+
+/**
+ * Reads the given partitions of compacted changelog topics from their start to their end
+ * (read_committed) and calls `apply(topic, partition, key, value)` for each record in order; a
+ * null value is a deletion. Call it after the partition's transactional producer is initialised,
+ * so no transaction of a previous owner is left open to hide the end of the log.
+ *
+ * kafkajs cannot assign partitions by hand, so a throwaway consumer group reads the topics and
+ * skips other partitions; it is deleted afterwards.
+ */
+export async function restoreChangelogs(
+  kafka: Kafka,
+  topics: readonly string[],
+  partitions: ReadonlySet<number>,
+  apply: (topic: string, partition: number, key: string, value: Buffer | null) => void,
+): Promise<{ records: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const remaining = new Map<string, bigint>();
+  try {
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        if (partitions.has(p.partition) && BigInt(p.high) > BigInt(p.low))
+          remaining.set(`${topic}:${p.partition}`, BigInt(p.high));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  let records = 0;
+  if (remaining.size === 0) return { records };
+
+  const groupId = `refreshbus-restore-${randomUUID()}`;
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
+  await consumer.connect();
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+    let joined = false;
+    let lastActivity = Date.now();
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joined = true;
+      lastActivity = Date.now();
+    });
+    await new Promise<void>((resolve, reject) => {
+      // the end of a transactional log is a commit marker kafkajs never hands over: after the
+      // group join, a quiet consumer has read everything there is
+      watchdog = setInterval(() => {
+        if (remaining.size === 0 || (joined && Date.now() - lastActivity > 2000)) resolve();
+      }, 100);
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: ({ batch }) => {
+            lastActivity = Date.now();
+            const id = `${batch.topic}:${batch.partition}`;
+            const end = remaining.get(id);
+            if (end === undefined) return Promise.resolve();
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              if (m.key) apply(batch.topic, batch.partition, m.key.toString(), m.value);
+              records += 1;
+            }
+            if (BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(id);
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    clearInterval(watchdog);
+    await consumer.disconnect();
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteGroups([groupId]).catch(() => undefined);
+    await cleanup.disconnect();
+  }
+  return { records };
+}
