@@ -387,6 +387,16 @@ export class ExactlyOnceRunner {
   }
 
   /**
+   * Creates (and so initialises) the producer serving `topic`/`partition` now: initialising fences
+   * the partition's previous owner and completes or aborts what it left open, after which its
+   * changelog can be read to the end.
+   */
+  async initProducer(topic: string, partition: number): Promise<void> {
+    const key = this.key(topic, partition);
+    await this.locked(key, () => this.producerFor(key));
+  }
+
+  /**
    * Runs a transaction that consumes no input (timers firing): the records of `build` commit
    * together, on the producer that serves `topic`/`partition`, never concurrently with its batches.
    */

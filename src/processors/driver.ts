@@ -48,6 +48,15 @@ export class ProcessorDriver {
     return produced;
   }
 
+  /** Puts a state in place as a restore from the changelog does, with its deadline. */
+  restore(processor: string, customer: string, state: unknown): void {
+    const p = this.processors.find((x) => x.name === processor);
+    if (!p) throw new Error(`no processor ${processor}`);
+    this.states.get(processor)?.set(customer, state);
+    const at = p.nextTimer(state, this.now);
+    if (at !== undefined) this.timers.get(processor)?.set(customer, at);
+  }
+
   state(processor: string, customer: string): unknown {
     return this.states.get(processor)?.get(customer);
   }

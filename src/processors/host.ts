@@ -120,6 +120,17 @@ export class ProcessorHost {
   }
 
   private reassign(partitions: Set<number>): void {
+    for (const p of partitions) {
+      if (this.assigned.has(p)) continue;
+      // restore now, not on the first input: deadlines must fire after a restart even when no new
+      // record arrives for the partition
+      this.ensureRestored(p).catch((err: unknown) => {
+        this.logger.warn(
+          { err, partition: p },
+          'restore failed; retried on the next input or tick',
+        );
+      });
+    }
     for (const p of this.assigned) {
       if (partitions.has(p)) continue;
       // the partition moved away: its state is the new owner's (restored from the changelog)
@@ -133,7 +144,9 @@ export class ProcessorHost {
   private ensureRestored(partition: number): Promise<void> {
     let restoring = this.restored.get(partition);
     if (!restoring) {
-      restoring = this.restore(partition);
+      restoring = this.runner
+        .initProducer(this.config.TOPIC_REFRESH_EVENTS, partition)
+        .then(() => this.restore(partition));
       restoring.catch(() => this.restored.delete(partition));
       this.restored.set(partition, restoring);
     }
@@ -290,10 +303,25 @@ export class ProcessorHost {
   }
 
   /** Fires the deadlines that are due, one transaction per partition. */
+  private firing = false;
+
   private async fireDueTimers(): Promise<void> {
+    if (this.firing) return; // the previous round of deadlines is still being committed
+    this.firing = true;
+    try {
+      await this.fireDueTimersNow();
+    } finally {
+      this.firing = false;
+    }
+  }
+
+  private async fireDueTimersNow(): Promise<void> {
     const now = this.clock();
     for (const partition of this.assigned) {
-      if (!this.restored.has(partition)) continue;
+      if (!this.restored.has(partition)) {
+        this.ensureRestored(partition).catch(() => undefined); // a failed restore is retried here
+        continue;
+      }
       const due: { customer: string; input: ProcessorInput; processor: string }[] = [];
       for (const [name, byPartition] of this.timers) {
         for (const [customer, at] of byPartition.get(partition) ?? []) {

@@ -285,14 +285,20 @@ export function roundsProcessor(
     nextTimer(state: RoundsState, now: number): number | undefined {
       const round = state.open;
       if (!round) return Math.max(now + 1, state.touched_at + settings.stateTtlMs);
+      // only deadlines whose passing changes something; a past one fires at once (after a
+      // restart, say) and moves the round on, so this never asks for the same tick twice
       const times = [round.last_activity_at + settings.quietDeadlineMs];
-      if (!round.requested) times.push(round.opened_at + settings.settleMs);
       for (const c of Object.values(round.connections)) {
         if (!c.final && c.temporaryFailureSince !== null)
           times.push(c.temporaryFailureSince + settings.retryGraceMs);
       }
-      const future = times.filter((t) => t > now);
-      return future.length ? Math.min(...future) : undefined;
+      const waitsOnlyToSettle =
+        !round.requested &&
+        Object.keys(round.connections).length > 0 &&
+        Object.values(round.connections).every((c) => c.final) &&
+        missingTargets(round).length === 0;
+      if (waitsOnlyToSettle) times.push(round.opened_at + settings.settleMs);
+      return Math.min(...times);
     },
   };
 }

@@ -346,3 +346,20 @@ describe('state', () => {
     expect(d.state('alerts', 'c8')).toBeDefined();
   });
 });
+
+describe('deadlines across a restart', () => {
+  it('a deadline that passed while the processor was down fires as soon as its state is restored', () => {
+    const before = driver();
+    feedAll(before, 'c7', budV1(before.now, { customer: 'c7', task: 'a', provider: 'Bank_A' }));
+    expect(completions(before)).toHaveLength(0);
+    const saved = before.state('rounds', 'c7');
+    // down for an hour: the settle window passed with nobody to close the round
+    const after = new ProcessorDriver(
+      [roundsProcessor(), alertsProcessor()] as never,
+      T0 + 60 * MIN,
+    );
+    after.restore('rounds', 'c7', saved);
+    after.advance(0);
+    expect(completions(after)).toMatchObject([{ customer_id: 'c7', close_reason: 'ALL_REPORTED' }]);
+  });
+});
