@@ -6,7 +6,7 @@ import type {
   NewTransactionsAvailable,
   ReconnectAlert,
 } from '../../src/processors/types.js';
-import { budV1 } from '../support/events.js';
+import { budV1, yodlee } from '../support/events.js';
 import { Resources, readAll, testKafka, testRegistry } from './support/kafka.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
@@ -21,7 +21,7 @@ async function decodeAll<T>(records: { value: Buffer | null }[]): Promise<T[]> {
 }
 
 describe('processors on the real broker', () => {
-  it('two banks, three requested tasks out of order and twice, a reconnect episode: each output exactly once', async () => {
+  it('hosted refresh, requested tasks out of order, retried failure, reconnect episode, timeout, Yodlee: each output exactly once', async () => {
     const config = processorConfig();
     const kafka = testKafka();
     const running = resources.track(
@@ -70,6 +70,48 @@ describe('processors on the real broker', () => {
         reconnect: true,
       }),
       ...budV1(now + 2, { customer: 'c4', task: 's', provider: 'Bank' }),
+      // 3. a temporary failure (no reconnect), the success comes later (see below)
+      ...budV1(now, {
+        customer: 'c3',
+        task: 't',
+        provider: 'Bank',
+        status: 'Failed',
+        result: 'provider_failure',
+        reconnect: false,
+      }),
+      // 6. Yodlee: interim, interim, completed; and a credentials failure on another account
+      ...yodlee(now, {
+        login: 'y6',
+        accountId: 61,
+        info: 'REFRESH.INTERIM_PROGRESS',
+        status: 'IN_PROGRESS',
+        additionalStatus: 'DATA_RETRIEVAL_IN_PROGRESS',
+      }),
+      ...yodlee(now, {
+        login: 'y6',
+        accountId: 61,
+        info: 'REFRESH.INTERIM_PROGRESS',
+        status: 'IN_PROGRESS',
+        additionalStatus: 'ACCT_SUMMARY_RECEIVED',
+      }),
+      ...yodlee(now, {
+        login: 'y6',
+        accountId: 61,
+        info: 'REFRESH.PROCESS_COMPLETED',
+        status: 'SUCCESS',
+        additionalStatus: 'AVAILABLE_DATA_RETRIEVED',
+        lastUpdated: new Date(now).toISOString(),
+        lastUpdateAttempt: new Date(now).toISOString(),
+      }),
+      ...yodlee(now, {
+        login: 'y6',
+        accountId: 62,
+        info: 'REFRESH.PROCESS_COMPLETED',
+        status: 'FAILED',
+        additionalStatus: 'INCORRECT_CREDENTIALS',
+        eligibility: 'ALLOW_UPDATE_WITH_CREDENTIALS',
+        lastUpdateAttempt: new Date(now).toISOString(),
+      }),
       // 5. a provider never reports: the quiet deadline (a timer) closes the round
       {
         kind: 'request',
@@ -84,38 +126,59 @@ describe('processors on the real broker', () => {
       ...budV1(now, { customer: 'c5', task: 'x', provider: 'Bank_A' }),
     ]);
 
+    // 3. the retry succeeds within the grace (shortened to 4 s here, 45 min by default)
+    await new Promise((r) => setTimeout(r, 2000));
+    await publishInputs(
+      kafka,
+      config,
+      budV1(Date.now(), { customer: 'c3', task: 't', provider: 'Bank', hasNew: true }),
+    );
+
     const completed = await decodeAll<CustomerRefreshCompleted>(
       await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, {
         readCommitted: true,
-        count: 4,
+        count: 6,
         maxWaitMs: 60_000,
       }),
     );
     const byCustomer = Object.fromEntries(completed.map((c) => [c.customer_id, c]));
-    expect(completed).toHaveLength(4);
-    expect(byCustomer.c5).toMatchObject({ close_reason: 'TIMED_OUT', missing: ['Bank_B'] });
+    expect(completed).toHaveLength(6);
     expect(byCustomer.c1?.connections.map((c) => c.provider)).toEqual(['Bank_A', 'Bank_B']);
     expect(byCustomer.c2).toMatchObject({ close_reason: 'REQUESTED_TASKS_DONE' });
     expect(byCustomer.c2?.connections.map((c) => c.task_id)).toEqual(['t1', 't2', 't3']);
+    expect(byCustomer.c3?.connections).toMatchObject([
+      { outcome: 'SUCCESS', result_code: 'success' },
+    ]);
+    expect(byCustomer.c5).toMatchObject({ close_reason: 'TIMED_OUT', missing: ['Bank_B'] });
+    expect(
+      byCustomer.y6?.connections.map((c) => [c.connection_id, c.outcome, c.action_required]),
+    ).toEqual([
+      ['61', 'SUCCESS', 'NONE'],
+      ['62', 'FAILED', 'UPDATE_CREDENTIALS'],
+    ]);
 
     const signals = await decodeAll<NewTransactionsAvailable>(
       await readAll(kafka, config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
         readCommitted: true,
-        count: 2,
+        count: 4,
       }),
     );
     expect(signals.map((s) => [s.customer_id, s.providers]).sort()).toEqual([
       ['c1', ['Bank_A']],
       ['c2', ['P2']],
+      ['c3', ['Bank']],
+      ['y6', ['16441']],
     ]);
 
     const alerts = await decodeAll<ReconnectAlert>(
-      await readAll(kafka, config.TOPIC_CUSTOMER_ALERTS, { readCommitted: true, count: 2 }),
+      await readAll(kafka, config.TOPIC_CUSTOMER_ALERTS, { readCommitted: true, count: 3 }),
     );
-    expect(alerts.map((a) => [a.customer_id, a.status])).toEqual([
-      ['c4', 'RAISED'],
-      ['c4', 'CLEARED'],
+    // no alert for c3's temporary failure; one episode for c4; the credentials failure of y6
+    expect(alerts.map((a) => [a.customer_id, a.status, a.action_required]).sort()).toEqual([
+      ['c4', 'CLEARED', 'NONE'],
+      ['c4', 'RAISED', 'RECONNECT'],
+      ['y6', 'RAISED', 'UPDATE_CREDENTIALS'],
     ]);
-    expect(running.host.stateSize()).toMatchObject({ rounds: 4, alerts: 4 });
+    expect(running.host.stateSize()).toMatchObject({ rounds: 6, alerts: 6 });
   });
 });
