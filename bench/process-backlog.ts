@@ -19,7 +19,11 @@ import { openStack } from '../src/stack/select.js';
 
 const customers = Number(process.argv[2] ?? 100_000);
 const partitions = Number(process.argv[3] ?? 6);
-const endpoints = await (await openStack(loadConfig(), (l) => { console.error(l); })).up();
+const endpoints = await (
+  await openStack(loadConfig(), (l) => {
+    console.error(l);
+  })
+).up();
 const run = randomUUID().slice(0, 8);
 const config = loadConfig({
   KAFKA_BROKERS: endpoints.brokers.join(','),
