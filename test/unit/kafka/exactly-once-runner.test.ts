@@ -7,17 +7,41 @@ import { createLogger } from '../../../src/lib/logger.js';
  * A scripted stand-in for kafkajs: the runner's control flow around transactions is what is
  * under test here; the real-broker behaviour is covered by the integration tests.
  */
-function fakeKafka(options: { committedOffset?: string } = {}) {
+function fakeKafka(
+  options: { committedOffset?: string; failOnce?: 'commit-and-abort' | 'sendOffsets' } = {},
+) {
   const log: string[] = [];
+  let producers = 0;
+  let failures = 0;
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   const txn = {
     sendBatch: () => (log.push('send'), Promise.resolve([])),
-    sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => (
-      log.push(`offsets:${o.topics[0]?.partitions[0]?.offset ?? '?'}`),
-      Promise.resolve()
-    ),
-    commit: () => (log.push('commit'), Promise.resolve()),
-    abort: () => (log.push('abort'), Promise.resolve()),
+    sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => {
+      if (options.failOnce === 'sendOffsets' && failures++ === 0) {
+        log.push('offsets:CONCURRENT_TRANSACTIONS');
+        return Promise.reject(
+          Object.assign(new Error('concurrent'), { type: 'CONCURRENT_TRANSACTIONS' }),
+        );
+      }
+      log.push(`offsets:${o.topics[0]?.partitions[0]?.offset ?? '?'}`);
+      return Promise.resolve();
+    },
+    commit: () => {
+      if (options.failOnce === 'commit-and-abort' && failures === 0) {
+        log.push('commit:failed');
+        return Promise.reject(new Error('connection lost'));
+      }
+      log.push('commit');
+      return Promise.resolve();
+    },
+    abort: () => {
+      if (options.failOnce === 'commit-and-abort' && failures++ === 0) {
+        log.push('abort:failed');
+        return Promise.reject(new Error('Cannot continue to use transaction once ended'));
+      }
+      log.push('abort');
+      return Promise.resolve();
+    },
   };
   const kafka = {
     admin: () => ({
@@ -29,7 +53,7 @@ function fakeKafka(options: { committedOffset?: string } = {}) {
         ]),
     }),
     producer: () => ({
-      connect: () => Promise.resolve(),
+      connect: () => (log.push(`producer:${++producers}`), Promise.resolve()),
       disconnect: () => Promise.resolve(),
       transaction: () => Promise.resolve(txn),
     }),
@@ -109,7 +133,7 @@ describe('ExactlyOnceRunner', () => {
     await runnerFor(fake.kafka).start();
     const { p, resolved } = payload(['0', '1', '2', '3'], () => Promise.resolve());
     await fake.eachBatch(p);
-    expect(fake.log).toEqual(['send', 'offsets:4', 'commit']);
+    expect(fake.log).toEqual(['producer:1', 'send', 'offsets:4', 'commit']);
     expect(resolved).toEqual(['3']);
   });
 
@@ -118,7 +142,41 @@ describe('ExactlyOnceRunner', () => {
     await runnerFor(fake.kafka).start();
     const { p } = payload(['3', '4'], () => Promise.resolve());
     await fake.eachBatch(p);
-    expect(fake.log).toEqual([]);
+    expect(fake.log).toEqual(['producer:1']);
+  });
+
+  it('retries sendOffsets on CONCURRENT_TRANSACTIONS inside the same transaction (kafkajs does not)', async () => {
+    const fake = fakeKafka({ failOnce: 'sendOffsets' });
+    await runnerFor(fake.kafka).start();
+    const { p, resolved } = payload(['0'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual([
+      'producer:1',
+      'send',
+      'offsets:CONCURRENT_TRANSACTIONS',
+      'offsets:1',
+      'commit',
+    ]);
+    expect(resolved).toEqual(['0']);
+  });
+
+  it('replaces a producer whose abort failed (kafkajs leaves it stuck) and retries the chunk on a new one', async () => {
+    const fake = fakeKafka({ failOnce: 'commit-and-abort' });
+    await runnerFor(fake.kafka).start();
+    const { p, resolved } = payload(['0'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual([
+      'producer:1',
+      'send',
+      'offsets:1',
+      'commit:failed',
+      'abort:failed',
+      'producer:2', // a fresh producer: its initialisation settles the old transaction on the broker
+      'send',
+      'offsets:1',
+      'commit',
+    ]);
+    expect(resolved).toEqual(['0']);
   });
 });
 
