@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { StackError } from '../stack/errors.js';
+import { registerAllCommand } from './all.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerNormalizeCommands } from './normalize.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program, lazyConfig);
   registerNormalizeCommands(program, lazyConfig);
   registerProcessCommand(program, lazyConfig);
+  registerAllCommand(program, lazyConfig);
   return program;
 }
 

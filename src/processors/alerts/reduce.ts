@@ -29,7 +29,9 @@ function applyEvent(
   const key = e.connection_id || e.provider ? connectionKey({ ...e, task_id: null }) : undefined;
   if (!key) return [];
   const conn = state.connections[key];
-  if (conn && e.occurred_at < conn.occurred_at) return []; // older than what we know: never overrides
+  // only outcomes are ordered by time: progress notes may carry just their receipt time
+  const timed = e.phase === 'COMPLETED';
+  if (timed && conn && e.occurred_at < conn.occurred_at) return []; // older than what we know: never overrides
   const next = conn ?? {
     provider: e.provider,
     connection_id: e.connection_id,
@@ -37,9 +39,9 @@ function applyEvent(
     action_required: 'NONE' as const,
     result_code: null,
     first_failed_at: null,
-    occurred_at: e.occurred_at,
+    occurred_at: timed ? e.occurred_at : 0,
   };
-  next.occurred_at = e.occurred_at;
+  if (timed) next.occurred_at = Math.max(next.occurred_at, e.occurred_at);
   next.provider = e.provider ?? next.provider;
   next.connection_id = e.connection_id ?? next.connection_id;
   state.connections[key] = next;

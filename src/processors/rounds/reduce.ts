@@ -163,9 +163,13 @@ function applyEvent(
   if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
 
   const key = connectionKey(e);
-  const newest = state.last_occurred_at[key];
-  if (newest !== undefined && e.occurred_at < newest) return []; // older than what we know: late
-  state.last_occurred_at[key] = e.occurred_at;
+  // Only outcomes are ordered by time. Progress notes often carry no source time (their receipt
+  // time stands in), which must not make the outcome that follows them look old.
+  if (e.phase === 'COMPLETED') {
+    const newest = state.last_occurred_at[key];
+    if (newest !== undefined && e.occurred_at < newest) return []; // older than what we know: late
+    state.last_occurred_at[key] = e.occurred_at;
+  }
 
   const round = (state.open ??= openRound(
     state,
@@ -190,6 +194,9 @@ function applyEvent(
     }
   }
   const previous = round.connections[key];
+  // a progress note never downgrades an outcome already reported in this round
+  if (e.phase === 'IN_PROGRESS' && previous && previous.outcome !== 'PENDING')
+    return closeIfDone(state, now, settings);
   const final = isFinal(e);
   const temporary = !final && e.phase === 'COMPLETED' && e.outcome === 'FAILED';
   round.connections[key] = {

@@ -363,3 +363,67 @@ describe('deadlines across a restart', () => {
     expect(completions(after)).toMatchObject([{ customer_id: 'c7', close_reason: 'ALL_REPORTED' }]);
   });
 });
+
+describe('progress notes without source times', () => {
+  it('do not make the outcome that follows them look old (Yodlee interim, then completion)', () => {
+    const d = driver();
+    const base = { login: 'y9', accountId: 9 };
+    // the completion carries Yodlee's time, which is earlier than our receipt of the interim notes
+    d.now = Date.parse('2026-11-23T11:05:00Z');
+    feedAll(
+      d,
+      'y9',
+      yodlee(d.now, {
+        ...base,
+        info: 'REFRESH.INTERIM_PROGRESS',
+        status: 'IN_PROGRESS',
+        additionalStatus: 'DATA_RETRIEVAL_IN_PROGRESS',
+      }),
+    );
+    feedAll(
+      d,
+      'y9',
+      yodlee(d.now, {
+        ...base,
+        info: 'REFRESH.PROCESS_COMPLETED',
+        status: 'FAILED',
+        additionalStatus: 'CONSENT_EXPIRED',
+        lastUpdateAttempt: '2026-11-23T11:00:00Z',
+      }),
+    );
+    expect(alerts(d)).toMatchObject([{ status: 'RAISED', action_required: 'RECONNECT' }]);
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(completions(d)).toMatchObject([
+      { connections: [{ outcome: 'FAILED', action_required: 'RECONNECT' }] },
+    ]);
+  });
+
+  it('never downgrade an outcome already reported in the round', () => {
+    const d = driver();
+    const base = { login: 'y8', accountId: 8 };
+    feedAll(
+      d,
+      'y8',
+      yodlee(d.now, {
+        ...base,
+        info: 'REFRESH.PROCESS_COMPLETED',
+        status: 'SUCCESS',
+        additionalStatus: 'AVAILABLE_DATA_RETRIEVED',
+        lastUpdated: '2026-11-23T11:00:00Z',
+        lastUpdateAttempt: '2026-11-23T11:00:00Z',
+      }),
+    );
+    feedAll(
+      d,
+      'y8',
+      yodlee(d.now, {
+        ...base,
+        info: 'REFRESH.INTERIM_PROGRESS',
+        status: 'IN_PROGRESS',
+        additionalStatus: 'ACCT_SUMMARY_RECEIVED',
+      }),
+    );
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(completions(d)).toMatchObject([{ connections: [{ outcome: 'SUCCESS' }] }]);
+  });
+});
