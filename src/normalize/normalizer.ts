@@ -6,6 +6,7 @@ import type { InputChunk, TopicRecords } from '../kafka/exactly-once.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
@@ -75,20 +76,6 @@ export function normalizeBatch(
       { topic: topics.dlq, messages: dlq },
     ];
   };
-}
-
-/** Retries `fn` with backoff until it succeeds or `signal` aborts (registry or broker not up yet). */
-async function retrying<T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
-  let backoff = 500;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      logger.warn({ err, retryInMs: backoff }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 15_000);
-    }
-  }
 }
 
 export interface RunningNormalizer {

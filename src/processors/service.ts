@@ -2,23 +2,11 @@ import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { ProcessorHost } from './host.js';
-
-async function retrying<T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
-  let backoff = 500;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      logger.warn({ err, retryInMs: backoff }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 15_000);
-    }
-  }
-}
 
 /** Starts the stateful processors chosen by PROCESSORS. */
 export async function startProcessors(
