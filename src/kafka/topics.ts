@@ -1,4 +1,6 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type { Logger } from '../lib/logger.js';
+import { retrying } from '../lib/retry.js';
 import type { Config } from '../config/config.js';
 
 /** Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they are. */
@@ -62,4 +64,22 @@ export function topicDefinitions(config: Config): ITopicConfig[] {
       ],
     })),
   ];
+}
+
+/** At start-up: waits for Kafka, then creates whichever of refreshbus's topics are missing. */
+export async function createMissingTopics(
+  kafka: Kafka,
+  config: Config,
+  log: Logger,
+): Promise<void> {
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', log, () => admin.connect());
+  try {
+    const created = await retrying('creating topics', log, () =>
+      ensureTopics(admin, topicDefinitions(config)),
+    );
+    if (created.length) log.info({ topics: created }, 'created missing topics');
+  } finally {
+    await admin.disconnect();
+  }
 }

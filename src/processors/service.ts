@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
-import { ensureTopics, topicDefinitions } from '../kafka/topics.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
@@ -20,13 +20,7 @@ export async function startProcessors(
     { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-process` },
     logger,
   );
-  const admin = kafka.admin();
-  await retrying('connecting to Kafka', log, () => admin.connect());
-  const created = await retrying('creating topics', log, () =>
-    ensureTopics(admin, topicDefinitions(config)),
-  );
-  if (created.length) log.info({ topics: created }, 'created missing topics');
-  await admin.disconnect();
+  await createMissingTopics(kafka, config, log);
 
   const registry = createRegistry(endpoints.registryUrl);
   const register = async (
