@@ -168,11 +168,18 @@ export class LocalStack {
         mkdir(d, { recursive: true }),
       ),
     );
-    await this.startKafka();
-    if (!options.kafkaOnly) await this.startRegistry();
-    await this.awaitReady('kafka', () => kafkaReady(this.endpoints.brokers));
-    if (!options.kafkaOnly) {
-      await this.awaitReady('registry', () => registryReady(this.endpoints.registryUrl));
+    // what this call started, it stops again if the stack does not come up: nothing is left behind
+    const started: Component[] = [];
+    try {
+      if (await this.startKafka()) started.push('kafka');
+      if (!options.kafkaOnly && (await this.startRegistry())) started.push('registry');
+      await this.awaitReady('kafka', () => kafkaReady(this.endpoints.brokers));
+      if (!options.kafkaOnly) {
+        await this.awaitReady('registry', () => registryReady(this.endpoints.registryUrl));
+      }
+    } catch (err) {
+      for (const c of started.reverse()) await stopDaemon(pidFile(l, c), l.marker, 30_000);
+      throw err;
     }
     return this.endpoints;
   }
@@ -188,11 +195,12 @@ export class LocalStack {
     }
   }
 
-  private async startKafka(): Promise<void> {
+  /** Starts Kafka unless it runs; true when this call started it. */
+  private async startKafka(): Promise<boolean> {
     const existing = await this.running('kafka');
     if (existing !== undefined) {
       this.say(`kafka: already running (pid ${existing})`);
-      return;
+      return false;
     }
     const l = this.layout;
     await this.assertPortsFree('kafka', [
@@ -237,13 +245,15 @@ export class LocalStack {
     this.say(
       `kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft, Java ${java.major}, pid ${pid})`,
     );
+    return true;
   }
 
-  private async startRegistry(): Promise<void> {
+  /** Starts the registry unless it runs; true when this call started it. */
+  private async startRegistry(): Promise<boolean> {
     const existing = await this.running('registry');
     if (existing !== undefined) {
       this.say(`registry: already running (pid ${existing})`);
-      return;
+      return false;
     }
     const l = this.layout;
     const c = this.config;
@@ -279,6 +289,7 @@ export class LocalStack {
     this.say(
       `registry: starting Apicurio Registry ${APICURIO_VERSION} (Java ${java.major}, pid ${pid})`,
     );
+    return true;
   }
 
   private async awaitReady(c: Component, ready: () => Promise<boolean>): Promise<void> {
