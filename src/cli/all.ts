@@ -6,15 +6,20 @@ import type { Logger } from '../lib/logger.js';
 import { startNormalizer } from '../normalize/normalizer.js';
 import { startProcessors } from '../processors/service.js';
 import type { Endpoints } from '../stack/local-stack.js';
+import { createMetricsRegistry } from '../observability/metrics.js';
 import { resolveEndpoints } from './endpoints.js';
 import { runUntilSignal } from './lifecycle.js';
 
-/** Everything in one process: ingest, normalizer, processors (the local default). */
+/**
+ * Everything in one process: ingest, normalizer, processors (the local default). The ingest's
+ * `/metrics` serves all three services' metrics, from one registry.
+ */
 export async function startAll(config: Config, endpoints: Endpoints, logger: Logger) {
+  const metrics = createMetricsRegistry();
   // the normalizer and the processors create the topics they need before the ingest takes traffic
-  const normalizer = await startNormalizer(config, endpoints, logger);
-  const processors = await startProcessors(config, endpoints, logger);
-  const ingest = await startIngest(config, endpoints, logger);
+  const normalizer = await startNormalizer(config, endpoints, logger, { metrics });
+  const processors = await startProcessors(config, endpoints, logger, { metrics });
+  const ingest = await startIngest(config, endpoints, logger, { metrics });
   return {
     ingest,
     normalizer,

@@ -24,7 +24,9 @@ export function registerNormalizeCommands(program: Command, config: () => Config
     .action(async () => {
       const cfg = config();
       const logger = createLogger(cfg.LOG_LEVEL);
-      const normalizer = await startNormalizer(cfg, resolveEndpoints(cfg, logger), logger);
+      const normalizer = await startNormalizer(cfg, resolveEndpoints(cfg, logger), logger, {
+        ops: true,
+      });
       await runUntilSignal(logger, cfg.NORMALIZE_SHUTDOWN_TIMEOUT_MS, () => normalizer.close());
     });
 

@@ -15,7 +15,9 @@ export function registerProcessCommand(program: Command, config: () => Config): 
     .action(async () => {
       const cfg = config();
       const logger = createLogger(cfg.LOG_LEVEL);
-      const running = await startProcessors(cfg, resolveEndpoints(cfg, logger), logger);
+      const running = await startProcessors(cfg, resolveEndpoints(cfg, logger), logger, {
+        ops: true,
+      });
       await runUntilSignal(logger, cfg.PROCESS_SHUTDOWN_TIMEOUT_MS, () => running.close());
     });
 }

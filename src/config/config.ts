@@ -122,6 +122,30 @@ export const configSchema = z.object({
     .max(65535)
     .default(8080)
     .describe('Ingest: HTTP port (0 = any free port).'),
+  OPS_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe(
+      'Normalize and process: address of the /healthz, /readyz and /metrics endpoints (0.0.0.0 in a container).',
+    ),
+  NORMALIZE_OPS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe('Normalize: port of /healthz, /readyz, /metrics (0 = any free port).'),
+  PROCESS_OPS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9465)
+    .describe('Process: port of /healthz, /readyz, /metrics (0 = any free port).'),
+  READINESS_STALL_MS: ms(30_000).describe(
+    'Normalize and process: /readyz turns false when transactions have kept failing this long.',
+  ),
   JWKS_CACHE_MAX_AGE_MS: ms(600_000).describe(
     'Ingest: how long fetched JWKS keys are trusted before a refetch.',
   ),

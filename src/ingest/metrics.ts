@@ -1,11 +1,17 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry } from '../observability/metrics.js';
 import type { PublisherObserver } from './publisher.js';
 
-/** The ingest's Prometheus metrics, in a registry of its own (so tests can build many apps). */
-export function createIngestMetrics(options: { defaultMetrics?: boolean } = {}) {
-  const registry = new Registry();
-  if (options.defaultMetrics ?? true)
-    collectDefaultMetrics({ register: registry, prefix: 'refreshbus_' });
+/**
+ * The ingest's Prometheus metrics, in the given registry (shared in `refreshbus all`) or a new one
+ * of its own (so tests can build many apps).
+ */
+export function createIngestMetrics(
+  options: { defaultMetrics?: boolean; registry?: Registry | undefined } = {},
+) {
+  const registry =
+    options.registry ?? createMetricsRegistry({ defaultMetrics: options.defaultMetrics ?? true });
   const requests = new Counter({
     name: 'refreshbus_ingest_requests_total',
     help: 'HTTP requests answered, by route source and status code.',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
@@ -103,10 +104,11 @@ export async function startIngest(
   config: Config,
   endpoints: Endpoints,
   logger: Logger,
+  options: { metrics?: Registry } = {},
 ): Promise<RunningIngest> {
   const log = logger.child({ component: 'ingest' });
   const auth = authenticatorsFromConfig(config, log);
-  const metrics = createIngestMetrics();
+  const metrics = createIngestMetrics({ registry: options.metrics });
   const kafka = createKafka(
     { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-ingest` },
     logger,

@@ -126,15 +126,48 @@ export interface ExactlyOnceOptions {
   readonly onAssignment?: (assignment: Record<string, number[]>) => void;
   /** Awaited before a chunk is processed (e.g. until its partition's state is restored). */
   readonly beforeChunk?: (chunk: InputChunk) => Promise<void>;
-  /** Called after each committed transaction (metrics). */
-  readonly onCommitted?: (info: {
-    topic: string;
-    partition: number;
-    records: number;
-    outputs: number;
-    seconds: number;
-  }) => void;
+  /** Called after each committed transaction (metrics); `records` is 0 for timer transactions. */
+  readonly onCommitted?: (info: CommittedTransaction) => void;
+  /** Called when a transaction failed and was aborted (it is retried; metrics). */
+  readonly onFailed?: (info: { topic: string; partition: number; type: string }) => void;
 }
+
+/** What one committed transaction did. */
+export interface CommittedTransaction {
+  readonly topic: string;
+  readonly partition: number;
+  /** Input records consumed (0 for a transaction without input, e.g. timers firing). */
+  readonly records: number;
+  /** Output records produced, per topic. */
+  readonly outputs: Readonly<Record<string, number>>;
+  /** From the start of processing to the commit's acknowledgement. */
+  readonly seconds: number;
+}
+
+/** Whether a runner is doing its job: what readiness and metrics report. */
+export interface RunnerStatus {
+  /** A member of its consumer group with a current assignment. */
+  readonly member: boolean;
+  /** Input partitions assigned to this member, per topic. */
+  readonly assignment: Readonly<Record<string, readonly number[]>>;
+  /** Since when (epoch ms) transactions have been failing without one succeeding, if they are. */
+  readonly failingSince: number | undefined;
+  readonly stopped: boolean;
+}
+
+/** Records between a partition's committed offset and its end (transaction markers included). */
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+const countByTopic = (records: readonly TopicRecords[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const { topic, messages } of records)
+    if (messages.length > 0) counts[topic] = (counts[topic] ?? 0) + messages.length;
+  return counts;
+};
 
 const errorType = (err: unknown): string | undefined =>
   typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
@@ -174,6 +207,9 @@ export class ExactlyOnceRunner {
   /** One transaction at a time per producer: batches and timer transactions queue here. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private stopped = false;
+  private member = false;
+  private assignment: Record<string, number[]> = {};
+  private failingSince: number | undefined;
 
   private key(topic: string, partition: number): string {
     return this.options.producerKey?.(topic, partition) ?? `${topic}.${partition}`;
@@ -213,7 +249,15 @@ export class ExactlyOnceRunner {
     await this.consumer.connect();
     for (const topic of this.options.topics)
       await this.consumer.subscribe({ topic, fromBeginning: true });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) this.member = false;
+    });
+    this.consumer.on(this.consumer.events.STOP, () => {
+      this.member = false;
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.member = true;
+      this.assignment = event.payload.memberAssignment;
       // producers of partitions this member lost are closed; their new owner fences them anyway
       const assigned = new Set(
         Object.entries(event.payload.memberAssignment).flatMap(([topic, parts]) =>
@@ -247,6 +291,12 @@ export class ExactlyOnceRunner {
               await this.commitChunk(chunk, last);
             } catch (err) {
               const type = errorType(err);
+              this.failingSince ??= Date.now();
+              this.options.onFailed?.({
+                topic: batch.topic,
+                partition: batch.partition,
+                type: type ?? 'UNKNOWN',
+              });
               if (type && FENCED.has(type)) {
                 // another member owns this partition now: leave it to them
                 this.options.logger.warn(
@@ -271,6 +321,7 @@ export class ExactlyOnceRunner {
               backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
               continue;
             }
+            this.failingSince = undefined;
             payload.resolveOffset(last);
             break;
           }
@@ -340,7 +391,7 @@ export class ExactlyOnceRunner {
       topic: chunk.topic,
       partition: chunk.partition,
       records: chunk.messages.length,
-      outputs: outputs.reduce((n, o) => n + o.messages.length, 0),
+      outputs: countByTopic(outputs),
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     });
   }
@@ -403,6 +454,7 @@ export class ExactlyOnceRunner {
   transact(topic: string, partition: number, build: () => Promise<ProcessResult>): Promise<void> {
     const key = this.key(topic, partition);
     return this.locked(key, async () => {
+      const started = process.hrtime.bigint();
       const result = await build();
       const topicMessages = result.records.filter((o) => o.messages.length > 0);
       if (topicMessages.length === 0) {
@@ -417,10 +469,52 @@ export class ExactlyOnceRunner {
         await txn.commit();
       } catch (err) {
         await this.abort(txn, key);
+        this.options.onFailed?.({ topic, partition, type: errorType(err) ?? 'UNKNOWN' });
         throw err;
       }
       result.afterCommit?.();
+      this.options.onCommitted?.({
+        topic,
+        partition,
+        records: 0,
+        outputs: countByTopic(topicMessages),
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
     });
+  }
+
+  /** Group membership, assignment and failing transactions: for readiness and metrics. */
+  status(): RunnerStatus {
+    return {
+      member: this.member && !this.stopped,
+      assignment: this.assignment,
+      failingSince: this.failingSince,
+      stopped: this.stopped,
+    };
+  }
+
+  /**
+   * Lag of the partitions assigned to this member: end offset minus the group's committed offset.
+   * With transactions the end includes the last commit marker, so a caught-up partition shows a
+   * lag of 1 — as Kafka's own kafka-consumer-groups tool does.
+   */
+  async lag(): Promise<PartitionLag[]> {
+    const lags: PartitionLag[] = [];
+    const topics = Object.keys(this.assignment);
+    if (topics.length === 0) return lags;
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    for (const topic of topics) {
+      const assigned = new Set(this.assignment[topic]);
+      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of await this.admin.fetchTopicOffsets(topic)) {
+        if (!assigned.has(end.partition)) continue;
+        const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
+        const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
+        const lag = BigInt(end.high) - from;
+        lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
+      }
+    }
+    return lags;
   }
 
   private async abort(txn: Transaction, key: string): Promise<void> {

@@ -2,10 +2,14 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
-import type { InputChunk, TopicRecords } from '../kafka/exactly-once.js';
+import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
 import { createKafka } from '../kafka/client.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
+import { StreamMetrics, createMetricsRegistry } from '../observability/metrics.js';
+import type { Readiness, RunningOpsServer } from '../observability/ops-server.js';
+import { runnerReadiness, startOpsServer } from '../observability/ops-server.js';
+import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
@@ -37,21 +41,25 @@ function isValidationError(err: unknown): boolean {
 /**
  * The batch step: map each raw record; encode its events with the registry; put what cannot be
  * mapped (or encoded) in the DLQ. Throws only when the registry cannot be reached, so the
- * transaction is retried rather than good data dead-lettered.
+ * transaction is retried rather than good data dead-lettered. `deadLettered` hears, once the
+ * transaction committed, the error code of each record sent to the DLQ.
  */
 export function normalizeBatch(
   registry: Pick<SchemaRegistry, 'encode'>,
   schemaId: number,
   topics: { events: string; dlq: string },
+  deadLettered?: (code: string) => void,
 ) {
-  return async (batch: InputChunk): Promise<TopicRecords[]> => {
+  return async (batch: InputChunk): Promise<ProcessResult> => {
     const events: Message[] = [];
     const dlq: Message[] = [];
+    const codes: string[] = [];
     for (const message of batch.messages) {
       const origin = { topic: batch.topic, partition: batch.partition };
       const result = mapRawWebhook(rawWebhookOf(batch.topic, batch.partition, message));
       if (!result.ok) {
         dlq.push(deadLetter(message, origin, result));
+        codes.push(result.code);
         continue;
       }
       try {
@@ -69,18 +77,36 @@ export function normalizeBatch(
         dlq.push(
           deadLetter(message, origin, { code: 'ENCODE_FAILED', message: (err as Error).message }),
         );
+        codes.push('ENCODE_FAILED');
       }
     }
-    return [
+    const records: TopicRecords[] = [
       { topic: topics.events, messages: events },
       { topic: topics.dlq, messages: dlq },
     ];
+    return {
+      records,
+      afterCommit: () => {
+        for (const code of codes) deadLettered?.(code);
+      },
+    };
   };
 }
 
 export interface RunningNormalizer {
   readonly runner: ExactlyOnceRunner;
+  /** Member of its group, transactions not stalled. */
+  readiness(): Readiness;
+  /** The /healthz, /readyz, /metrics server, when started with `ops: true`. */
+  readonly ops: RunningOpsServer | undefined;
   close(): Promise<void>;
+}
+
+export interface NormalizerOptions {
+  /** Registry the metrics go to (shared in `refreshbus all`); default a new one. */
+  readonly metrics?: Registry;
+  /** Serve /healthz, /readyz and /metrics on OPS_HOST:NORMALIZE_OPS_PORT. @default false */
+  readonly ops?: boolean;
 }
 
 /** Starts the normalizer: raw webhooks → RefreshEvent (+ DLQ), exactly once. */
@@ -88,6 +114,7 @@ export async function startNormalizer(
   config: Config,
   endpoints: Endpoints,
   logger: Logger,
+  options: NormalizerOptions = {},
 ): Promise<RunningNormalizer> {
   const log = logger.child({ component: 'normalize' });
   const kafka = createKafka(
@@ -101,6 +128,7 @@ export async function startNormalizer(
   const schemaId = await retrying('registering the RefreshEvent schema', log, () =>
     registerValueSchema(registry, config.TOPIC_REFRESH_EVENTS, schema),
   );
+  const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
   const runner = new ExactlyOnceRunner({
     kafka,
     groupId: config.NORMALIZE_GROUP_ID,
@@ -108,15 +136,39 @@ export async function startNormalizer(
     transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
     sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
     logger: log,
-    process: normalizeBatch(registry, schemaId, {
-      events: config.TOPIC_REFRESH_EVENTS,
-      dlq: config.TOPIC_REFRESH_DLQ,
-    }),
+    ...metrics.transactions('normalize'),
+    process: normalizeBatch(
+      registry,
+      schemaId,
+      { events: config.TOPIC_REFRESH_EVENTS, dlq: config.TOPIC_REFRESH_DLQ },
+      (code) => {
+        metrics.dlq.inc({ code });
+      },
+    ),
   });
+  const readiness = () => runnerReadiness(runner.status(), Date.now(), config.READINESS_STALL_MS);
+  metrics.attachRunner('normalize', runner, () => readiness().ready);
   await runner.start();
+  const ops = options.ops
+    ? await startOpsServer({
+        host: config.OPS_HOST,
+        port: config.NORMALIZE_OPS_PORT,
+        registry: metrics.registry,
+        readiness,
+        logger: log,
+      })
+    : undefined;
   log.info(
     { input: config.TOPIC_WEBHOOKS_RAW, output: config.TOPIC_REFRESH_EVENTS },
     'normalizer running',
   );
-  return { runner, close: () => runner.stop() };
+  return {
+    runner,
+    readiness,
+    ops,
+    async close() {
+      await runner.stop();
+      await ops?.close();
+    },
+  };
 }

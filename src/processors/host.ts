@@ -6,6 +6,7 @@ import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
 import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
 import { changelogTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
+import type { StreamMetrics } from '../observability/metrics.js';
 import type { RefreshEvent } from '../normalize/types.js';
 import { restoreChangelogs } from '../state/restore.js';
 import { alertsProcessor } from './alerts/reduce.js';
@@ -30,6 +31,8 @@ export class ProcessorHost {
   private readonly stores = new Map<string, Store>();
   private readonly timers = new Map<string, Map<number, Map<string, number>>>();
   private readonly restored = new Map<number, Promise<void>>();
+  /** Partitions whose restore finished (for readiness). */
+  private readonly restoredDone = new Set<number>();
   private assigned = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly enabled: ReadonlySet<ProcessorOutput['kind']>;
@@ -41,6 +44,7 @@ export class ProcessorHost {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
+    private readonly metrics?: StreamMetrics,
   ) {
     const [roundsLog = '', alertsLog = ''] = changelogTopics(config);
     const wanted = new Set(config.PROCESSORS);
@@ -91,6 +95,7 @@ export class ProcessorHost {
         this.reassign(new Set(Object.values(assignment).flat()));
       },
       beforeChunk: (chunk) => this.ensureRestored(chunk.partition),
+      ...metrics?.transactions('process'),
       process: (chunk) => this.processChunk(chunk),
     });
   }
@@ -119,6 +124,11 @@ export class ProcessorHost {
     );
   }
 
+  /** Assigned partitions whose state is still being restored. */
+  restoring(): number[] {
+    return [...this.assigned].filter((p) => !this.restoredDone.has(p));
+  }
+
   private reassign(partitions: Set<number>): void {
     for (const p of partitions) {
       if (this.assigned.has(p)) continue;
@@ -135,6 +145,7 @@ export class ProcessorHost {
       if (partitions.has(p)) continue;
       // the partition moved away: its state is the new owner's (restored from the changelog)
       this.restored.delete(p);
+      this.restoredDone.delete(p);
       for (const store of this.stores.values()) store.delete(p);
       for (const timers of this.timers.values()) timers.delete(p);
     }
@@ -146,7 +157,11 @@ export class ProcessorHost {
     if (!restoring) {
       restoring = this.runner
         .initProducer(this.config.TOPIC_REFRESH_EVENTS, partition)
-        .then(() => this.restore(partition));
+        .then(() => this.restore(partition))
+        .then(() => {
+          // still ours? (it may have moved away while restoring)
+          if (this.restored.get(partition) === restoring) this.restoredDone.add(partition);
+        });
       restoring.catch(() => this.restored.delete(partition));
       this.restored.set(partition, restoring);
     }
@@ -159,6 +174,7 @@ export class ProcessorHost {
     const states = new Map(
       this.processors.map((p) => [p.processor.name, new Map<string, unknown>()]),
     );
+    const perStore = new Map<string, number>();
     const { records } = await restoreChangelogs(
       this.kafka,
       [...byLog.keys()],
@@ -166,11 +182,13 @@ export class ProcessorHost {
       (topic, _p, key, value) => {
         const processor = byLog.get(topic);
         const target = processor ? states.get(processor.name) : undefined;
-        if (!target) return;
+        if (!target || !processor) return;
+        perStore.set(processor.name, (perStore.get(processor.name) ?? 0) + 1);
         if (value === null) target.delete(key);
         else target.set(key, JSON.parse(value.toString()) as unknown);
       },
     );
+    for (const [store, n] of perStore) this.metrics?.restoreRecords.inc({ store }, n);
     const now = this.clock();
     for (const { processor } of this.processors) {
       const restoredStates = states.get(processor.name) ?? new Map<string, unknown>();

@@ -2,19 +2,40 @@ import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
+import { StreamMetrics, createMetricsRegistry } from '../observability/metrics.js';
+import type { Readiness, RunningOpsServer } from '../observability/ops-server.js';
+import { runnerReadiness, startOpsServer } from '../observability/ops-server.js';
+import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { ProcessorHost } from './host.js';
 
+export interface ProcessorsOptions {
+  /** Registry the metrics go to (shared in `refreshbus all`); default a new one. */
+  readonly metrics?: Registry;
+  /** Serve /healthz, /readyz and /metrics on OPS_HOST:PROCESS_OPS_PORT. @default false */
+  readonly ops?: boolean;
+  /** The processors' clock (tests). @default Date.now */
+  readonly clock?: () => number;
+}
+
+export interface RunningProcessors {
+  readonly host: ProcessorHost;
+  /** Member of its group, every assigned partition restored, transactions not stalled. */
+  readiness(): Readiness;
+  readonly ops: RunningOpsServer | undefined;
+  close(): Promise<void>;
+}
+
 /** Starts the stateful processors chosen by PROCESSORS. */
 export async function startProcessors(
   config: Config,
   endpoints: Endpoints,
   logger: Logger,
-  clock?: () => number,
-) {
+  options: ProcessorsOptions = {},
+): Promise<RunningProcessors> {
   const log = logger.child({ component: 'process' });
   const kafka = createKafka(
     { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-process` },
@@ -35,8 +56,36 @@ export async function startProcessors(
     ),
     alert: await register('ReconnectAlert', config.TOPIC_CUSTOMER_ALERTS),
   }));
-  const host = new ProcessorHost(kafka, registry, schemaIds, config, log, clock);
+  const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
+  const host = new ProcessorHost(kafka, registry, schemaIds, config, log, options.clock, metrics);
+  const readiness = (): Readiness => {
+    const base = runnerReadiness(host.runner.status(), Date.now(), config.READINESS_STALL_MS);
+    if (!base.ready) return base;
+    const restoring = host.restoring();
+    return restoring.length > 0
+      ? { ready: false, reason: `restoring state of partitions ${restoring.join(', ')}` }
+      : base;
+  };
+  metrics.attachRunner('process', host.runner, () => readiness().ready);
+  metrics.attachStores('process', () => host.stateSize());
   await host.start();
+  const ops = options.ops
+    ? await startOpsServer({
+        host: config.OPS_HOST,
+        port: config.PROCESS_OPS_PORT,
+        registry: metrics.registry,
+        readiness,
+        logger: log,
+      })
+    : undefined;
   log.info({ processors: config.PROCESSORS }, 'processors running');
-  return { host, close: () => host.stop() };
+  return {
+    host,
+    readiness,
+    ops,
+    async close() {
+      await host.stop();
+      await ops?.close();
+    },
+  };
 }

@@ -1,0 +1,201 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type {
+  CommittedTransaction,
+  ExactlyOnceRunner,
+  PartitionLag,
+} from '../kafka/exactly-once.js';
+import type { Logger } from '../lib/logger.js';
+
+/** The services that report stream metrics (the `service` label). */
+export type StreamService = 'normalize' | 'process';
+
+/** A registry with Node's default metrics (`refreshbus_process_*`, `refreshbus_nodejs_*`). */
+export function createMetricsRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'refreshbus_' });
+  return registry;
+}
+
+const streamMetricsOf = new WeakMap<Registry, StreamMetrics>();
+
+/**
+ * The normalizer's and the processors' metrics. Gauges are read when scraped, from the sources
+ * attached with `attach*`: in `refreshbus all` both services report into one registry.
+ */
+export class StreamMetrics {
+  readonly consumed: Counter<'service' | 'topic'>;
+  readonly produced: Counter<'service' | 'topic'>;
+  readonly dlq: Counter<'code'>;
+  readonly commitDuration: Histogram<'service'>;
+  readonly failed: Counter<'service' | 'type'>;
+  readonly rebalances: Counter<'service'>;
+  readonly restoreRecords: Counter<'store'>;
+  private readonly runners = new Map<StreamService, ExactlyOnceRunner>();
+  private readonly readiness = new Map<StreamService, () => boolean>();
+  private readonly stores = new Map<StreamService, () => Record<string, number>>();
+
+  /** One instance per registry (metric names are unique within a registry). */
+  static of(registry: Registry, logger?: Logger): StreamMetrics {
+    let metrics = streamMetricsOf.get(registry);
+    if (!metrics) {
+      metrics = new StreamMetrics(registry, logger);
+      streamMetricsOf.set(registry, metrics);
+    }
+    return metrics;
+  }
+
+  private constructor(
+    readonly registry: Registry,
+    private readonly logger?: Logger,
+  ) {
+    const registers = [registry];
+    this.consumed = new Counter({
+      name: 'refreshbus_records_consumed_total',
+      help: 'Input records consumed and committed (exactly once), by service and input topic.',
+      labelNames: ['service', 'topic'] as const,
+      registers,
+    });
+    this.produced = new Counter({
+      name: 'refreshbus_records_produced_total',
+      help: 'Records written in committed transactions, by service and output topic.',
+      labelNames: ['service', 'topic'] as const,
+      registers,
+    });
+    this.dlq = new Counter({
+      name: 'refreshbus_dlq_records_total',
+      help: 'Raw records dead-lettered by the normalizer (committed), by error code.',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    this.commitDuration = new Histogram({
+      name: 'refreshbus_transaction_commit_duration_seconds',
+      help: 'Time from processing a chunk to its transaction being committed.',
+      labelNames: ['service'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'refreshbus_transactions_aborted_total',
+      help: 'Transactions that failed and were aborted (then retried), by service and Kafka error type.',
+      labelNames: ['service', 'type'] as const,
+      registers,
+    });
+    this.rebalances = new Counter({
+      name: 'refreshbus_rebalances_total',
+      help: 'Consumer group assignments received (each rebalance counts once per member).',
+      labelNames: ['service'] as const,
+      registers,
+    });
+    this.restoreRecords = new Counter({
+      name: 'refreshbus_state_restore_records_total',
+      help: 'Changelog records read while restoring state, by store.',
+      labelNames: ['store'] as const,
+      registers,
+    });
+    const runners = this.runners;
+    const readiness = this.readiness;
+    const stores = this.stores;
+    const log = this.logger;
+    new Gauge({
+      name: 'refreshbus_assigned_partitions',
+      help: 'Input partitions assigned to this instance, by service.',
+      labelNames: ['service'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [service, runner] of runners) {
+          const { assignment } = runner.status();
+          this.set(
+            { service },
+            Object.values(assignment).reduce((n, parts) => n + parts.length, 0),
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'refreshbus_consumer_lag_records',
+      help: 'Records between the committed offset and the end of each assigned input partition.',
+      labelNames: ['service', 'topic', 'partition'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const [service, runner] of runners) {
+          let lags: PartitionLag[];
+          try {
+            lags = await withTimeout(runner.lag(), 3000);
+          } catch (err) {
+            log?.debug({ err, service }, 'consumer lag not available');
+            continue;
+          }
+          for (const { topic, partition, lag } of lags)
+            this.set({ service, topic, partition: String(partition) }, lag);
+        }
+      },
+    });
+    new Gauge({
+      name: 'refreshbus_state_store_entries',
+      help: 'Customers held in each state store on this instance.',
+      labelNames: ['store'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const sizes of stores.values())
+          for (const [store, entries] of Object.entries(sizes())) this.set({ store }, entries);
+      },
+    });
+    new Gauge({
+      name: 'refreshbus_ready',
+      help: '1 while the service does its job (what /readyz reports), else 0.',
+      labelNames: ['service'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [service, ready] of readiness) this.set({ service }, ready() ? 1 : 0);
+      },
+    });
+  }
+
+  /** Observer for a runner's committed and failed transactions. */
+  transactions(service: StreamService) {
+    return {
+      onCommitted: (info: CommittedTransaction) => {
+        if (info.records > 0) this.consumed.inc({ service, topic: info.topic }, info.records);
+        for (const [topic, n] of Object.entries(info.outputs))
+          this.produced.inc({ service, topic }, n);
+        this.commitDuration.observe({ service }, info.seconds);
+      },
+      onFailed: (info: { type: string }) => {
+        this.failed.inc({ service, type: info.type });
+      },
+    };
+  }
+
+  /** Reports a running runner's assignment, lag, rebalances and readiness. */
+  attachRunner(service: StreamService, runner: ExactlyOnceRunner, ready: () => boolean): void {
+    this.runners.set(service, runner);
+    this.readiness.set(service, ready);
+    runner.on(runner.events.GROUP_JOIN, () => {
+      this.rebalances.inc({ service });
+    });
+  }
+
+  /** Reports state store sizes (customers per store) when scraped. */
+  attachStores(service: StreamService, sizes: () => Record<string, number>): void {
+    this.stores.set(service, sizes);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`timed out after ${ms} ms`));
+      }, ms);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+  });
+}

@@ -1,0 +1,71 @@
+import { Counter } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/lib/logger.js';
+import { createMetricsRegistry } from '../../../src/observability/metrics.js';
+import type { Readiness } from '../../../src/observability/ops-server.js';
+import { buildOpsApp, runnerReadiness } from '../../../src/observability/ops-server.js';
+
+const status = {
+  member: true,
+  assignment: { raw: [0, 1] },
+  failingSince: undefined,
+  stopped: false,
+};
+
+describe('runnerReadiness', () => {
+  it('is ready as a group member whose transactions succeed', () => {
+    expect(runnerReadiness(status, 1_000_000, 30_000)).toEqual({ ready: true });
+  });
+
+  it('is not ready before joining, while stopping, or when transactions fail longer than the stall limit', () => {
+    expect(runnerReadiness({ ...status, member: false }, 0, 30_000)).toEqual({
+      ready: false,
+      reason: 'not a member of its consumer group (yet)',
+    });
+    expect(runnerReadiness({ ...status, stopped: true }, 0, 30_000)).toEqual({
+      ready: false,
+      reason: 'stopping',
+    });
+    expect(runnerReadiness({ ...status, failingSince: 0 }, 45_000, 30_000)).toEqual({
+      ready: false,
+      reason: 'transactions failing for 45 s',
+    });
+  });
+
+  it('rides out a short failure (a retried transaction) without flapping', () => {
+    expect(runnerReadiness({ ...status, failingSince: 0 }, 29_000, 30_000)).toEqual({
+      ready: true,
+    });
+  });
+});
+
+describe('ops endpoints', () => {
+  const build = async (readiness: () => Readiness) => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    new Counter({ name: 'refreshbus_test_total', help: 'test', registers: [registry] }).inc(3);
+    return buildOpsApp({ registry, readiness, logger: createLogger('silent') });
+  };
+
+  it('answers /healthz, /readyz and /metrics in Prometheus text format', async () => {
+    const app = await build(() => ({ ready: true }));
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready' });
+    const metrics = await app.inject('/metrics');
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(metrics.body).toContain('refreshbus_test_total 3');
+    await app.close();
+  });
+
+  it('answers 503 with the contract error shape and the reason when not ready', async () => {
+    const app = await build(() => ({ ready: false, reason: 'restoring state of partitions 2' }));
+    const res = await app.inject('/readyz');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      error: { code: 'UNAVAILABLE', message: 'restoring state of partitions 2' },
+    });
+    const unknown = await app.inject('/nope');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } });
+    await app.close();
+  });
+});
