@@ -6,7 +6,7 @@ import type {
   RawWebhook,
   RefreshEvent,
 } from '../types.js';
-import { field, finish, flag, reject, text, time } from './common.js';
+import { field, finish, flag, lookup, reject, text, time } from './common.js';
 
 /** Bud result codes that mean the refresh will not work whatever the user does. */
 const UNSUPPORTED_RESULTS = new Set([
@@ -182,7 +182,7 @@ const CONSENT_EVENTS: Record<
  * SUCCESS for it (the alert clears). They carry no task and open no refresh round.
  */
 export function mapBudConsent(raw: RawWebhook, body: unknown, event: string): MapResult {
-  const kind = CONSENT_EVENTS[event];
+  const kind = lookup(CONSENT_EVENTS, event);
   if (!kind)
     return reject(
       'UNSUPPORTED_EVENT',

@@ -8,6 +8,14 @@ export function field(obj: unknown, key: string): unknown {
     : undefined;
 }
 
+/**
+ * `table[key]` for a key taken from input, never an `Object.prototype` member: a source may well
+ * send `"toString"` or `"__proto__"` where a code or name belongs.
+ */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** A non-empty string, or a finite number as text (Yodlee ids are numbers). */
 export function text(value: unknown): string | null {
   if (typeof value === 'string') return value.length > 0 ? value : null;

@@ -1,6 +1,6 @@
 import type { MapResult, RawWebhook } from '../types.js';
 import { mapBud } from './bud.js';
-import { reject } from './common.js';
+import { lookup, reject } from './common.js';
 import { mapYodlee } from './yodlee.js';
 
 const mappers: Record<string, (raw: RawWebhook, body: unknown) => MapResult> = {
@@ -12,7 +12,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Maps one raw webhook to canonical events, or says why it is poison. Pure: no I/O, no clock. */
 export function mapRawWebhook(raw: RawWebhook): MapResult {
-  const mapper = raw.source === undefined ? undefined : mappers[raw.source];
+  const mapper = raw.source === undefined ? undefined : lookup(mappers, raw.source);
   if (!mapper)
     return reject(
       'UNKNOWN_SOURCE',

@@ -6,7 +6,7 @@ import type {
   RawWebhook,
   RefreshEvent,
 } from '../types.js';
-import { field, finish, reject, text, time } from './common.js';
+import { field, finish, lookup, reject, text, time } from './common.js';
 
 /** What a dataset's `additionalStatus` asks of the client (reference/yodlee.md). */
 type Group =
@@ -152,7 +152,7 @@ export function mapYodleeAccount(
   let unknownCode: string | null = null;
   for (const d of datasets) {
     if (d.additionalStatus === null) continue;
-    const group = GROUPS[d.additionalStatus];
+    const group = lookup(GROUPS, d.additionalStatus);
     if (!group) {
       unknownCode ??= d.additionalStatus;
       continue;
