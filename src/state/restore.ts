@@ -7,8 +7,9 @@ import type { Kafka } from 'kafkajs';
  * null value is a deletion. Call it after the partition's transactional producer is initialised,
  * so no transaction of a previous owner is left open to hide the end of the log.
  *
- * kafkajs cannot assign partitions by hand, so a throwaway consumer group reads the topics and
- * skips other partitions; it is deleted afterwards.
+ * kafkajs cannot assign partitions by hand, so a throwaway consumer group subscribes to the topics,
+ * pauses every partition but the wanted ones as soon as it joins (before its first fetch), and is
+ * deleted afterwards.
  */
 export async function restoreChangelogs(
   kafka: Kafka,
@@ -44,9 +45,24 @@ export async function restoreChangelogs(
     for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
     let joined = false;
     let lastActivity = Date.now();
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       joined = true;
       lastActivity = Date.now();
+      // the only member gets every partition: read just the wanted ones
+      const others = Object.entries(event.payload.memberAssignment)
+        .map(([topic, assigned]) => ({
+          topic,
+          partitions: assigned.filter((p) => !remaining.has(`${topic}:${p}`)),
+        }))
+        .filter((t) => t.partitions.length > 0);
+      if (others.length > 0) consumer.pause(others);
+    });
+    // a fetch holding only the final commit marker never reaches eachBatch, but is reported here
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      lastActivity = Date.now();
+      const id = `${event.payload.topic}:${event.payload.partition}`;
+      const end = remaining.get(id);
+      if (end !== undefined && BigInt(event.payload.lastOffset) + 1n >= end) remaining.delete(id);
     });
     await new Promise<void>((resolve, reject) => {
       // the end of a transactional log is a commit marker kafkajs never hands over: after the
