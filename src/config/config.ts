@@ -267,6 +267,15 @@ export const configSchema = z.object({
   NORMALIZE_SESSION_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: consumer session timeout; a crashed instance holds its partitions this long before others take over.',
   ),
+  NORMALIZE_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe(
+      'Normalize: input partitions processed at the same time, each in its own transactions.',
+    ),
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
   ),
@@ -317,6 +326,13 @@ export const configSchema = z.object({
   PROCESS_TIMER_INTERVAL_MS: ms(1000).describe(
     'Processors: how often due deadlines are looked for.',
   ),
+  PROCESS_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Processors: partitions processed at the same time, each in its own transactions.'),
   PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Processors: on SIGTERM, time to finish the batch in hand.',
   ),

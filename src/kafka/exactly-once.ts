@@ -108,10 +108,12 @@ export interface ExactlyOnceOptions {
   readonly logger: Logger;
   /** Largest backoff between retries of a failed transaction. @default 10000 */
   readonly maxBackoffMs?: number;
-  /** Most input records per transaction. @default 500 */
+  /** Most input records per transaction. @default 2000 */
   readonly maxRecordsPerTransaction?: number;
-  /** About the most input bytes per transaction. @default 262144 */
+  /** About the most input bytes per transaction. @default 1048576 */
   readonly maxBytesPerTransaction?: number;
+  /** Input partitions processed at the same time (each with its own producer). @default 1 */
+  readonly partitionsConsumedConcurrently?: number;
   readonly sessionTimeoutMs?: number;
   readonly transactionTimeoutMs?: number;
   /**
@@ -272,13 +274,14 @@ export class ExactlyOnceRunner {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // partitions have their own producers: their transactions' round trips overlap
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async (payload) => {
         const { batch } = payload;
         const chunks = chunkMessages(
           batch.messages,
-          this.options.maxRecordsPerTransaction ?? 500,
-          this.options.maxBytesPerTransaction ?? 256 * 1024,
+          this.options.maxRecordsPerTransaction ?? 2000,
+          this.options.maxBytesPerTransaction ?? 1024 * 1024,
         );
         for (const messages of chunks) {
           const chunk = { topic: batch.topic, partition: batch.partition, messages };

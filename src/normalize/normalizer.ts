@@ -135,6 +135,7 @@ export async function startNormalizer(
     topics: [config.TOPIC_WEBHOOKS_RAW],
     transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
     sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
+    partitionsConsumedConcurrently: config.NORMALIZE_CONCURRENCY,
     logger: log,
     ...metrics.transactions('normalize'),
     process: normalizeBatch(

@@ -90,6 +90,7 @@ export class ProcessorHost {
       producerKey: (_topic, partition) => `p${partition}`,
       partitionAssigners: [CoPartitionedAssigner],
       sessionTimeoutMs: config.PROCESS_SESSION_TIMEOUT_MS,
+      partitionsConsumedConcurrently: config.PROCESS_CONCURRENCY,
       logger,
       onAssignment: (assignment) => {
         this.reassign(new Set(Object.values(assignment).flat()));
