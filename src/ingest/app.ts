@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type {
+  ConnectionError,
   FastifyBaseLogger,
   FastifyError,
   FastifyInstance,
@@ -12,7 +15,8 @@ import { z } from 'zod';
 import type { Logger } from '../lib/logger.js';
 import { KeySourceUnavailableError } from './auth/bud-jws.js';
 import type { Authenticator } from './auth/types.js';
-import { HttpError, errorBody } from './errors.js';
+import { HttpError, errorBody, statusOf } from './errors.js';
+import type { IngestErrorCode } from './errors.js';
 import type { IngestMetrics } from './metrics.js';
 import type { OutgoingRecord } from './publisher.js';
 import { PublishUnavailableError } from './publisher.js';
@@ -104,6 +108,66 @@ function toHttpError(err: FastifyError): HttpError | undefined {
   }
 }
 
+/**
+ * The headers as the authenticators see them: a header sent more than once is the list of its
+ * values. Node (and `inject`) join a repeated header into one `a, b` string, which would let a
+ * second, smuggled signature or key id through `singleHeader`'s refusal of repeated headers.
+ */
+function headersForAuth(request: FastifyRequest): IncomingHttpHeaders {
+  const seen = new Map<string, string[]>();
+  const raw = request.raw.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    const values = seen.get(name);
+    if (values) values.push(value);
+    else seen.set(name, [value]);
+  }
+  // null prototype: a header named __proto__ stays an ordinary entry
+  const headers = Object.assign(Object.create(null) as IncomingHttpHeaders, request.headers);
+  for (const [name, values] of seen) if (values.length > 1) headers[name] = values;
+  return headers;
+}
+
+const CLIENT_ERRORS: Record<string, { code: IngestErrorCode; reason: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    code: 'REQUEST_TIMEOUT',
+    reason: 'Request Timeout',
+    message: 'the request was not received in time',
+  },
+  HPE_HEADER_OVERFLOW: {
+    code: 'HEADERS_TOO_LARGE',
+    reason: 'Request Header Fields Too Large',
+    message: 'the request headers are larger than the limit',
+  },
+};
+
+/**
+ * Node's own refusals (a client too slow to send its request, headers over the size limit,
+ * bytes that are not HTTP) answered with the contract's error body, as fastify's default does
+ * with its own shape. The parser's error carries the raw bytes received (signatures, body):
+ * only its code is logged.
+ */
+function answerClientError(log: FastifyBaseLogger, err: ConnectionError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = Object.hasOwn(CLIENT_ERRORS, err.code) ? CLIENT_ERRORS[err.code] : undefined;
+  const { code, reason, message } = known ?? {
+    code: 'INVALID_REQUEST' as const,
+    reason: 'Bad Request',
+    message: 'the request is not valid HTTP',
+  };
+  log.debug({ code: err.code }, 'client error');
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(errorBody(code, message));
+    socket.write(
+      `HTTP/1.1 ${statusOf(code)} ${reason}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /** Builds the ingest HTTP app without listening (tests call `inject`). */
 export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstance> {
   const { settings, metrics } = deps;
@@ -134,6 +198,16 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
     genReqId: () => newId(),
     return503OnClosing: true,
+    clientErrorHandler: (err, socket) => {
+      answerClientError(log, err, socket);
+    },
+    // a URL the router cannot decode (`/%zz`): fastify's default body is not the contract's
+    frameworkErrors: (_err, _request, reply) => {
+      // the option's reply is generic over route types this app does not use
+      void (reply as FastifyReply)
+        .code(400)
+        .send(errorBody('INVALID_REQUEST', 'the request URL is malformed'));
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -182,7 +256,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     let result;
     try {
       result = await check({
-        headers: request.headers,
+        headers: headersForAuth(request),
         rawBody: raw,
         remoteAddr: request.ip,
         now: now(),

@@ -10,10 +10,11 @@ export type IngestErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'HEADERS_TOO_LARGE'
   | 'INTERNAL'
   | 'UNAVAILABLE';
 
-const statusOf: Record<IngestErrorCode, number> = {
+const statusByCode: Record<IngestErrorCode, number> = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
   SIGNATURE_MISSING: 401,
@@ -24,6 +25,7 @@ const statusOf: Record<IngestErrorCode, number> = {
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 };
@@ -38,10 +40,15 @@ export class HttpError extends Error {
   ) {
     super(message);
     this.name = 'HttpError';
-    this.status = statusOf[code];
+    this.status = statusByCode[code];
   }
 }
 
 export function errorBody(code: IngestErrorCode, message: string) {
   return { error: { code, message } };
+}
+
+/** The HTTP status of a code. */
+export function statusOf(code: IngestErrorCode): number {
+  return statusByCode[code];
 }
