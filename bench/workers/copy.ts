@@ -1,0 +1,67 @@
+/**
+ * Normalize baseline: a plain kafkajs consume → produce copy, no transactions — eachBatch,
+ * one `sendBatch` (acks=-1, idempotent producer) per fetched batch, then commit the batch's
+ * offsets. What moving the records costs without exactly-once and without mapping.
+ * On SIGTERM it prints the per-batch durations (send + commit) as JSON.
+ *
+ *   BENCH_BROKERS=… BENCH_FROM=… BENCH_TO=… BENCH_GROUP=… node --import tsx bench/workers/copy.ts
+ */
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { summarize } from '../lib/stats.js';
+
+const brokers = (process.env.BENCH_BROKERS ?? '127.0.0.1:9092').split(',');
+const from = process.env.BENCH_FROM ?? '';
+const to = process.env.BENCH_TO ?? '';
+const groupId = process.env.BENCH_GROUP ?? '';
+
+const kafka = new Kafka({ clientId: 'bench-copy', brokers, logLevel: logLevel.ERROR });
+const producer = kafka.producer({
+  idempotent: true,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
+const consumer = kafka.consumer({ groupId });
+await producer.connect();
+await consumer.connect();
+await consumer.subscribe({ topic: from, fromBeginning: true });
+const batchMs: number[] = [];
+await consumer.run({
+  eachBatchAutoResolve: false,
+  autoCommit: false,
+  eachBatch: async (payload) => {
+    const { batch } = payload;
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return;
+    const started = performance.now();
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [
+        {
+          topic: to,
+          messages: batch.messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: m.headers ?? {},
+            partition: batch.partition,
+          })),
+        },
+      ],
+    });
+    await consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+    ]);
+    payload.resolveOffset(last.offset);
+    batchMs.push(performance.now() - started);
+    await payload.heartbeat();
+  },
+});
+
+const stop = () => {
+  void (async () => {
+    await consumer.disconnect();
+    await producer.disconnect();
+    process.stdout.write(JSON.stringify({ batches: batchMs.length, ...summarize(batchMs) }) + '\n');
+    process.exit(0);
+  })();
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
