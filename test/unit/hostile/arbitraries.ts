@@ -179,7 +179,7 @@ const stringText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => JSON.stringify(s)),
 );
 
-/** A very long string (up to 200 KB): ids, codes and names of absurd length. */
+/** A very long string (up to 100,000 characters): ids, codes and names of absurd length. */
 const longStringText = fc
   .tuple(fc.integer({ min: 1000, max: 200_000 }), fc.constantFrom('x', 'é', '😀', '\\u0000'))
   .map(([n, c]) => `"${c.repeat(Math.ceil(n / c.length))}"`);

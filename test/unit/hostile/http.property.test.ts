@@ -784,3 +784,9 @@ describe('regressions found by the properties above', () => {
     }
   });
 });
+
+describe('the case budget', () => {
+  it('ran every planned generated case of this file', () => {
+    expect(counter.total).toBe(Object.values(RUNS.http).reduce((a, b) => a + b, 0));
+  });
+});
