@@ -1,0 +1,235 @@
+/**
+ * Process benchmark: the stateful processors (`refreshbus process`, its own process) over a
+ * backlog of canonical events for 100k and 1M customers — events/s exactly once, then a second
+ * process restores the state from the changelogs (records/s until /readyz), and its resident
+ * memory holding every customer's state (/proc/<pid>/status).
+ *
+ *   npm run bench:process [-- --quick] [--customers=100000,1000000] [--partitions=6]
+ */
+import { checkBuild, readMemory, startRefreshbus, waitForHttp } from './lib/child.js';
+import type { Service } from './lib/child.js';
+import { fillEventsTopic } from './lib/fill-events.js';
+import { buckets, scrape, total } from './lib/metrics.js';
+import type { Sample } from './lib/metrics.js';
+import { freePort } from './lib/net.js';
+import { numberListOption, numberOption, quick, say, sleep } from './lib/options.js';
+import { trackProgress } from './lib/progress.js';
+import type { Figure } from './lib/report.js';
+import type { BenchStack } from './lib/stack.js';
+import { committedOffsets, createTopics, endOffsets, openBenchStack } from './lib/stack.js';
+import { runStage } from './lib/stage.js';
+import { bucketCurve } from './lib/stats.js';
+
+const customersList = numberListOption('customers', [100_000], [100_000, 1_000_000]);
+const partitions = numberOption('partitions', 6, 6);
+const closeTimeoutMs = numberOption('close-timeout-ms', 120_000, 300_000);
+
+async function measure(stack: BenchStack, customers: number, track: (s: Service) => void) {
+  const id = stack.name(`processors-${customers}`);
+  const t = {
+    events: stack.name(`events-${customers}`),
+    requests: stack.name(`requests-${customers}`),
+    completed: stack.name(`completed-${customers}`),
+    newTx: stack.name(`newtx-${customers}`),
+    alerts: stack.name(`alerts-${customers}`),
+  };
+  await createTopics(stack.admin, Object.values(t), partitions);
+  const fill = await fillEventsTopic({
+    kafka: stack.kafka,
+    registryUrl: stack.endpoints.registryUrl,
+    topic: t.events,
+    customers,
+  });
+  const opsPort = await freePort();
+  const env = {
+    ...stack.env,
+    TOPIC_REFRESH_EVENTS: t.events,
+    TOPIC_REFRESH_REQUESTS: t.requests,
+    TOPIC_CUSTOMER_COMPLETED: t.completed,
+    TOPIC_CUSTOMER_NEW_TRANSACTIONS: t.newTx,
+    TOPIC_CUSTOMER_ALERTS: t.alerts,
+    TOPIC_PARTITIONS: String(partitions),
+    PROCESS_APPLICATION_ID: id,
+    PROCESS_OPS_PORT: String(opsPort),
+    ROUND_SETTLE_MS: '1000',
+    PROCESS_TIMER_INTERVAL_MS: '250',
+  };
+  const metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
+
+  // 1. process the backlog
+  const started = Date.now();
+  const first = startRefreshbus('process', env);
+  track(first);
+  let peakRss = 0;
+  const progress = await trackProgress({
+    what: `processors (${customers} customers)`,
+    total: fill.events,
+    startedAt: started,
+    done: () => committedOffsets(stack.admin, id, t.events),
+    onTick: () => {
+      peakRss = Math.max(peakRss, readMemory(first.pid)?.rssMB ?? 0);
+    },
+  });
+  say(
+    `processed ${fill.events} events: ${progress.steadyPerSecond}/s steady, ${progress.overallPerSecond}/s overall`,
+  );
+  // the last rounds close at their settle deadline (timer transactions)
+  let completed = 0;
+  const closeDeadline = Date.now() + closeTimeoutMs;
+  while (Date.now() < closeDeadline) {
+    completed = await endOffsets(stack.admin, t.completed);
+    if (completed >= customers) break;
+    await sleep(500);
+  }
+  const allClosedSeconds = (Date.now() - started) / 1000;
+  const afterProcessing = (await scrape(metricsUrl)) ?? [];
+  const memoryProcessing = readMemory(first.pid);
+  await first.stop();
+  const changelogs = [`${id}.rounds.changelog`, `${id}.alerts.changelog`];
+  const changelogOffsets = (
+    await Promise.all(changelogs.map((c) => endOffsets(stack.admin, c).catch(() => 0)))
+  ).reduce((a, b) => a + b, 0);
+
+  // 2. a new process restores every partition's state, then is ready
+  const restoreStarted = Date.now();
+  const second = startRefreshbus('process', env);
+  track(second);
+  // meanwhile, watch the restore counter: when reading began and ended (start-up excluded)
+  let firstRead: number | undefined;
+  let lastRead: { at: number; count: number } = { at: restoreStarted, count: 0 };
+  const watch = { on: true };
+  const watcher = (async () => {
+    while (watch.on) {
+      const count = total(
+        (await scrape(metricsUrl)) ?? [],
+        'refreshbus_state_restore_records_total',
+      );
+      const now = Date.now();
+      if (count > 0) firstRead ??= now;
+      if (count > lastRead.count) lastRead = { at: now, count };
+      await sleep(200);
+    }
+  })();
+  const readyAt = await waitForHttp(`http://127.0.0.1:${opsPort}/readyz`, 10 * 60_000, second);
+  watch.on = false;
+  await watcher;
+  const restoreSeconds = (readyAt - restoreStarted) / 1000;
+  const readingSeconds = firstRead === undefined ? NaN : (lastRead.at - firstRead) / 1000;
+  const atReady: Sample[] = (await scrape(metricsUrl)) ?? [];
+  const restored = total(atReady, 'refreshbus_state_restore_records_total');
+  await sleep(3000);
+  const memoryRestored = readMemory(second.pid);
+  const entries = (s: readonly Sample[], store: string) =>
+    total(s, 'refreshbus_state_store_entries', { store });
+  const stateAfterRestore = {
+    rounds: entries((await scrape(metricsUrl)) ?? atReady, 'rounds'),
+    alerts: entries(atReady, 'alerts'),
+  };
+  await second.stop();
+  say(
+    `restore: ${restored} changelog records in ${restoreSeconds.toFixed(1)} s; RSS ${memoryRestored?.rssMB} MB (peak ${memoryRestored?.peakRssMB} MB)`,
+  );
+  return {
+    customers,
+    events: fill.events,
+    fillSeconds: fill.seconds,
+    progress,
+    completed,
+    allRoundsClosedSeconds: Math.round(allClosedSeconds * 10) / 10,
+    stateAfterProcessing: {
+      rounds: entries(afterProcessing, 'rounds'),
+      alerts: entries(afterProcessing, 'alerts'),
+    },
+    consumedMetric: total(afterProcessing, 'refreshbus_records_consumed_total', {
+      service: 'process',
+    }),
+    memoryProcessing,
+    peakRssProcessingMB: Math.max(peakRss, memoryProcessing?.peakRssMB ?? 0),
+    commitCurve: bucketCurve(
+      buckets(afterProcessing, 'refreshbus_transaction_commit_duration_seconds', {
+        service: 'process',
+      }),
+    ),
+    changelogOffsets,
+    restoredRecords: restored,
+    restoreSeconds: Math.round(restoreSeconds * 10) / 10,
+    restoreRecordsPerSecond: restoreSeconds > 0 ? Math.round(restored / restoreSeconds) : null,
+    /** Between the first and the last increase of the counter seen (200 ms polls): reading only. */
+    restoreReadingSeconds: Math.round(readingSeconds * 10) / 10,
+    restoreReadingRecordsPerSecond:
+      readingSeconds > 0 ? Math.round(restored / readingSeconds) : null,
+    stateAfterRestore,
+    memoryRestored,
+  };
+}
+
+await runStage(
+  'process',
+  'Process: stateful processors, exactly once, state in changelogs',
+  async (cleanups) => {
+    checkBuild();
+    const stack = await openBenchStack('process');
+    cleanups.push(() => stack.close());
+    const running: Service[] = [];
+    cleanups.push(async () => {
+      for (const s of running) await s.stop(5000);
+    });
+    const runs = [];
+    for (const customers of customersList)
+      runs.push(await measure(stack, customers, (s) => running.push(s)));
+    const largest = runs[runs.length - 1];
+    const figures: Figure[] = runs.map((r) => ({
+      name: `events/s exactly once, ${r.customers.toLocaleString('en-GB')} customers (steady)`,
+      unit: 'events/s',
+      measured: r.progress.steadyPerSecond,
+      target: { op: '>=', value: 20_000 },
+      note: `overall incl. start-up ${r.progress.overallPerSecond}/s`,
+    }));
+    if (largest) {
+      figures.push(
+        {
+          name: `state restore from changelogs, ${largest.customers.toLocaleString('en-GB')} customers`,
+          unit: 'records/s',
+          measured: largest.restoreRecordsPerSecond,
+          target: { op: '>=', value: 100_000 },
+          note: `${largest.restoredRecords} records, process start to /readyz ${largest.restoreSeconds} s`,
+        },
+        {
+          name: `resident memory with ${largest.customers.toLocaleString('en-GB')} customers’ state (after restore)`,
+          unit: 'MB',
+          measured: largest.memoryRestored?.rssMB ?? null,
+          target: { op: '<=', value: 400 },
+          note: `${quick || largest.customers < 1_000_000 ? 'quick mode: fewer customers than the target’s 1M; ' : ''}peak ${largest.memoryRestored?.peakRssMB} MB; while processing peak ${largest.peakRssProcessingMB} MB`,
+        },
+      );
+    }
+    return {
+      settings: {
+        customers: customersList.join(', '),
+        'events per customer':
+          '2 (Bud V1 successes from two banks; the first with new transactions)',
+        partitions,
+        'processor process':
+          'node bin/refreshbus.js process (one instance, all partitions, all three processors)',
+        ROUND_SETTLE_MS: 1000,
+        PROCESS_TIMER_INTERVAL_MS: 250,
+        'steady state': 'rate between 10 % and 90 % of input offsets committed',
+        'restore time':
+          'from spawning the second process to its /readyz answering 200 (includes Node start and group join)',
+        memory: 'VmRSS of the processors’ process 3 s after /readyz; peak = VmHWM',
+      },
+      figures,
+      baselines: [],
+      charts: runs.map((r) => ({
+        title: `Process: transaction commit duration, ${r.customers.toLocaleString('en-GB')} customers`,
+        subtitle: 'from the processors’ Prometheus histogram (coarse buckets)',
+        series: [{ label: 'refreshbus processors', points: r.commitCurve }],
+      })),
+      notes: runs.map(
+        (r) =>
+          `${r.customers} customers: ${r.events} events; all ${r.completed} rounds closed ${r.allRoundsClosedSeconds} s after start; state ${JSON.stringify(r.stateAfterProcessing)} → restored ${JSON.stringify(r.stateAfterRestore)}; changelog offsets ${r.changelogOffsets}.`,
+      ),
+      details: { runs },
+    };
+  },
+);
