@@ -1,0 +1,74 @@
+/**
+ * The whole benchmark: builds refreshbus, starts the local stack if none runs, runs each stage
+ * in its own process (so memory and JIT state do not carry over), and writes
+ * bench/results/<date>.md and .json with one latency chart (SVG) per stage.
+ *
+ *   npm run bench                       full mode: the sizes of issue 7 (about 25 minutes)
+ *   BENCH_QUICK=1 npm run bench         quick mode (about 5 minutes)
+ *   npm run bench -- --stages=ingest,e2e [--skip-build] [stage flags, passed on]
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { loadConfig, packageRoot } from '../src/config/config.js';
+import { openStack } from '../src/stack/select.js';
+import { lastJson, startBenchScript } from './lib/child.js';
+import { machineInfo } from './lib/machine.js';
+import { flagOption, quick, say } from './lib/options.js';
+import type { StageFailure, StageResult } from './lib/report.js';
+import { met, writeReport } from './lib/report.js';
+
+const STAGES = ['ingest', 'normalize', 'process', 'e2e'] as const;
+const run = promisify(execFile);
+
+const stagesFlag = process.argv.find((a) => a.startsWith('--stages='))?.slice('--stages='.length);
+const stages = stagesFlag ? stagesFlag.split(',').map((s) => s.trim()) : [...STAGES];
+const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
+if (unknown.length) {
+  say(`unknown stage(s): ${unknown.join(', ')} (known: ${STAGES.join(', ')})`);
+  process.exit(2);
+}
+const passOn = process.argv.slice(2).filter((a) => !a.startsWith('--stages='));
+
+if (!flagOption('skip-build')) {
+  say('building (npm run build): the services are measured as deployed, from dist/');
+  try {
+    await run('npm', ['run', 'build'], { cwd: packageRoot, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const out = err as { stdout?: string };
+    say(`build reported errors (dist/ was still written by tsc):\n${out.stdout ?? String(err)}`);
+  }
+}
+
+// start the stack once here (a fresh clone has none); each stage then reuses it
+await (await openStack(loadConfig(), say)).up();
+const machine = machineInfo();
+
+const results: StageResult[] = [];
+const failures: StageFailure[] = [];
+for (const stage of stages) {
+  say(`— stage ${stage} —`);
+  const child = startBenchScript(
+    stage,
+    `bench/${stage}.ts`,
+    passOn,
+    quick ? { BENCH_QUICK: '1' } : {},
+  );
+  const code = await child.exited;
+  try {
+    if (code !== 0) throw new Error(`exited with ${code}`);
+    const result = lastJson(child.stdout()) as StageResult;
+    results.push(result);
+    for (const f of result.figures)
+      say(
+        `  ${f.name}: ${f.measured} ${f.unit}${f.target ? ` (target ${f.target.op} ${f.target.value}: ${met(f.measured, f.target) ? 'met' : 'NOT met'})` : ''}`,
+      );
+  } catch (err) {
+    failures.push({ stage, error: err instanceof Error ? err.message : String(err) });
+    say(`stage ${stage} failed: ${String(err)}`);
+  }
+}
+
+const command = `${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const report = await writeReport({ machine, command, results, failures });
+say(`report: ${report}`);
+process.exit(failures.length ? 1 : 0);
