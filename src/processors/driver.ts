@@ -3,7 +3,8 @@ import type { Processor, ProcessorInput, ProcessorOutput } from './types.js';
 /**
  * Runs processors in memory, the way the Kafka wiring does, without Kafka (Kafka Streams'
  * TopologyTestDriver idea): feed records, move the clock, read outputs and state. Timers fire in
- * time order as the clock passes them.
+ * time order as the clock passes them. States go through the processor's codec after every step,
+ * as they do through the changelog and the in-memory store in production.
  */
 export class ProcessorDriver {
   private readonly states = new Map<string, Map<string, unknown>>();
@@ -69,8 +70,9 @@ export class ProcessorDriver {
       states.delete(customer);
       timers.delete(customer);
     } else {
-      states.set(customer, state);
-      const at = p.nextTimer(state, this.now);
+      const stored = p.codec.decode(p.codec.encode(state));
+      states.set(customer, stored);
+      const at = p.nextTimer(stored, this.now);
       if (at === undefined) timers.delete(customer);
       else timers.set(customer, at);
     }

@@ -13,7 +13,11 @@ import { alertsProcessor } from './alerts/reduce.js';
 import { roundsProcessor } from './rounds/reduce.js';
 import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
 
-type Store = Map<number, Map<string, unknown>>;
+/**
+ * Per partition, per customer: the state as its codec encodes it, held as a latin1 string (one
+ * byte per char — V8's most compact container; decoded on each use).
+ */
+type Store = Map<number, Map<string, string>>;
 
 /** Avro schema ids of the outputs, by output kind. */
 export type OutputSchemaIds = Record<ProcessorOutput['kind'], number>;
@@ -173,7 +177,7 @@ export class ProcessorHost {
     const started = Date.now();
     const byLog = new Map(this.processors.map((p) => [p.changelog, p.processor]));
     const states = new Map(
-      this.processors.map((p) => [p.processor.name, new Map<string, unknown>()]),
+      this.processors.map((p) => [p.processor.name, new Map<string, string>()]),
     );
     const perStore = new Map<string, number>();
     const { records } = await restoreChangelogs(
@@ -186,17 +190,17 @@ export class ProcessorHost {
         if (!target || !processor) return;
         perStore.set(processor.name, (perStore.get(processor.name) ?? 0) + 1);
         if (value === null) target.delete(key);
-        else target.set(key, JSON.parse(value.toString()) as unknown);
+        else target.set(key, value.toString('latin1'));
       },
     );
     for (const [store, n] of perStore) this.metrics?.restoreRecords.inc({ store }, n);
     const now = this.clock();
     for (const { processor } of this.processors) {
-      const restoredStates = states.get(processor.name) ?? new Map<string, unknown>();
+      const restoredStates = states.get(processor.name) ?? new Map<string, string>();
       this.stores.get(processor.name)?.set(partition, restoredStates);
       const timers = new Map<string, number>();
-      for (const [customer, state] of restoredStates) {
-        const at = processor.nextTimer(state, now);
+      for (const [customer, stored] of restoredStates) {
+        const at = processor.nextTimer(processor.codec.decode(Buffer.from(stored, 'latin1')), now);
         if (at !== undefined) timers.set(customer, at);
       }
       this.timers.get(processor.name)?.set(partition, timers);
@@ -252,25 +256,29 @@ export class ProcessorHost {
         if (only && processor.name !== only) continue;
         const stagedFor = staged.get(processor.name) ?? new Map<string, unknown>();
         staged.set(processor.name, stagedFor);
+        const stored = this.stores.get(processor.name)?.get(partition)?.get(customer);
         const current = stagedFor.has(customer)
           ? stagedFor.get(customer)
-          : this.stores.get(processor.name)?.get(partition)?.get(customer);
+          : stored === undefined
+            ? undefined
+            : processor.codec.decode(Buffer.from(stored, 'latin1'));
         const result = processor.reduce(current, input, now);
         stagedFor.set(customer, result.state);
         outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
       }
     }
     const records: TopicRecords[] = [];
+    const encoded = new Map<string, Map<string, Buffer | null>>();
     for (const { processor, changelog } of this.processors) {
       const changes = staged.get(processor.name);
       if (!changes?.size) continue;
+      const values = new Map<string, Buffer | null>();
+      for (const [customer, state] of changes)
+        values.set(customer, state === undefined ? null : processor.codec.encode(state));
+      encoded.set(processor.name, values);
       records.push({
         topic: changelog,
-        messages: [...changes].map(([customer, state]) => ({
-          key: customer,
-          value: state === undefined ? null : JSON.stringify(state),
-          partition,
-        })),
+        messages: [...values].map(([customer, value]) => ({ key: customer, value, partition })),
       });
     }
     records.push(...(await this.encodeOutputs(outputs)));
@@ -288,7 +296,8 @@ export class ProcessorHost {
               timers?.delete(customer);
               continue;
             }
-            store?.set(customer, state);
+            const value = encoded.get(processor.name)?.get(customer);
+            if (value) store?.set(customer, value.toString('latin1'));
             const at = processor.nextTimer(state, now);
             if (at === undefined) timers?.delete(customer);
             else timers?.set(customer, at);

@@ -1,4 +1,5 @@
 import type { ActionRequired, Outcome, RefreshEvent } from '../normalize/types.js';
+import type { StateCodec } from '../state/codec.js';
 
 /** The RefreshRequested value (schemas/RefreshRequested.avsc). */
 export interface RefreshRequestedValue {
@@ -67,6 +68,8 @@ export type ProcessorOutput =
 /** A pure processor over one customer's state. `state` undefined = nothing known (or forgotten). */
 export interface Processor<S> {
   readonly name: string;
+  /** How the state is written to the changelog and held in memory. */
+  readonly codec: StateCodec<S>;
   reduce(
     state: S | undefined,
     input: ProcessorInput,

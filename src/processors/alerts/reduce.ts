@@ -4,6 +4,7 @@ import type { Processor, ProcessorInput, ProcessorOutput } from '../types.js';
 import { USER_ACTIONS, connectionKey } from '../types.js';
 import type { AlertSettings, AlertsState } from './state.js';
 import { DEFAULT_ALERT_SETTINGS } from './state.js';
+import { ALERTS_STATE_SCHEMA, avroStateCodec } from '../../state/codec.js';
 
 /** The user must act: Bud's reconnect_required, or an action only the user can take. */
 export function needsUser(e: RefreshEvent): boolean {
@@ -93,12 +94,15 @@ function alert(
   };
 }
 
+const alertsStateCodec = avroStateCodec<AlertsState>(ALERTS_STATE_SCHEMA);
+
 /** Reconnect alerts: RAISED when a connection first needs the user, CLEARED on its next success. */
 export function alertsProcessor(
   settings: AlertSettings = DEFAULT_ALERT_SETTINGS,
 ): Processor<AlertsState> {
   return {
     name: 'alerts',
+    codec: alertsStateCodec,
     reduce(current: AlertsState | undefined, input: ProcessorInput, now: number) {
       if (input.kind === 'request') return { state: current, outputs: [] };
       if (input.kind === 'tick') {

@@ -10,6 +10,7 @@ import type {
 import { USER_ACTIONS, connectionKey } from '../types.js';
 import type { Round, RoundConnection, RoundSettings, RoundsState } from './state.js';
 import { DEFAULT_ROUND_SETTINGS } from './state.js';
+import { ROUNDS_STATE_SCHEMA, avroStateCodec } from '../../state/codec.js';
 
 type Result = { state: RoundsState | undefined; outputs: ProcessorOutput[] };
 
@@ -262,6 +263,8 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
   return [];
 }
 
+const roundsStateCodec = avroStateCodec<RoundsState>(ROUNDS_STATE_SCHEMA);
+
 /**
  * Refresh rounds: completion (CustomerRefreshCompleted) and new-transaction signals
  * (NewTransactionsAvailable), once per round. Pure: state in, state and outputs out.
@@ -271,6 +274,7 @@ export function roundsProcessor(
 ): Processor<RoundsState> {
   return {
     name: 'rounds',
+    codec: roundsStateCodec,
     reduce(current: RoundsState | undefined, input: ProcessorInput, now: number): Result {
       if (input.kind === 'tick') {
         if (!current) return { state: undefined, outputs: [] };
