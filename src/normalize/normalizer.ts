@@ -149,16 +149,23 @@ export async function startNormalizer(
   });
   const readiness = () => runnerReadiness(runner.status(), Date.now(), config.READINESS_STALL_MS);
   metrics.attachRunner('normalize', runner, () => readiness().ready);
-  await runner.start();
+  // before joining the group: a port in use fails the start without a rebalance
   const ops = options.ops
     ? await startOpsServer({
         host: config.OPS_HOST,
         port: config.NORMALIZE_OPS_PORT,
+        portSetting: 'NORMALIZE_OPS_PORT',
         registry: metrics.registry,
         readiness,
         logger: log,
       })
     : undefined;
+  try {
+    await runner.start();
+  } catch (err) {
+    await ops?.close();
+    throw err;
+  }
   log.info(
     { input: config.TOPIC_WEBHOOKS_RAW, output: config.TOPIC_REFRESH_EVENTS },
     'normalizer running',

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { RunnerStatus } from '../kafka/exactly-once.js';
 import type { Logger } from '../lib/logger.js';
+import { ConfigError } from '../config/config.js';
 
 /** A component's readiness, with the reason when it is not ready. */
 export interface Readiness {
@@ -28,6 +29,8 @@ export function runnerReadiness(status: RunnerStatus, now: number, stallMs: numb
 export interface OpsServerOptions {
   readonly host: string;
   readonly port: number;
+  /** The setting that chose the port, named when the port is taken. */
+  readonly portSetting: string;
   readonly registry: Registry;
   readonly readiness: () => Readiness;
   readonly logger: Logger;
@@ -41,7 +44,7 @@ export interface RunningOpsServer {
 
 /** Builds the `/healthz`, `/readyz` and `/metrics` endpoints of a service without HTTP ingest. */
 export async function buildOpsApp(
-  options: Omit<OpsServerOptions, 'host' | 'port'>,
+  options: Omit<OpsServerOptions, 'host' | 'port' | 'portSetting'>,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   app.get('/healthz', () => ({ status: 'ok' }));
@@ -66,7 +69,17 @@ export async function buildOpsApp(
 /** Starts the ops endpoints on their own port (normalize, process). */
 export async function startOpsServer(options: OpsServerOptions): Promise<RunningOpsServer> {
   const app = await buildOpsApp(options);
-  const url = await app.listen({ host: options.host, port: options.port });
+  let url: string;
+  try {
+    url = await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await app.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new ConfigError([
+        `${options.portSetting}: ${options.host}:${String(options.port)} is in use (another instance on this host?); choose another port, or 0 for any free one`,
+      ]);
+    throw err;
+  }
   options.logger.info({ url }, 'ops endpoints listening (/healthz, /readyz, /metrics)');
   return { app, url, close: () => app.close() };
 }

@@ -68,16 +68,23 @@ export async function startProcessors(
   };
   metrics.attachRunner('process', host.runner, () => readiness().ready);
   metrics.attachStores('process', () => host.stateSize());
-  await host.start();
+  // before joining the group: a port in use fails the start without a rebalance
   const ops = options.ops
     ? await startOpsServer({
         host: config.OPS_HOST,
         port: config.PROCESS_OPS_PORT,
+        portSetting: 'PROCESS_OPS_PORT',
         registry: metrics.registry,
         readiness,
         logger: log,
       })
     : undefined;
+  try {
+    await host.start();
+  } catch (err) {
+    await ops?.close();
+    throw err;
+  }
   log.info({ processors: config.PROCESSORS }, 'processors running');
   return {
     host,

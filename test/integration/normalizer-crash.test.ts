@@ -52,6 +52,7 @@ describe('normalizer crash', () => {
         NORMALIZE_GROUP_ID: config.NORMALIZE_GROUP_ID,
         NORMALIZE_TRANSACTIONAL_ID_PREFIX: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
         NORMALIZE_SESSION_TIMEOUT_MS: String(config.NORMALIZE_SESSION_TIMEOUT_MS),
+        NORMALIZE_OPS_PORT: '0', // a restarted instance may start before the killed one's port is free
       };
       const kafka = testKafka();
       const admin = await connectedAdmin(kafka, resources);

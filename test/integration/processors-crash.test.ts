@@ -21,6 +21,7 @@ describe('processors crash and scale-out', () => {
       const env = {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
+        PROCESS_OPS_PORT: '0', // several instances on one host
         KAFKA_BROKERS: (config.KAFKA_BROKERS ?? []).join(','),
         SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL ?? '',
         TOPIC_REFRESH_REQUESTS: config.TOPIC_REFRESH_REQUESTS,

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/lib/logger.js';
 import { createMetricsRegistry } from '../../../src/observability/metrics.js';
 import type { Readiness } from '../../../src/observability/ops-server.js';
-import { buildOpsApp, runnerReadiness } from '../../../src/observability/ops-server.js';
+import {
+  buildOpsApp,
+  runnerReadiness,
+  startOpsServer,
+} from '../../../src/observability/ops-server.js';
 
 const status = {
   member: true,
@@ -54,6 +58,23 @@ describe('ops endpoints', () => {
     expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.body).toContain('refreshbus_test_total 3');
     await app.close();
+  });
+
+  it('names the setting when its port is taken, instead of failing with EADDRINUSE', async () => {
+    const options = {
+      host: '127.0.0.1',
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: () => ({ ready: true }),
+      logger: createLogger('silent'),
+    };
+    const first = await startOpsServer({ ...options, port: 0, portSetting: 'PROCESS_OPS_PORT' });
+    const port = Number(new URL(first.url).port);
+    await expect(
+      startOpsServer({ ...options, port, portSetting: 'PROCESS_OPS_PORT' }),
+    ).rejects.toThrow(
+      `PROCESS_OPS_PORT: 127.0.0.1:${String(port)} is in use (another instance on this host?); choose another port, or 0 for any free one`,
+    );
+    await first.close();
   });
 
   it('answers 503 with the contract error shape and the reason when not ready', async () => {
