@@ -210,6 +210,12 @@ await runStage(
           measured: Math.round((n / dispatchSeconds) * 10) / 10,
           note: 'webhooks dispatched / time to dispatch the last one',
         },
+        {
+          name: 'answered rate',
+          unit: 'webhooks/s',
+          measured: Math.round((n / sendSeconds) * 10) / 10,
+          note: 'webhooks / time until the last 200: below the rate when the service falls behind',
+        },
         { name: 'webhook HTTP p99 (request to 200)', unit: 'ms', measured: http.summary.p99 },
       ],
       baselines: [],

@@ -257,6 +257,15 @@ await runStage('ingest', 'Ingest: signed webhooks over HTTP, acks=all', async (c
       },
     ],
     notes: [
+      ...[
+        ['refreshbus', refreshbus],
+        ['one send per request', oneSend],
+      ].flatMap(([label, points]) =>
+        (points as LoadPoint[]).map(
+          (p) =>
+            `${label as string} @ ${p.connections} connections: ${p.requestsPerSecond} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, p99.9 ${p.latencyMs.p999} ms, ${p.errors} errors`,
+        ),
+      ),
       `Records on the refreshbus raw topic after the runs: ${stored} (warm-up included).`,
       'The load generator, the server and the broker share the machine’s cores; the ingest’s ceiling here is partly the load generator’s.',
     ],

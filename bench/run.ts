@@ -6,8 +6,10 @@
  *   npm run bench                       full mode: the sizes of issue 7 (about 25 minutes)
  *   BENCH_QUICK=1 npm run bench         quick mode (about 5 minutes)
  *   npm run bench -- --stages=ingest,e2e [--skip-build] [stage flags, passed on]
+ *   npm run bench -- --from-json=bench/results/<date>.json   (re-render the report)
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { loadConfig, packageRoot } from '../src/config/config.js';
 import { openStack } from '../src/stack/select.js';
@@ -19,6 +21,16 @@ import { met, writeReport } from './lib/report.js';
 
 const STAGES = ['ingest', 'normalize', 'process', 'e2e'] as const;
 const run = promisify(execFile);
+
+// `--from-json=bench/results/<date>.json`: write the markdown and charts again from a run's JSON
+const fromJson = process.argv
+  .find((a) => a.startsWith('--from-json='))
+  ?.slice('--from-json='.length);
+if (fromJson) {
+  const saved = JSON.parse(await readFile(fromJson, 'utf8')) as Parameters<typeof writeReport>[0];
+  say(`report: ${await writeReport(saved)}`);
+  process.exit(0);
+}
 
 const stagesFlag = process.argv.find((a) => a.startsWith('--stages='))?.slice('--stages='.length);
 const stages = stagesFlag ? stagesFlag.split(',').map((s) => s.trim()) : [...STAGES];
@@ -68,7 +80,7 @@ for (const stage of stages) {
   }
 }
 
-const command = `${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const command = `${process.env.BENCH_QUICK ? `BENCH_QUICK=${process.env.BENCH_QUICK} ` : ''}npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const report = await writeReport({ machine, command, results, failures });
 say(`report: ${report}`);
 process.exit(failures.length ? 1 : 0);

@@ -113,13 +113,14 @@ export function readMemory(pid: number): { rssMB: number; peakRssMB: number } | 
   }
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
+function newerThan(dir: string, mtimeMs: number): string[] {
+  const found: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+    if (entry.isDirectory()) found.push(...newerThan(full, mtimeMs));
+    else if (statSync(full).mtimeMs > mtimeMs) found.push(path.relative(packageRoot, full));
   }
-  return newest;
+  return found;
 }
 
 /**
@@ -129,9 +130,10 @@ function newestMtime(dir: string): number {
 export function checkBuild(): void {
   const main = path.join(packageRoot, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error('dist/ is missing: run `npm run build` first');
-  if (newestMtime(path.join(packageRoot, 'src')) > statSync(main).mtimeMs)
+  const newer = newerThan(path.join(packageRoot, 'src'), statSync(main).mtimeMs);
+  if (newer.length)
     say(
-      'WARNING: src/ is newer than dist/ — the services measured are the last build (npm run build)',
+      `WARNING: changed since the last build (npm run build), so not measured: ${newer.slice(0, 5).join(', ')}${newer.length > 5 ? ` and ${newer.length - 5} more` : ''}`,
     );
 }
 

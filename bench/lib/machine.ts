@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,14 +32,14 @@ function packageVersion(name: string): string {
   }
 }
 
+/** HEAD's short hash, and whether src/ had uncommitted changes (measured code ≠ the commit). */
 function gitCommit(): string {
   try {
-    const head = readFileSync(path.join(packageRoot, '.git', 'HEAD'), 'utf8').trim();
-    if (!head.startsWith('ref: ')) return head.slice(0, 12);
-    const ref = head.slice(5);
-    return readFileSync(path.join(packageRoot, '.git', ref), 'utf8')
-      .trim()
-      .slice(0, 12);
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: packageRoot, encoding: 'utf8' }).trim();
+    const head = git('rev-parse', '--short=12', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
+    return dirty ? `${head} + ${dirty} uncommitted file(s) in src/` : head;
   } catch {
     return 'unknown';
   }

@@ -69,6 +69,8 @@ export const ratio = (a: number | null, b: number | null): number | null =>
 const num = (n: number | null) =>
   n === null || !Number.isFinite(n) ? '—' : n.toLocaleString('en-GB', { maximumFractionDigits: 2 });
 const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+const op = (o: '>=' | '<=') => (o === '>=' ? '≥' : '≤');
+const unit = (u: string) => (u ? ` ${u}` : '');
 const yesNo = (b: boolean | undefined) => (b === undefined ? '—' : b ? '✅ yes' : '❌ no');
 
 /** `YYYY-MM-DD` of today (UTC): the report's file name. */
@@ -119,7 +121,7 @@ export async function writeReport(options: {
   for (const r of results) {
     for (const f of r.figures) {
       md.push(
-        `| ${r.stage} | ${cell(f.name)}${f.note ? ` (${cell(f.note)})` : ''} | ${f.target ? `${f.target.op} ${num(f.target.value)} ${f.unit}` : '—'} | ${num(f.measured)} ${f.unit} | ${yesNo(met(f.measured, f.target))} |`,
+        `| ${r.stage} | ${cell(f.name)}${f.note ? ` (${cell(f.note)})` : ''} | ${f.target ? `${op(f.target.op)} ${num(f.target.value)}${unit(f.unit)}` : '—'} | ${num(f.measured)}${unit(f.unit)} | ${yesNo(met(f.measured, f.target))} |`,
       );
     }
   }
@@ -135,7 +137,7 @@ export async function writeReport(options: {
   for (const r of results) {
     for (const b of r.baselines) {
       md.push(
-        `| ${r.stage} | ${cell(b.name)}${b.note ? ` (${cell(b.note)})` : ''} | ${num(b.baseline)} ${b.unit} | ${num(b.refreshbus)} ${b.unit} | ${b.ratio === null ? '—' : `${num(b.ratio)}×`} | ${b.target ? `${b.target.op} ${b.target.value}× ${yesNo(met(b.ratio, b.target))}` : '—'} |`,
+        `| ${r.stage} | ${cell(b.name)}${b.note ? ` (${cell(b.note)})` : ''} | ${num(b.baseline)}${unit(b.unit)} | ${num(b.refreshbus)}${unit(b.unit)} | ${b.ratio === null ? '—' : `${num(b.ratio)}×`} | ${b.target ? `${op(b.target.op)} ${b.target.value}× ${yesNo(met(b.ratio, b.target))}` : '—'} |`,
       );
     }
   }

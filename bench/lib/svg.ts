@@ -30,35 +30,36 @@ const escape = (s: string) =>
 
 const xOf = (p: number) => Math.min(X_MAX, -Math.log10(Math.max(1e-4, 1 - p / 100)));
 
-/** Round tick step for a 0…max axis: 1, 2 or 5 × 10^n, about five ticks. */
-function tickStep(max: number): number {
-  const raw = max / 5;
-  const base = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * base).find((s) => s >= raw) ?? base * 10;
-}
-
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmt = (n: number) => (n >= 1 ? String(Math.round(n)) : n.toFixed(1));
 
 /**
  * A hand-written SVG of latency percentile curves (x: percentile on a log(1/(1-p)) axis, so the
- * tail gets room; y: milliseconds), one line per series — refreshbus against its baselines.
+ * tail gets room; y: milliseconds, log scale), one line per series — refreshbus against its baselines.
  */
 export function latencySvg(title: string, subtitle: string, series: readonly Series[]): string {
   const drawn = series.filter((s) => s.points.length > 0);
-  const maxMs = Math.max(1, ...drawn.flatMap((s) => s.points.map((p) => p.ms)));
-  const step = tickStep(maxMs);
-  const yMax = Math.ceil((maxMs * 1.05) / step) * step;
+  const all = drawn.flatMap((s) => s.points.map((p) => p.ms)).filter((ms) => ms > 0);
+  // log y: latency spans 1 ms to seconds, and a linear axis would hide everything below the tail
+  const yMin = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...all, 1))));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(yMin * 10, ...all)));
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const px = (p: number) => M.left + (xOf(p) / X_MAX) * plotW;
-  const py = (ms: number) => M.top + plotH - (ms / yMax) * plotH;
+  const py = (ms: number) =>
+    M.top +
+    plotH -
+    ((Math.log10(Math.max(yMin, ms)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) *
+      plotH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
     `<text x="${W / 2}" y="37" text-anchor="middle" fill="#555">${escape(subtitle)}</text>`,
   ];
-  for (let v = 0; v <= yMax + 1e-9; v += step) {
+  const yTicks: number[] = [];
+  for (let decade = yMin; decade < yMax * 1.001; decade *= 10)
+    for (const m of [1, 2, 5]) if (decade * m <= yMax * 1.001) yTicks.push(decade * m);
+  for (const v of yTicks) {
     const y = py(v).toFixed(1);
     out.push(
       `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`,
@@ -75,7 +76,7 @@ export function latencySvg(title: string, subtitle: string, series: readonly Ser
   out.push(
     `<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
     `<text x="${M.left + plotW / 2}" y="${H - 22}" text-anchor="middle" fill="#333">percentile (log scale of 1/(1−p))</text>`,
-    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">latency (ms)</text>`,
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">latency (ms, log scale)</text>`,
   );
   drawn.forEach((s, i) => {
     const color = COLORS[i % COLORS.length] ?? '#000';
