@@ -111,20 +111,34 @@ async function measure(stack: BenchStack, customers: number, track: (s: Service)
     }
   })();
   const readyAt = await waitForHttp(`http://127.0.0.1:${opsPort}/readyz`, 10 * 60_000, second);
+  const restoreSeconds = (readyAt - restoreStarted) / 1000;
+  const entries = (samples: readonly Sample[], store: string) =>
+    total(samples, 'refreshbus_state_store_entries', { store });
+  const atReady: Sample[] = (await scrape(metricsUrl)) ?? [];
+  // /readyz should mean every assigned partition is restored: check that the stores hold every
+  // customer the first process held, and time that too
+  const expectedRounds = entries(afterProcessing, 'rounds');
+  let full = atReady;
+  let fullAt = readyAt;
+  const fullDeadline = Date.now() + 5 * 60_000;
+  while (entries(full, 'rounds') < expectedRounds && Date.now() < fullDeadline) {
+    await sleep(200);
+    full = (await scrape(metricsUrl)) ?? full;
+    fullAt = Date.now();
+  }
   watch.on = false;
   await watcher;
-  const restoreSeconds = (readyAt - restoreStarted) / 1000;
   const readingSeconds = firstRead === undefined ? NaN : (lastRead.at - firstRead) / 1000;
-  const atReady: Sample[] = (await scrape(metricsUrl)) ?? [];
-  const restored = total(atReady, 'refreshbus_state_restore_records_total');
+  const fullSeconds = (fullAt - restoreStarted) / 1000;
+  const restored = total(full, 'refreshbus_state_restore_records_total');
+  const stateAtReady = { rounds: entries(atReady, 'rounds'), alerts: entries(atReady, 'alerts') };
+  const stateAfterRestore = { rounds: entries(full, 'rounds'), alerts: entries(full, 'alerts') };
+  if (stateAtReady.rounds < expectedRounds)
+    say(
+      `NOTE: /readyz answered 200 with ${stateAtReady.rounds}/${expectedRounds} customers restored; all present after ${fullSeconds.toFixed(1)} s (${stateAfterRestore.rounds})`,
+    );
   await sleep(3000);
   const memoryRestored = readMemory(second.pid);
-  const entries = (s: readonly Sample[], store: string) =>
-    total(s, 'refreshbus_state_store_entries', { store });
-  const stateAfterRestore = {
-    rounds: entries((await scrape(metricsUrl)) ?? atReady, 'rounds'),
-    alerts: entries(atReady, 'alerts'),
-  };
   await second.stop();
   say(
     `restore: ${restored} changelog records in ${restoreSeconds.toFixed(1)} s; RSS ${memoryRestored?.rssMB} MB (peak ${memoryRestored?.peakRssMB} MB)`,
@@ -153,7 +167,11 @@ async function measure(stack: BenchStack, customers: number, track: (s: Service)
     changelogOffsets,
     restoredRecords: restored,
     restoreSeconds: Math.round(restoreSeconds * 10) / 10,
-    restoreRecordsPerSecond: restoreSeconds > 0 ? Math.round(restored / restoreSeconds) : null,
+    /** Process start to every customer's state present (to /readyz if that was later). */
+    restoreFullSeconds: Math.round(Math.max(fullSeconds, restoreSeconds) * 10) / 10,
+    restoreRecordsPerSecond:
+      restoreSeconds > 0 ? Math.round(restored / Math.max(fullSeconds, restoreSeconds)) : null,
+    stateAtReady,
     /** Between the first and the last increase of the counter seen (200 ms polls): reading only. */
     restoreReadingSeconds: Math.round(readingSeconds * 10) / 10,
     restoreReadingRecordsPerSecond:
@@ -192,7 +210,7 @@ await runStage(
           unit: 'records/s',
           measured: largest.restoreRecordsPerSecond,
           target: { op: '>=', value: 100_000 },
-          note: `${largest.restoredRecords} records, process start to /readyz ${largest.restoreSeconds} s`,
+          note: `${largest.restoredRecords} records; process start to /readyz ${largest.restoreSeconds} s, to every customer’s state present ${largest.restoreFullSeconds} s (the later counts)`,
         },
         {
           name: `resident memory with ${largest.customers.toLocaleString('en-GB')} customers’ state (after restore)`,
@@ -227,7 +245,7 @@ await runStage(
       })),
       notes: runs.map(
         (r) =>
-          `${r.customers} customers: ${r.events} events; all ${r.completed} rounds closed ${r.allRoundsClosedSeconds} s after start; state ${JSON.stringify(r.stateAfterProcessing)} → restored ${JSON.stringify(r.stateAfterRestore)}; changelog offsets ${r.changelogOffsets}.`,
+          `${r.customers} customers: ${r.events} events; all ${r.completed} rounds closed ${r.allRoundsClosedSeconds} s after start; state ${JSON.stringify(r.stateAfterProcessing)} → at /readyz ${JSON.stringify(r.stateAtReady)} → restored ${JSON.stringify(r.stateAfterRestore)}; changelog offsets ${r.changelogOffsets}.`,
       ),
       details: { runs },
     };
