@@ -1,13 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/config.js';
+import { OperatorError } from '../ops/errors.js';
 import { StackError } from '../stack/errors.js';
 import { registerAllCommand } from './all.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerNormalizeCommands } from './normalize.js';
 import { registerProcessCommand } from './process.js';
+import { registerSchemasCommands } from './schemas.js';
 import { registerStackCommands } from './stack.js';
+import { registerTailCommand } from './tail.js';
+import { registerTopicsCommands } from './topics.js';
 
 /** Builds the `refreshbus` command line; each command file registers itself here. */
 export function buildProgram(): Command {
@@ -25,6 +29,9 @@ export function buildProgram(): Command {
   registerNormalizeCommands(program, lazyConfig);
   registerProcessCommand(program, lazyConfig);
   registerAllCommand(program, lazyConfig);
+  registerTopicsCommands(program, lazyConfig);
+  registerSchemasCommands(program, lazyConfig);
+  registerTailCommand(program, lazyConfig);
   return program;
 }
 
@@ -37,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof ConfigError || err instanceof StackError) {
+    if (err instanceof ConfigError || err instanceof StackError || err instanceof OperatorError) {
       console.error(`refreshbus: ${err.message}`);
       process.exitCode = 1;
       return;

@@ -1,10 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../lib/logger.js';
 import { startNormalizer } from '../normalize/normalizer.js';
-import { replayDlq } from '../normalize/replay.js';
+import { matchDeadLetter, replayDlq } from '../normalize/replay.js';
+import { opsClients, withAdmin } from '../ops/clients.js';
+import { deadLetterLine, dlqSummary } from '../ops/dlq.js';
+import { jsonLines } from '../ops/output.js';
+import { parseCount } from '../ops/parse.js';
+import { readTopic } from '../ops/reader.js';
 import { resolveEndpoints } from './endpoints.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -31,6 +37,56 @@ export function registerNormalizeCommands(program: Command, config: () => Config
     });
 
   const dlq = program.command('dlq').description('inspect and re-drive dead-lettered records');
+  dlq
+    .command('list')
+    .description(
+      'list dead-lettered records as JSON lines — offset, time, origin, error code and message, ' +
+        'body size, never the body — with a count by code on stderr',
+    )
+    .option('--code <codes...>', 'only records with these ob-error-code values')
+    .option(
+      '--since <time>',
+      'only records dead-lettered at or after this ISO-8601 time',
+      parseTime,
+    )
+    .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime)
+    .option('--max <n>', 'stop after listing n records', parseCount)
+    .action(async (options: { code?: string[]; since?: number; until?: number; max?: number }) => {
+      const cfg = config();
+      const clients = opsClients(cfg, 'dlq');
+      const filter = { codes: options.code, since: options.since, until: options.until };
+      const out = jsonLines();
+      const byCode: Record<string, number> = {};
+      let scanned = 0;
+      let listed = 0;
+      try {
+        await withAdmin(clients, (admin) =>
+          readTopic(
+            clients.kafka,
+            admin,
+            {
+              topic: cfg.TOPIC_REFRESH_DLQ,
+              start: { from: 'beginning' },
+              follow: false,
+              groupId: `${cfg.KAFKA_CLIENT_ID}-dlq-list-${randomUUID()}`,
+              signal: out.closed,
+            },
+            async (partition, message) => {
+              scanned += 1;
+              const { code, matches } = matchDeadLetter(message, filter);
+              if (!matches) return 'continue';
+              byCode[code] = (byCode[code] ?? 0) + 1;
+              listed += 1;
+              await out.write(deadLetterLine(partition, message, code));
+              return options.max !== undefined && listed >= options.max ? 'stop' : 'continue';
+            },
+          ),
+        );
+      } finally {
+        out.dispose();
+      }
+      console.error(`dlq: ${dlqSummary(cfg.TOPIC_REFRESH_DLQ, listed, scanned, byCode)}`);
+    });
   dlq
     .command('replay')
     .description(

@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { headerText, originalHeaders } from './dlq.js';
 
@@ -10,6 +10,21 @@ export interface ReplayFilter {
   /** Only records dead-lettered at or after / before these times (the DLQ record's timestamp). */
   readonly since?: number | undefined;
   readonly until?: number | undefined;
+}
+
+/** A dead letter's `ob-error-code` (`UNKNOWN` when absent) and whether `filter` keeps it. */
+export function matchDeadLetter(
+  message: Pick<KafkaMessage, 'headers' | 'timestamp'>,
+  filter: ReplayFilter,
+): { code: string; matches: boolean } {
+  const code = headerText(message.headers, 'ob-error-code') ?? 'UNKNOWN';
+  const at = Number(message.timestamp);
+  const { codes, since, until } = filter;
+  const matches =
+    !(codes?.length && !codes.includes(code)) &&
+    !(since !== undefined && at < since) &&
+    !(until !== undefined && at >= until);
+  return { code, matches };
 }
 
 export interface ReplayResult {
@@ -78,12 +93,8 @@ export async function replayDlq(
               const end = remaining.get(batch.partition);
               if (end === undefined || BigInt(m.offset) >= end) continue;
               scanned += 1;
-              const code = headerText(m.headers, 'ob-error-code') ?? 'UNKNOWN';
-              const at = Number(m.timestamp);
-              const { codes, since, until } = options.filter;
-              if (codes?.length && !codes.includes(code)) continue;
-              if (since !== undefined && at < since) continue;
-              if (until !== undefined && at >= until) continue;
+              const { code, matches } = matchDeadLetter(m, options.filter);
+              if (!matches) continue;
               const topic = headerText(m.headers, 'ob-origin-topic');
               if (!topic) continue;
               byCode[code] = (byCode[code] ?? 0) + 1;
