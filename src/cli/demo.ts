@@ -1,7 +1,12 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
-import { runPipelineDemo } from '../demo/pipeline.js';
+import { demoSummary, runPipelineDemo } from '../demo/pipeline.js';
 import { createLogger } from '../lib/logger.js';
+import { progressLine } from '../simulate/progress.js';
+import { SimulateError } from '../simulate/sender.js';
 import { openStack } from '../stack/select.js';
 
 /** `refreshbus demo`: the main job on a local default — stack, pipeline, a day of traffic, a summary. */
@@ -9,7 +14,7 @@ export function registerDemoCommand(program: Command, config: () => Config): voi
   program
     .command('demo')
     .description(
-      'start the local stack if nothing is configured, run the whole pipeline, play a day of webhooks and print what came out',
+      'start the local stack if nothing is configured, run the whole pipeline, play a simulated day of webhooks, print what came out and check it against the day’s ledger',
     )
     .action(async () => {
       const cfg = config();
@@ -18,26 +23,30 @@ export function registerDemoCommand(program: Command, config: () => Config): voi
       };
       const stack = await openStack(cfg, say);
       const endpoints = await stack.up();
-      const started = Date.now();
-      const s = await runPipelineDemo(cfg, endpoints, createLogger('error'), say);
-      const lines = [
-        '',
-        `refreshbus demo — run ${s.run} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-        '',
-        `CustomerRefreshCompleted (${s.completions.length}):`,
-        ...s.completions.map(
-          (c) =>
-            `  ${String(c.customer)}  ${String(c.reason)}  ${c.connections}${c.new_data ? '  [new data]' : ''}`,
-        ),
-        '',
-        `NewTransactionsAvailable (${s.newTransactions.length}):`,
-        ...s.newTransactions.map((l) => `  ${l}`),
-        '',
-        `ReconnectAlert (${s.alerts.length}):`,
-        ...s.alerts.map((l) => `  ${l}`),
-        '',
-        `Dead-lettered: ${s.deadLettered} (replay with: refreshbus dlq replay)`,
-      ];
-      console.log(lines.join('\n'));
+      // the services' own logs (retried Kafka hiccups at start, say) go to a file, not between the lines
+      const logFile = path.join(cfg.REFRESHBUS_STACK_DIR, 'logs', 'demo.log');
+      await mkdir(path.dirname(logFile), { recursive: true });
+      const logStream = createWriteStream(logFile, { flags: 'a' });
+      const line = progressLine(process.stderr);
+      try {
+        const result = await runPipelineDemo(cfg, endpoints, createLogger('warn', logStream), {
+          say,
+          progress: (text) => {
+            line.update(text);
+          },
+          progressDone: (text) => {
+            line.done(text);
+          },
+        });
+        console.log([...demoSummary(result), `Logs: ${logFile}`].join('\n'));
+        if (!result.ok) process.exitCode = 1;
+      } catch (err) {
+        line.done();
+        if (!(err instanceof SimulateError)) throw err;
+        console.error(`refreshbus demo: ${err.message}`);
+        process.exitCode = 1;
+      } finally {
+        await new Promise((resolve) => logStream.end(resolve));
+      }
     });
 }

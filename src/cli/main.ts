@@ -9,6 +9,7 @@ import { registerIngestCommand } from './ingest.js';
 import { registerNormalizeCommands } from './normalize.js';
 import { registerProcessCommand } from './process.js';
 import { registerSchemasCommands } from './schemas.js';
+import { registerSimulateCommand } from './simulate.js';
 import { registerStackCommands } from './stack.js';
 import { registerTailCommand } from './tail.js';
 import { registerTopicsCommands } from './topics.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStackCommands(program, lazyConfig);
   registerDemoCommand(program, lazyConfig);
+  registerSimulateCommand(program, lazyConfig);
   registerIngestCommand(program, lazyConfig);
   registerNormalizeCommands(program, lazyConfig);
   registerProcessCommand(program, lazyConfig);

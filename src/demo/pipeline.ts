@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/config.js';
-import { signStandardWebhook } from '../ingest/auth/standard-webhooks.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
+import type { CustomerRefreshCompleted } from '../processors/types.js';
 import { createRegistry } from '../registry/registry.js';
+import { runTopicsOf } from '../simulate/check.js';
+import type { Section } from '../simulate/compare.js';
+import { planDay } from '../simulate/day.js';
+import type { SimulationResult } from '../simulate/run.js';
+import { checkProgressText, newRunId, runSimulation, sendProgressText } from '../simulate/run.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { startAll } from '../cli/all.js';
 
@@ -32,313 +35,206 @@ export function demoConfig(base: Config, endpoints: Endpoints): Config {
   });
 }
 
-interface Call {
-  route: '/webhooks/bud' | '/webhooks/yodlee' | '/refresh-requests';
-  body: unknown;
-  pauseMs?: number;
+/** The day the demo plays: small enough to finish in seconds, with every scenario in it. */
+export const DEMO_DAY = { customers: 20, seed: 7, ratePerSecond: 25 } as const;
+
+/** Where the demo tells what it does: lines, and a progress line that is rewritten. */
+export interface DemoOutput {
+  say(line: string): void;
+  progress(text: string): void;
+  /** Ends the progress line (with `text` as its last state). */
+  progressDone(text?: string): void;
 }
 
-/** A small, realistic day of traffic for customers whose ids start with `run`. */
-export function demoTraffic(run: string): Call[] {
-  const now = new Date().toISOString();
-  const bud = (data: Record<string, unknown>): Call => ({
-    route: '/webhooks/bud',
-    body: { data: { task_type: 'refresh', status: 'Completed', result: 'success', ...data } },
-  });
-  const account = (
-    id: number,
-    status: string,
-    additionalStatus: string,
-    eligibility = 'ALLOW_UPDATE',
-  ) => ({
-    id,
-    providerId: 16441,
-    status,
-    requestId: `req-${id}`,
-    dataset: [
-      {
-        name: 'BASIC_AGG_DATA',
-        additionalStatus,
-        updateEligibility: eligibility,
-        lastUpdated: now,
-        lastUpdateAttempt: now,
-      },
-    ],
-  });
-  const yodlee = (login: string, info: string, accounts: unknown[]): Call => ({
-    route: '/webhooks/yodlee',
-    body: { event: { info, loginName: login, data: { providerAccount: accounts } } },
-  });
-  const calls: Call[] = [];
-  // Bud hosted refreshes: one webhook per bank, strings for booleans (V1)
-  for (let n = 0; n < 5; n++) {
-    const customer = `${run}-hosted-${n}`;
-    calls.push(
-      bud({
-        task_id: randomUUID(),
-        customer_id: customer,
-        provider: 'Capital_One',
-        has_new_transactions: 'true',
-        reconnect_required: 'false',
-      }),
-    );
-    calls.push(
-      bud({
-        task_id: randomUUID(),
-        customer_id: customer,
-        provider: 'Bank_Of_America',
-        has_new_transactions: 'false',
-        reconnect_required: 'false',
-      }),
-    );
-  }
-  // Bud V2: one refresh task for all providers
-  calls.push({
-    route: '/webhooks/bud',
-    body: {
-      event: 'open_banking.v2.refresh.completed',
-      customer_id: `${run}-v2`,
-      task_id: randomUUID(),
-      status: 'Completed',
-      result: 'success',
-      start_time: now,
-      sub_tasks: [
-        {
-          task_id: randomUUID(),
-          provider: 'Monzo',
-          status: 'Completed',
-          result: 'success',
-          reconnect_required: false,
-          has_new_transactions: true,
-          consent_ids: ['c-1'],
-        },
-        {
-          task_id: randomUUID(),
-          provider: 'Starling',
-          status: 'Completed',
-          result: 'success',
-          reconnect_required: false,
-          has_new_transactions: false,
-          consent_ids: ['c-2'],
-        },
-      ],
-    },
-  });
-  // a customer-initiated batch announced by RefreshRequested; webhooks out of order, one twice
-  const requested = `${run}-requested`;
-  calls.push({
-    route: '/refresh-requests',
-    body: { customer_id: requested, task_ids: ['t1', 't2', 't3'] },
-  });
-  const provider = (task: string, bank: string, hasNew: boolean): Call => ({
-    route: '/webhooks/bud',
-    body: {
-      event: 'open_banking.v2.refresh.provider.completed',
-      customer_id: requested,
-      task_id: task,
-      provider: bank,
-      status: 'Completed',
-      result: 'success',
-      reconnect_required: false,
-      has_new_transactions: hasNew,
-      start_time: now,
-    },
-  });
-  calls.push(
-    provider('t3', 'Barclays', false),
-    provider('t1', 'HSBC', true),
-    provider('t1', 'HSBC', true),
-    provider('t2', 'Lloyds', false),
-  );
-  // a transient failure, retried successfully
-  calls.push(
-    bud({
-      task_id: 'retry-1',
-      customer_id: `${run}-retry`,
-      provider: 'Nationwide',
-      status: 'Failed',
-      result: 'provider_failure',
-      reconnect_required: 'false',
-    }),
-  );
-  calls.push({
-    ...bud({
-      task_id: 'retry-1',
-      customer_id: `${run}-retry`,
-      provider: 'Nationwide',
-      has_new_transactions: 'true',
-    }),
-    pauseMs: 500,
-  });
-  // a revoked connection, then the user reconnects
-  calls.push(
-    bud({
-      task_id: randomUUID(),
-      customer_id: `${run}-reconnect`,
-      provider: 'Santander',
-      status: 'Failed',
-      result: 'connection_revoked',
-      reconnect_required: true,
-    }),
-  );
-  calls.push({
-    ...bud({ task_id: randomUUID(), customer_id: `${run}-reconnect`, provider: 'Santander' }),
-    pauseMs: 500,
-  });
-  // Yodlee: a refresh in three notifications, and an account whose password changed
-  calls.push(
-    yodlee(`${run}-yodlee`, 'REFRESH.INTERIM_PROGRESS', [
-      { ...account(901, 'IN_PROGRESS', 'DATA_RETRIEVAL_IN_PROGRESS'), dataset: [] },
-    ]),
-  );
-  calls.push(
-    yodlee(`${run}-yodlee`, 'REFRESH.INTERIM_PROGRESS', [
-      { ...account(901, 'IN_PROGRESS', 'ACCT_SUMMARY_RECEIVED'), dataset: [] },
-    ]),
-  );
-  calls.push(
-    yodlee(`${run}-yodlee`, 'REFRESH.PROCESS_COMPLETED', [
-      account(901, 'SUCCESS', 'AVAILABLE_DATA_RETRIEVED'),
-    ]),
-  );
-  calls.push(
-    yodlee(`${run}-password`, 'REFRESH.PROCESS_COMPLETED', [
-      account(902, 'FAILED', 'INCORRECT_CREDENTIALS', 'ALLOW_UPDATE_WITH_CREDENTIALS'),
-    ]),
-  );
-  // something no mapper knows: accepted (200), then dead-lettered
-  calls.push({
-    route: '/webhooks/bud',
-    body: { hello: 'an event type from next year', customer_id: `${run}-unknown` },
-  });
-  return calls;
+export interface DemoResult extends SimulationResult {
+  readonly runId: string;
+  /** Seconds from the start until the pipeline took traffic. */
+  readonly startupSeconds: number;
+  readonly seconds: number;
 }
 
-/** What the demo expects to see for its run. */
-export const DEMO_EXPECTED = { completed: 11, newTransactions: 9, alerts: 3, dlq: 1 };
-
-/** Reads a topic from its start (read_committed) until `want` records match or the time is up. */
-async function readMatching(
-  kafka: Kafka,
-  topic: string,
-  want: number,
-  timeoutMs: number,
-  matches: (m: KafkaMessage) => boolean,
-): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({
-    groupId: `refreshbus-demo-reader-${randomUUID()}`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
-  });
-  const found: KafkaMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        if (matches(message)) found.push(message);
-        return Promise.resolve();
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (found.length < want && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    await consumer.disconnect();
-  }
-  return found;
-}
-
-/** Runs the whole pipeline on the given infrastructure, plays the demo traffic, and summarises. */
+/**
+ * Runs the whole pipeline (`refreshbus all`) on the given infrastructure, plays a simulated day
+ * against it, and checks what came out against the day's ledger.
+ */
 export async function runPipelineDemo(
   base: Config,
   endpoints: Endpoints,
   logger: Logger,
-  say: (line: string) => void,
-) {
+  out: DemoOutput,
+  day: { customers: number; seed: number; ratePerSecond: number } = DEMO_DAY,
+): Promise<DemoResult> {
+  const started = Date.now();
   const config = demoConfig(base, endpoints);
-  const run = `demo-${new Date()
-    .toISOString()
-    .replace(/[-:.TZ]/g, '')
-    .slice(0, 14)}-${randomUUID().slice(0, 4)}`;
-  say('pipeline: starting ingest, normalizer and processors (refreshbus all)…');
+  const runId = newRunId('demo');
+  out.say(
+    'pipeline: starting ingest, normalizer and processors (refreshbus all); missing topics are created, schemas registered…',
+  );
   const all = await startAll(config, endpoints, logger);
+  const startupSeconds = (Date.now() - started) / 1000;
   try {
-    const calls = demoTraffic(run);
-    say(`traffic: ${calls.length} webhooks and requests for customers ${run}-*`);
-    const statuses: Record<string, number> = {};
-    for (const call of calls) {
-      if (call.pauseMs) await new Promise((r) => setTimeout(r, call.pauseMs));
-      const body = Buffer.from(JSON.stringify(call.body));
-      const id = `msg_${randomUUID()}`;
-      const ts = Math.floor(Date.now() / 1000);
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (call.route !== '/webhooks/yodlee') {
-        Object.assign(headers, {
-          'webhook-id': id,
-          'webhook-timestamp': String(ts),
-          'webhook-signature': signStandardWebhook(SECRET, id, ts, body),
-        });
-      }
-      const res = await fetch(`${all.ingest.url}${call.route}`, { method: 'POST', headers, body });
-      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-    }
-    say(
-      `ingest: answered ${Object.entries(statuses)
-        .map(([s, n]) => `${n}× ${s}`)
-        .join(', ')}`,
+    out.say(`pipeline: taking traffic at ${all.ingest.url} (${startupSeconds.toFixed(1)} s)`);
+    const plan = planDay({
+      runId,
+      ...day,
+      startTime: Date.now(),
+      timing: { settleMs: config.ROUND_SETTLE_MS, retryGraceMs: config.ROUND_RETRY_GRACE_MS },
+    });
+    const scenarios = new Map<string, number>();
+    for (const c of plan.ledger.customers)
+      scenarios.set(c.scenario, (scenarios.get(c.scenario) ?? 0) + 1);
+    out.say(
+      `traffic: a day for ${day.customers} customers (${runId}-c…), ${plan.calls.length} calls at ${day.ratePerSecond}/s, seed ${day.seed}: ${[...scenarios].map(([s, n]) => `${s} ×${n}`).join(', ')}`,
     );
-    say('processing: waiting for rounds to settle and close…');
     const kafka = createKafka(
-      { brokers: endpoints.brokers, clientId: 'refreshbus-demo-reader' },
+      { brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-demo-check` },
       logger,
     );
-    const registry = createRegistry(endpoints.registryUrl);
-    const ours = (m: KafkaMessage) => (m.key?.toString() ?? '').startsWith(run);
-    const [completed, signals, alerts, dlq] = await Promise.all([
-      readMatching(kafka, config.TOPIC_CUSTOMER_COMPLETED, DEMO_EXPECTED.completed, 60_000, ours),
-      readMatching(
+    const result = await runSimulation({
+      plan,
+      url: all.ingest.url,
+      auth: config.auth,
+      check: {
         kafka,
-        config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
-        DEMO_EXPECTED.newTransactions,
-        60_000,
-        ours,
-      ),
-      readMatching(kafka, config.TOPIC_CUSTOMER_ALERTS, DEMO_EXPECTED.alerts, 60_000, ours),
-      // a dead letter keeps the raw key: the customer id found in the body
-      readMatching(kafka, config.TOPIC_REFRESH_DLQ, DEMO_EXPECTED.dlq, 60_000, ours),
-    ]);
-    const decode = async (list: { value: Buffer | null }[]) =>
-      Promise.all(
-        list.map(
-          async (m) =>
-            (await registry.decode(m.value ?? Buffer.alloc(0))) as Record<string, unknown>,
-        ),
-      );
-    const summary = {
-      run,
-      completions: (await decode(completed)).map((c) => ({
-        customer: c.customer_id,
-        reason: c.close_reason,
-        connections: (c.connections as Record<string, unknown>[])
-          .map(
-            (x) =>
-              `${String(x.provider ?? x.connection_id)}:${String(x.outcome)}${x.action_required !== 'NONE' ? `/${String(x.action_required)}` : ''}`,
-          )
-          .join(' '),
-        new_data: c.any_new_transactions,
-      })),
-      newTransactions: (await decode(signals)).map(
-        (s) => `${String(s.customer_id)} ← ${(s.providers as string[]).join(', ')}`,
-      ),
-      alerts: (await decode(alerts)).map(
-        (a) =>
-          `${String(a.customer_id)} ${String(a.status)} ${String(a.action_required)} (${String(a.provider ?? a.connection_id)})`,
-      ),
-      deadLettered: dlq.length,
-    };
-    return summary;
+        registry: createRegistry(endpoints.registryUrl),
+        topics: runTopicsOf(config),
+        timeoutMs: 60_000,
+        graceMs: 2000,
+      },
+      onSendProgress: (p) => {
+        out.progress(`sending: ${sendProgressText(p)}`);
+      },
+      onSent: (sent) => {
+        out.progressDone(
+          `sending: ${sendProgressText(sent.progress)} in ${((sent.finishedAt - sent.startedAt) / 1000).toFixed(1)} s`,
+        );
+      },
+      onCheckProgress: (p) => {
+        out.progress(`waiting for rounds to close: ${checkProgressText(p)}`);
+      },
+    });
+    out.progressDone();
+    return { ...result, runId, startupSeconds, seconds: (Date.now() - started) / 1000 };
   } finally {
     await all.close();
   }
+}
+
+const EXAMPLES = 6;
+
+function completionLine(c: CustomerRefreshCompleted, short: (id: string) => string): string {
+  const conns = c.connections
+    .map(
+      (x) =>
+        `${x.provider ?? x.connection_id ?? '?'}:${x.outcome}${x.action_required === 'NONE' ? '' : `/${x.action_required}`}`,
+    )
+    .join(' ');
+  return `${short(c.customer_id)}  ${c.close_reason.padEnd(20)}  ${conns}${c.any_new_transactions ? '  [new data]' : ''}`;
+}
+
+/** Up to `n` items, preferring ones whose `kind` was not shown yet (one example per scenario). */
+function examples<T>(items: readonly T[], kind: (item: T) => string, n = EXAMPLES): T[] {
+  const shown = new Set<string>();
+  const first = items.filter((i) => {
+    const k = kind(i);
+    if (shown.has(k)) return false;
+    shown.add(k);
+    return true;
+  });
+  const rest = items.filter((i) => !first.includes(i));
+  return [...first, ...rest].slice(0, n);
+}
+
+function sectionLine(name: string, s: Section): string {
+  return `${name} ${s.matched}/${s.expected}`;
+}
+
+/** The demo's summary for people: what came out, a few examples of each, and the ledger check. */
+export function demoSummary(result: DemoResult): string[] {
+  const { ledger } = result.plan;
+  const observed = result.observed;
+  const report = result.report;
+  const prefix = `${result.runId}-`;
+  const short = (id: string) => (id.startsWith(prefix) ? id.slice(prefix.length) : id);
+  const scenarioOf = new Map(ledger.customers.map((c) => [c.id, c.scenario]));
+  const more = (total: number, shown: number) =>
+    total > shown ? [`  … and ${total - shown} more`] : [];
+  const completions = observed?.completions ?? [];
+  const signals = observed?.newTransactions ?? [];
+  const alerts = observed?.alerts ?? [];
+  const dlq = observed?.deadLetters ?? [];
+  const sent = result.sent.progress;
+  const shownCompletions = examples(completions, (c) => scenarioOf.get(c.customer_id) ?? '');
+  const shownSignals = examples(signals, (s) => scenarioOf.get(s.customer_id) ?? '', 4);
+  const shownAlerts = examples(alerts, (a) => `${a.status} ${a.action_required}`, 4);
+  const lines = [
+    '',
+    `refreshbus demo — run ${result.runId}: ${ledger.customers.length} customers, seed ${ledger.seed} (${result.seconds.toFixed(1)} s)`,
+    '',
+    `Sent ${result.plan.calls.length} calls: ${Object.entries(sent.statuses)
+      .map(([s, n]) => `${n}× ${s}`)
+      .join(
+        ', ',
+      )}${sent.retries ? `, ${sent.retries} retries` : ''} (${result.plan.calls.filter((c) => c.duplicateOf).length} duplicate deliveries, ${result.plan.calls.filter((c) => c.late).length} late)`,
+    '',
+    `CustomerRefreshCompleted (${completions.length}):`,
+    ...shownCompletions.map(
+      (c) => `  ${completionLine(c, short)}   (${scenarioOf.get(c.customer_id) ?? '?'})`,
+    ),
+    ...more(completions.length, shownCompletions.length),
+    '',
+    `NewTransactionsAvailable (${signals.length}):`,
+    ...shownSignals.map((s) => `  ${short(s.customer_id)} ← ${s.providers.join(', ')}`),
+    ...more(signals.length, shownSignals.length),
+    '',
+    `ReconnectAlert (${alerts.length}):`,
+    ...shownAlerts.map(
+      (a) =>
+        `  ${short(a.customer_id)}  ${a.status.padEnd(7)}  ${a.action_required.padEnd(18)}  ${a.provider ?? '-'}${a.connection_id ? ` / ${a.connection_id}` : ''}`,
+    ),
+    ...more(alerts.length, shownAlerts.length),
+    '',
+    `Dead-lettered: ${dlq.length} (replay with: refreshbus dlq replay)`,
+    '',
+  ];
+  if (!report) return [...lines, 'Ledger check: not run'];
+  const counts = [
+    sectionLine('calls stored', report.stored),
+    sectionLine('events', report.events),
+    sectionLine('completions', report.completions),
+    sectionLine('signals', report.newTransactions),
+    sectionLine('alerts', report.alerts),
+    sectionLine('dead letters', report.deadLetters),
+  ].join(', ');
+  const sections = Object.entries({
+    'calls stored': report.stored,
+    events: report.events,
+    completions: report.completions,
+    signals: report.newTransactions,
+    alerts: report.alerts,
+    'dead letters': report.deadLetters,
+  });
+  const total = (pick: (s: Section) => readonly string[]) =>
+    sections.reduce((n, [, s]) => n + pick(s).length, 0);
+  const verdict = result.ok ? 'PASSED' : 'FAILED';
+  lines.push(
+    `Ledger check: ${verdict} — ${counts} found exactly once; ${total((s) => s.missing)} missing, ${total((s) => s.duplicated)} duplicated, ${total((s) => s.unexpected)} unexpected`,
+  );
+  if (sent.accepted < result.plan.calls.length) {
+    lines.push(
+      `  ${result.plan.calls.length - sent.accepted} calls were not accepted by the ingest`,
+    );
+  }
+  for (const [name, s] of sections) {
+    for (const [what, list] of [
+      ['missing', s.missing],
+      ['duplicated', s.duplicated],
+      ['unexpected', s.unexpected],
+    ] as const) {
+      for (const item of list.slice(0, 5)) lines.push(`  ${name}, ${what}: ${item}`);
+      if (list.length > 5) lines.push(`  ${name}, ${what}: … and ${list.length - 5} more`);
+    }
+  }
+  for (const u of report.undecodable) lines.push(`  undecodable: ${u}`);
+  return lines;
 }

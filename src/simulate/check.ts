@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Config } from '../config/config.js';
+import { headerText } from '../normalize/dlq.js';
+import type { RefreshEvent } from '../normalize/types.js';
+import type {
+  CustomerRefreshCompleted,
+  NewTransactionsAvailable,
+  ReconnectAlert,
+  RefreshRequestedValue,
+} from '../processors/types.js';
+import type { CheckReport, Observed } from './compare.js';
+import { compareWithLedger, nothingMissing } from './compare.js';
+import { SimulateError } from './sender.js';
+import type { Delivery, Ledger } from './types.js';
+
+/** The topics a run is checked on. */
+export interface RunTopics {
+  readonly raw: string;
+  readonly requests: string;
+  readonly events: string;
+  readonly dlq: string;
+  readonly completed: string;
+  readonly newTransactions: string;
+  readonly alerts: string;
+}
+
+export function runTopicsOf(config: Config): RunTopics {
+  return {
+    raw: config.TOPIC_WEBHOOKS_RAW,
+    requests: config.TOPIC_REFRESH_REQUESTS,
+    events: config.TOPIC_REFRESH_EVENTS,
+    dlq: config.TOPIC_REFRESH_DLQ,
+    completed: config.TOPIC_CUSTOMER_COMPLETED,
+    newTransactions: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
+    alerts: config.TOPIC_CUSTOMER_ALERTS,
+  };
+}
+
+const topicNames = (t: RunTopics): string[] => [
+  t.raw,
+  t.requests,
+  t.events,
+  t.dlq,
+  t.completed,
+  t.newTransactions,
+  t.alerts,
+];
+
+/** Where each partition of each topic ends: a run's records all come after. */
+export type StartOffsets = ReadonlyMap<string, readonly { partition: number; offset: string }[]>;
+
+/** The topics' end offsets now. Take them before the run sends anything. */
+export async function snapshotOffsets(kafka: Kafka, topics: RunTopics): Promise<StartOffsets> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const names = topicNames(topics);
+    const existing = new Set(await admin.listTopics());
+    const absent = names.filter((t) => !existing.has(t));
+    if (absent.length) {
+      throw new SimulateError(
+        `cannot check the run: topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} do${absent.length > 1 ? '' : 'es'} not exist (is the pipeline running on this Kafka?)`,
+      );
+    }
+    const out = new Map<string, { partition: number; offset: string }[]>();
+    for (const topic of names) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      out.set(
+        topic,
+        offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+      );
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Progress of the wait for a run's outputs: found (once) of expected, per kind. */
+export type CheckProgress = Readonly<
+  Record<
+    'stored' | 'events' | 'completions' | 'newTransactions' | 'alerts' | 'deadLetters',
+    { matched: number; expected: number }
+  >
+>;
+
+/** Observed, as lists that grow. */
+type Collected = {
+  -readonly [K in keyof Observed]-?: NonNullable<Observed[K]> extends readonly (infer U)[]
+    ? U[]
+    : never;
+};
+
+/**
+ * Reads a run's records from every topic it touches (read_committed, from offsets taken before
+ * it started), keeping those keyed by its customers, decoded. Start it before sending; ask it to
+ * wait for a ledger after.
+ */
+export class RunObserver {
+  private readonly seen: Collected = {
+    stored: [],
+    events: [],
+    deadLetters: [],
+    completions: [],
+    newTransactions: [],
+    alerts: [],
+    undecodable: [],
+  };
+
+  private constructor(
+    private readonly consumer: Consumer,
+    private readonly topics: RunTopics,
+    private readonly registry: Pick<SchemaRegistry, 'decode'>,
+    private readonly ours: (key: string) => boolean,
+  ) {}
+
+  static async start(options: {
+    kafka: Kafka;
+    registry: Pick<SchemaRegistry, 'decode'>;
+    topics: RunTopics;
+    from: StartOffsets;
+    /** Prefix of the run's customer ids (the run id and a dash). */
+    customerPrefix: string;
+  }): Promise<RunObserver> {
+    const consumer = options.kafka.consumer({
+      groupId: `refreshbus-simulate-check-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+    });
+    const observer = new RunObserver(consumer, options.topics, options.registry, (key) =>
+      key.startsWith(options.customerPrefix),
+    );
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: topicNames(options.topics), fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: ({ topic, message }) => observer.take(topic, message),
+      });
+      for (const [topic, partitions] of options.from) {
+        for (const { partition, offset } of partitions) consumer.seek({ topic, partition, offset });
+      }
+    } catch (err) {
+      await consumer.disconnect();
+      throw err;
+    }
+    return observer;
+  }
+
+  /** What has been read so far. */
+  observed(): Observed {
+    return this.seen;
+  }
+
+  private async take(topic: string, message: KafkaMessage): Promise<void> {
+    const key = message.key?.toString() ?? '';
+    if (!this.ours(key)) return;
+    const ingestId = headerText(message.headers, 'ob-ingest-id') ?? null;
+    const t = this.topics;
+    if (topic === t.raw) {
+      this.seen.stored.push({ ingestId, key });
+      return;
+    }
+    if (topic === t.dlq) {
+      this.seen.deadLetters.push({ ingestId, key });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = await this.registry.decode(message.value ?? Buffer.alloc(0));
+    } catch (err) {
+      this.seen.undecodable.push(`${topic} offset ${message.offset}: ${(err as Error).message}`);
+      return;
+    }
+    if (topic === t.requests) {
+      this.seen.stored.push({ ingestId: (value as RefreshRequestedValue).request_id, key });
+    } else if (topic === t.events) {
+      const e = value as RefreshEvent;
+      this.seen.events.push({
+        eventId: e.event_id,
+        ingestId: e.ingest_id,
+        customerId: e.customer_id,
+      });
+    } else if (topic === t.completed) {
+      this.seen.completions.push(value as CustomerRefreshCompleted);
+    } else if (topic === t.newTransactions) {
+      this.seen.newTransactions.push(value as NewTransactionsAvailable);
+    } else if (topic === t.alerts) {
+      this.seen.alerts.push(value as ReconnectAlert);
+    }
+  }
+
+  /** The check now, against the ledger and the delivery log. */
+  check(ledger: Ledger, deliveries: readonly Delivery[]): CheckReport {
+    return compareWithLedger(ledger, deliveries, this.seen);
+  }
+
+  /**
+   * Waits until nothing the ledger expects is missing, then `graceMs` more (so a duplicate or an
+   * extra output that comes right after has time to show), or until `timeoutMs`; returns the check.
+   */
+  async waitFor(
+    ledger: Ledger,
+    deliveries: readonly Delivery[],
+    options: { timeoutMs: number; graceMs: number; onProgress?: (p: CheckProgress) => void },
+  ): Promise<CheckReport> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const started = Date.now();
+      const report = this.check(ledger, deliveries);
+      options.onProgress?.(progressOf(report));
+      if (nothingMissing(report)) break;
+      if (Date.now() >= deadline) return report;
+      // a check walks the whole run: on a big one, leave most of the time to reading
+      await new Promise((r) => setTimeout(r, Math.max(200, 4 * (Date.now() - started))));
+    }
+    await new Promise((r) => setTimeout(r, options.graceMs));
+    const report = this.check(ledger, deliveries);
+    options.onProgress?.(progressOf(report));
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+export function progressOf(report: CheckReport): CheckProgress {
+  const of = (s: { matched: number; expected: number }) => ({
+    matched: s.matched,
+    expected: s.expected,
+  });
+  return {
+    stored: of(report.stored),
+    events: of(report.events),
+    completions: of(report.completions),
+    newTransactions: of(report.newTransactions),
+    alerts: of(report.alerts),
+    deadLetters: of(report.deadLetters),
+  };
+}

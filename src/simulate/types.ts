@@ -1,0 +1,130 @@
+import type { ActionRequired, Outcome } from '../normalize/types.js';
+
+/** The ingest routes the simulator calls. */
+export type Route = '/webhooks/bud' | '/webhooks/yodlee' | '/refresh-requests';
+
+/**
+ * What one simulated customer goes through in the day (see `scenarios.ts` for each one's calls
+ * and what a person expects to come out).
+ */
+export const SCENARIOS = [
+  'bud-v1-hosted',
+  'bud-v2-hosted',
+  'bud-requested',
+  'bud-retry',
+  'bud-reconnect',
+  'yodlee-refresh',
+  'yodlee-password',
+  'late-delivery',
+  'dead-letter',
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** One HTTP call of the simulated day, as data. */
+export interface SimCall {
+  /** Unique within the run (`<customer>#<n>`); the Standard Webhooks `webhook-id` is built from it. */
+  readonly id: string;
+  /** When to send it: milliseconds after the run starts. */
+  readonly atMs: number;
+  readonly route: Route;
+  /** The exact bytes to send (JSON text): what is signed, stored and mapped. */
+  readonly body: string;
+  readonly scenario: ScenarioName;
+  readonly customerId: string;
+  /** What the call is in its scenario, for people reading a ledger. */
+  readonly note: string;
+  /**
+   * The id of an earlier call that must be answered before this one is sent, where their order
+   * changes what comes out. Calls without one leave at their time, concurrently.
+   */
+  readonly after?: string;
+  /** On a second delivery of the same webhook: the id of the first. */
+  readonly duplicateOf?: string;
+  /** Delivered after a call the source produced later (its source time is older). */
+  readonly late?: true;
+}
+
+/** One connection of an expected completion, as the output record names it. */
+export interface ExpectedConnection {
+  readonly provider: string | null;
+  readonly connectionId: string | null;
+  readonly outcome: Outcome;
+  readonly actionRequired: ActionRequired;
+}
+
+/** A CustomerRefreshCompleted a person expects from the scenario. */
+export interface ExpectedCompletion {
+  readonly customerId: string;
+  readonly closeReason: 'ALL_REPORTED' | 'REQUESTED_TASKS_DONE';
+  /** Sorted by provider, then connection id. */
+  readonly connections: readonly ExpectedConnection[];
+  readonly allSucceeded: boolean;
+  readonly anyNewTransactions: boolean;
+}
+
+/** A NewTransactionsAvailable a person expects. */
+export interface ExpectedSignal {
+  readonly customerId: string;
+  /** Sorted. */
+  readonly providers: readonly string[];
+}
+
+/** A ReconnectAlert a person expects. */
+export interface ExpectedAlert {
+  readonly customerId: string;
+  readonly provider: string | null;
+  readonly connectionId: string | null;
+  readonly status: 'RAISED' | 'CLEARED';
+  readonly actionRequired: ActionRequired;
+}
+
+/**
+ * What must come out of the pipeline for a simulated day, computed with the calls and kept as
+ * data (it is written to `--ledger` files and read back by checks). Outputs are what a person
+ * expects from each scenario, never what the reducers happen to do.
+ */
+export interface Ledger {
+  readonly runId: string;
+  readonly seed: number;
+  /** Epoch ms the day's source times are laid from. */
+  readonly startTime: number;
+  /** The processors' timings the call schedule was laid out for. */
+  readonly timing: DayTiming;
+  readonly customers: readonly { readonly id: string; readonly scenario: ScenarioName }[];
+  /** Per webhook call id: the canonical event ids it must produce (none for requests and dead letters). */
+  readonly events: Readonly<Record<string, readonly string[]>>;
+  /** Ids of the calls the normalizer must dead-letter. */
+  readonly deadLetters: readonly string[];
+  readonly completions: readonly ExpectedCompletion[];
+  readonly newTransactions: readonly ExpectedSignal[];
+  readonly alerts: readonly ExpectedAlert[];
+}
+
+/**
+ * The processors' round timings the schedule must respect (their ROUND_* settings): siblings are
+ * sent well within `settleMs` of each other, a retry well within `retryGraceMs` of its failure.
+ */
+export interface DayTiming {
+  readonly settleMs: number;
+  readonly retryGraceMs: number;
+}
+
+/** How one call went: one entry of the delivery log (what "every 2xx is stored" is checked against). */
+export interface Delivery {
+  readonly callId: string;
+  readonly customerId: string;
+  readonly route: Route;
+  /** The Standard Webhooks message id, the same on every attempt. */
+  readonly webhookId: string;
+  /** The last answer's status; null when none came (network errors to the end, or stopped before sending). */
+  readonly status: number | null;
+  readonly attempts: number;
+  /** The ingest id of a 2xx answer (`{"status":"accepted","id":…}`): the stored record's `ob-ingest-id`. */
+  readonly ingestId: string | null;
+  /** Epoch ms of the first attempt, or null when never sent. */
+  readonly firstSentAt: number | null;
+  /** Epoch ms the 2xx answer arrived, or null. */
+  readonly acknowledgedAt: number | null;
+  /** What went wrong with the last attempt, when it was not a 2xx. */
+  readonly error?: string;
+}

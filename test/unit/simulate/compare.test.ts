@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { Observed } from '../../../src/simulate/compare.js';
+import { compareKeys, compareWithLedger } from '../../../src/simulate/compare.js';
+import { acknowledged, day, playThroughReducers } from './support.js';
+
+const k = (key: string) => ({ key, label: key });
+
+describe('compareKeys', () => {
+  it('tells what is missing, there too often, and not expected at all', () => {
+    const s = compareKeys([k('a'), k('b'), k('b'), k('c')], [k('a'), k('a'), k('b'), k('d')]);
+    expect(s).toEqual({
+      expected: 4,
+      found: 4,
+      matched: 2,
+      missing: ['b', 'c'],
+      duplicated: ['a (×2)'],
+      unexpected: ['d'],
+    });
+  });
+});
+
+describe('the ledger check', () => {
+  const plan = day({ seed: 5, customers: 40 });
+  const deliveries = acknowledged(plan.calls);
+  const perfect = playThroughReducers(plan);
+  const check = (change: (o: Observed) => Observed) =>
+    compareWithLedger(plan.ledger, deliveries, change(perfect));
+
+  it('passes when everything expected came out once', () => {
+    const report = check((o) => o);
+    expect(report.ok).toBe(true);
+    expect(report.completions.matched).toBe(plan.ledger.completions.length);
+    expect(report.stored.matched).toBe(plan.calls.length);
+  });
+
+  it('finds a missing completion and names its customer', () => {
+    const [dropped, ...rest] = perfect.completions;
+    const report = check((o) => ({ ...o, completions: rest }));
+    expect(report.ok).toBe(false);
+    expect(report.completions.missing).toEqual([
+      expect.stringContaining(dropped?.customer_id ?? '?') as string,
+    ]);
+  });
+
+  it('finds an output written twice (exactly-once broken) and one the ledger does not expect', () => {
+    const [first] = perfect.alerts;
+    if (!first) throw new Error('the day has no alert');
+    const report = check((o) => ({
+      ...o,
+      alerts: [
+        ...o.alerts,
+        first,
+        { ...first, alert_id: 'other', status: first.status === 'RAISED' ? 'CLEARED' : 'RAISED' },
+      ],
+    }));
+    expect(report.alerts.duplicated).toHaveLength(1);
+    expect(report.alerts.unexpected).toHaveLength(1);
+  });
+
+  it('finds a raw record normalized twice, but allows a copy stored by an attempt that got no 2xx', () => {
+    const [event] = perfect.events;
+    if (!event) throw new Error('no event');
+    const twice = check((o) => ({ ...o, events: [...o.events, event] }));
+    expect(twice.events.duplicated).toHaveLength(1);
+    const retried = check((o) => ({
+      ...o,
+      stored: [...o.stored, { ingestId: 'stored-by-a-503', key: event.customerId }],
+      events: [...o.events, { ...event, ingestId: 'stored-by-a-503' }],
+    }));
+    expect(retried.ok).toBe(true);
+    expect(retried.unacknowledgedCopies).toBe(2);
+  });
+
+  it('finds an acknowledged webhook that is not on the raw topic, and its events missing', () => {
+    const lost = deliveries.find((d) => (plan.ledger.events[d.callId]?.length ?? 0) > 0);
+    if (!lost) throw new Error('no webhook');
+    const report = check((o) => ({
+      ...o,
+      stored: o.stored.filter((s) => s.ingestId !== lost.ingestId),
+      events: o.events.filter((e) => e.ingestId !== lost.ingestId),
+    }));
+    expect(report.stored.missing).toEqual([`${lost.callId} (ingest ${lost.ingestId})`]);
+    expect(report.events.missing.length).toBeGreaterThan(0);
+  });
+
+  it('finds an unexpected dead letter and fails on a record it could not decode', () => {
+    const report = check((o) => ({
+      ...o,
+      deadLetters: [...o.deadLetters, { ingestId: deliveries[0]?.ingestId ?? null, key: 'x' }],
+      undecodable: ['topic offset 3: unknown magic byte'],
+    }));
+    expect(report.deadLetters.unexpected).toHaveLength(1);
+    expect(report.undecodable).toHaveLength(1);
+    expect(report.ok).toBe(false);
+  });
+});

@@ -1,0 +1,95 @@
+import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
+import { ProcessorDriver } from '../../../src/processors/driver.js';
+import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
+import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
+import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';
+import type { Observed } from '../../../src/simulate/compare.js';
+import type { DayOptions, DayPlan } from '../../../src/simulate/day.js';
+import { planDay } from '../../../src/simulate/day.js';
+import type { DayTiming, Delivery, SimCall } from '../../../src/simulate/types.js';
+
+export const T0 = Date.parse('2026-11-23T11:00:00Z');
+export const DEMO_TIMING: DayTiming = { settleMs: 2000, retryGraceMs: 10_000 };
+
+export const day = (o: Partial<DayOptions> = {}) =>
+  planDay({
+    runId: 'run-1',
+    seed: 1,
+    customers: 60,
+    startTime: T0,
+    ratePerSecond: 50,
+    timing: DEMO_TIMING,
+    ...o,
+  });
+
+export const sourceOf = (c: SimCall) => (c.route === '/webhooks/yodlee' ? 'yodlee' : 'bud');
+/** Every call answered 200, the call id standing in for the ingest id. */
+export const acknowledged = (calls: readonly SimCall[]): Delivery[] =>
+  calls.map((c) => ({
+    callId: c.id,
+    customerId: c.customerId,
+    route: c.route,
+    webhookId: `msg_${c.id}`,
+    status: 200,
+    attempts: 1,
+    ingestId: c.id,
+    firstSentAt: T0 + c.atMs,
+    acknowledgedAt: T0 + c.atMs,
+  }));
+
+/**
+ * The day through the real mappers and reducers in memory, each call processed at its planned
+ * time (a pipeline with no latency): what the ledger expects must be what comes out.
+ */
+export function playThroughReducers(
+  plan: DayPlan,
+  timing: DayTiming = plan.ledger.timing,
+): Observed {
+  const settings = { ...DEFAULT_ROUND_SETTINGS, ...timing };
+  const d = new ProcessorDriver([roundsProcessor(settings), alertsProcessor()] as never, T0);
+  const events: Observed['events'][number][] = [];
+  const deadLetters: Observed['deadLetters'][number][] = [];
+  for (const call of plan.calls) {
+    d.advance(T0 + call.atMs - d.now);
+    if (call.route === '/refresh-requests') {
+      const body = JSON.parse(call.body) as { customer_id: string; task_ids: string[] };
+      d.feed(body.customer_id, {
+        kind: 'request',
+        request: {
+          request_id: call.id,
+          customer_id: body.customer_id,
+          providers: [],
+          task_ids: body.task_ids,
+          requested_at: d.now,
+        },
+      });
+      continue;
+    }
+    const result = mapRawWebhook({
+      source: sourceOf(call),
+      value: Buffer.from(call.body),
+      receivedAt: d.now,
+      ingestId: call.id,
+      topic: 'raw',
+      partition: 0,
+      offset: 0,
+    });
+    if (!result.ok) {
+      deadLetters.push({ ingestId: call.id, key: call.customerId });
+      continue;
+    }
+    for (const event of result.events) {
+      events.push({ eventId: event.event_id, ingestId: call.id, customerId: event.customer_id });
+      d.feed(event.customer_id, { kind: 'event', event });
+    }
+  }
+  d.advance(settings.quietDeadlineMs * 2);
+  return {
+    stored: plan.calls.map((c) => ({ ingestId: c.id, key: c.customerId })),
+    events,
+    deadLetters,
+    completions: d.outputs.flatMap((o) => (o.kind === 'completed' ? [o.value] : [])),
+    newTransactions: d.outputs.flatMap((o) => (o.kind === 'new-transactions' ? [o.value] : [])),
+    alerts: d.outputs.flatMap((o) => (o.kind === 'alert' ? [o.value] : [])),
+  };
+}
