@@ -130,6 +130,12 @@ export interface ExactlyOnceOptions {
   readonly beforeChunk?: (chunk: InputChunk) => Promise<void>;
   /** Called after each committed transaction (metrics); `records` is 0 for timer transactions. */
   readonly onCommitted?: (info: CommittedTransaction) => void;
+  /**
+   * Called when the producer serving `topic`/`partition` was fenced: another member owns it now
+   * and may have written since. State derived from what this member committed is stale; it must
+   * be read again from the changelog if the partition comes back.
+   */
+  readonly onFenced?: (topic: string, partition: number) => void;
   /** Called when a transaction failed and was aborted (it is retried; metrics). */
   readonly onFailed?: (info: { topic: string; partition: number; type: string }) => void;
 }
@@ -176,6 +182,19 @@ const errorType = (err: unknown): string | undefined =>
     ? err.type
     : undefined;
 
+/**
+ * A fenced producer is not re-created until the group assigns its partition to this member again:
+ * a member that lost a partition without noticing yet (a zombie) would otherwise fence the new
+ * owner with a fresh producer and commit on top of state it never saw.
+ */
+export class FencedError extends Error {
+  readonly type = 'PRODUCER_FENCED';
+  constructor(key: string) {
+    super(`the producer for ${key} was fenced; waiting for the group to assign it again`);
+    this.name = 'FencedError';
+  }
+}
+
 const FENCED = new Set([
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
@@ -197,6 +216,8 @@ const FENCED = new Set([
 export class ExactlyOnceRunner {
   private readonly consumer: Consumer;
   private readonly producers = new Map<string, Promise<Producer>>();
+  /** Producer keys fenced since the last assignment that included them. */
+  private readonly fenced = new Set<string>();
   private readonly admin: Admin;
   /**
    * Committed input offsets per `topic:partition`, read after a producer was (re)created. Before
@@ -269,6 +290,8 @@ export class ExactlyOnceRunner {
       for (const key of [...this.producers.keys()]) {
         if (!assigned.has(key)) void this.dropProducer(key);
       }
+      // assigned again by the group: this member may initialise (and so fence) afresh
+      for (const key of assigned) this.fenced.delete(key);
       this.options.onAssignment?.(event.payload.memberAssignment);
     });
     await this.consumer.run({
@@ -302,11 +325,14 @@ export class ExactlyOnceRunner {
               });
               if (type && FENCED.has(type)) {
                 // another member owns this partition now: leave it to them
-                this.options.logger.warn(
-                  { topic: batch.topic, partition: batch.partition, type },
-                  'producer fenced',
-                );
-                await this.dropProducer(this.key(batch.topic, batch.partition));
+                if (!(err instanceof FencedError))
+                  this.options.logger.warn(
+                    { topic: batch.topic, partition: batch.partition, type },
+                    'producer fenced; leaving the partition to its new owner',
+                  );
+                await this.fence(batch.topic, batch.partition);
+                // kafkajs fetches the partition again until the rebalance reaches this member
+                await new Promise((r) => setTimeout(r, 500));
                 return;
               }
               this.options.logger.warn(
@@ -336,7 +362,16 @@ export class ExactlyOnceRunner {
     });
   }
 
+  private async fence(topic: string, partition: number): Promise<void> {
+    const key = this.key(topic, partition);
+    const first = !this.fenced.has(key);
+    this.fenced.add(key);
+    await this.dropProducer(key);
+    if (first) this.options.onFenced?.(topic, partition);
+  }
+
   private producerFor(key: string): Promise<Producer> {
+    if (this.fenced.has(key)) return Promise.reject(new FencedError(key));
     let producer = this.producers.get(key);
     if (!producer) {
       const p = this.options.kafka.producer({
@@ -472,7 +507,9 @@ export class ExactlyOnceRunner {
         await txn.commit();
       } catch (err) {
         await this.abort(txn, key);
-        this.options.onFailed?.({ topic, partition, type: errorType(err) ?? 'UNKNOWN' });
+        const type = errorType(err) ?? 'UNKNOWN';
+        this.options.onFailed?.({ topic, partition, type });
+        if (FENCED.has(type)) await this.fence(topic, partition);
         throw err;
       }
       result.afterCommit?.();

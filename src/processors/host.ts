@@ -100,6 +100,9 @@ export class ProcessorHost {
         this.reassign(new Set(Object.values(assignment).flat()));
       },
       beforeChunk: (chunk) => this.ensureRestored(chunk.partition),
+      onFenced: (_topic, partition) => {
+        this.forget(partition);
+      },
       ...metrics?.transactions('process'),
       process: (chunk) => this.processChunk(chunk),
     });
@@ -134,6 +137,17 @@ export class ProcessorHost {
     return [...this.assigned].filter((p) => !this.restoredDone.has(p));
   }
 
+  /**
+   * Drops a partition's in-memory state: another member has owned it (and may have written to its
+   * changelog) since it was restored. It is restored again before its next use.
+   */
+  private forget(partition: number): void {
+    this.restored.delete(partition);
+    this.restoredDone.delete(partition);
+    for (const store of this.stores.values()) store.delete(partition);
+    for (const timers of this.timers.values()) timers.delete(partition);
+  }
+
   private reassign(partitions: Set<number>): void {
     for (const p of partitions) {
       if (this.assigned.has(p)) continue;
@@ -149,10 +163,7 @@ export class ProcessorHost {
     for (const p of this.assigned) {
       if (partitions.has(p)) continue;
       // the partition moved away: its state is the new owner's (restored from the changelog)
-      this.restored.delete(p);
-      this.restoredDone.delete(p);
-      for (const store of this.stores.values()) store.delete(p);
-      for (const timers of this.timers.values()) timers.delete(p);
+      this.forget(p);
     }
     this.assigned = partitions;
   }
@@ -167,7 +178,9 @@ export class ProcessorHost {
           // still ours? (it may have moved away while restoring)
           if (this.restored.get(partition) === restoring) this.restoredDone.add(partition);
         });
-      restoring.catch(() => this.restored.delete(partition));
+      restoring.catch(() => {
+        if (this.restored.get(partition) === restoring) this.restored.delete(partition);
+      });
       this.restored.set(partition, restoring);
     }
     return restoring;

@@ -11,6 +11,9 @@ import type { Kafka } from 'kafkajs';
  * pauses every partition but the wanted ones as soon as it joins (before its first fetch), and is
  * deleted afterwards.
  */
+/** Silence after which a restore takes the end to have been compacted away. */
+const QUIET_END_MS = 15_000;
+
 export async function restoreChangelogs(
   kafka: Kafka,
   topics: readonly string[],
@@ -65,11 +68,13 @@ export async function restoreChangelogs(
       if (end !== undefined && BigInt(event.payload.lastOffset) + 1n >= end) remaining.delete(id);
     });
     await new Promise<void>((resolve, reject) => {
-      // the end of a transactional log is a commit marker kafkajs never hands over: after the
-      // group join, a quiet consumer has read everything there is
+      // every offset up to the end is reported (records to eachBatch, markers and aborted
+      // records as batch events); only records compacted away at the very end of a partition are
+      // not, so a long silence after the join also ends the restore. Short silences are normal
+      // on a loaded machine and must not end it early: that would lose state.
       watchdog = setInterval(() => {
-        if (remaining.size === 0 || (joined && Date.now() - lastActivity > 2000)) resolve();
-      }, 100);
+        if (remaining.size === 0 || (joined && Date.now() - lastActivity > QUIET_END_MS)) resolve();
+      }, 50);
       consumer
         .run({
           autoCommit: false,

@@ -8,12 +8,16 @@ import { createLogger } from '../../../src/lib/logger.js';
  * under test here; the real-broker behaviour is covered by the integration tests.
  */
 function fakeKafka(
-  options: { committedOffset?: string; failOnce?: 'commit-and-abort' | 'sendOffsets' } = {},
+  options: {
+    committedOffset?: string;
+    failOnce?: 'commit-and-abort' | 'sendOffsets' | 'fenced';
+  } = {},
 ) {
   const log: string[] = [];
   let producers = 0;
   let failures = 0;
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  const handlers = new Map<string, (event: unknown) => void>();
   const txn = {
     sendBatch: () => (log.push('send'), Promise.resolve([])),
     sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => {
@@ -27,6 +31,10 @@ function fakeKafka(
       return Promise.resolve();
     },
     commit: () => {
+      if (options.failOnce === 'fenced' && failures++ === 0) {
+        log.push('commit:fenced');
+        return Promise.reject(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
+      }
       if (options.failOnce === 'commit-and-abort' && failures === 0) {
         log.push('commit:failed');
         return Promise.reject(new Error('connection lost'));
@@ -61,8 +69,10 @@ function fakeKafka(
       connect: () => Promise.resolve(),
       disconnect: () => Promise.resolve(),
       subscribe: () => Promise.resolve(),
-      on: () => undefined,
-      events: { GROUP_JOIN: 'consumer.group_join' },
+      on: (event: string, handler: (event: unknown) => void) => {
+        handlers.set(event, handler);
+      },
+      events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', STOP: 'consumer.stop' },
       run: (config: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
         eachBatch = config.eachBatch;
         return Promise.resolve();
@@ -74,6 +84,9 @@ function fakeKafka(
     log,
     eachBatch: (p: EachBatchPayload) =>
       eachBatch ? eachBatch(p) : Promise.reject(new Error('not running')),
+    /** The group assigns partitions to this member (kafkajs's GROUP_JOIN event). */
+    join: (memberAssignment: Record<string, number[]>) =>
+      handlers.get('consumer.group_join')?.({ payload: { memberAssignment } }),
   };
 }
 
@@ -185,5 +198,37 @@ describe('splitForProduce', () => {
     const big = Array.from({ length: 10 }, () => ({ value: Buffer.alloc(300 * 1024) }));
     const requests = splitForProduce([{ topic: 'out', messages: big }], 768 * 1024);
     expect(requests.map((r) => r.flatMap((t) => t.messages).length)).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  it('after being fenced, never re-creates the producer (fencing the new owner) until the group assigns the partition again', async () => {
+    const { kafka, log, join } = fakeKafka({ failOnce: 'fenced' });
+    const fenced: string[] = [];
+    const runner = new ExactlyOnceRunner({
+      kafka,
+      groupId: 'g',
+      topics: ['in'],
+      transactionalIdPrefix: 't',
+      logger: createLogger('silent'),
+      process: () => Promise.resolve([]),
+      onFenced: (topic, partition) => fenced.push(`${topic}/${String(partition)}`),
+    });
+    await runner.start();
+    join({ in: [0] });
+    const records = () =>
+      Promise.resolve({ records: [{ topic: 'out', messages: [{ key: 'k', value: 'v' }] }] });
+    await expect(runner.transact('in', 0, records)).rejects.toThrow('fenced');
+    expect(fenced).toEqual(['in/0']);
+    // a zombie's timer fires again: refused without a new producer (which would fence the owner)
+    await expect(runner.transact('in', 0, records)).rejects.toThrow(
+      'the producer for in.0 was fenced; waiting for the group to assign it again',
+    );
+    await expect(runner.initProducer('in', 0)).rejects.toThrow(/was fenced/);
+    expect(log.filter((l) => l.startsWith('producer:'))).toEqual(['producer:1']);
+    // assigned again by the group: initialising afresh is right
+    join({ in: [0] });
+    await runner.transact('in', 0, records);
+    expect(log.filter((l) => l.startsWith('producer:'))).toEqual(['producer:1', 'producer:2']);
+    expect(log.at(-1)).toBe('commit');
+    expect(fenced).toEqual(['in/0']);
   });
 });
