@@ -71,8 +71,17 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  * settles each record's promise when its batch is acknowledged by all in-sync replicas. One batch
  * is in flight at a time, which keeps the idempotent producer's ordering simple; the next batch
  * fills meanwhile.
+ *
+ * After a produce request fails, the next one goes out on a new producer (`newProducer`): the
+ * failed request may or may not have been written, so the idempotent producer's sequence numbers
+ * no longer match the broker's, and kafkajs never resynchronises them — after a broker restart
+ * every later request failed with OUT_OF_ORDER_SEQUENCE_NUMBER, and a reused sequence number could
+ * even make the broker take a different batch for a duplicate. A new producer id starts afresh.
  */
 export class BatchingPublisher {
+  private producer: BatchSender;
+  /** The current producer's last request failed: replace it before the next one. */
+  private renewNeeded = false;
   private queue: Pending[] = [];
   private queuedBytes = 0;
   private inFlightCount = 0;
@@ -84,11 +93,13 @@ export class BatchingPublisher {
   private drained: (() => void) | undefined;
 
   constructor(
-    private readonly producer: BatchSender,
+    private readonly newProducer: () => BatchSender,
     private readonly options: PublisherOptions,
     private readonly logger: Logger,
     private readonly observer: PublisherObserver = {},
-  ) {}
+  ) {
+    this.producer = newProducer();
+  }
 
   async connect(): Promise<void> {
     await this.producer.connect();
@@ -235,6 +246,7 @@ export class BatchingPublisher {
       bytes += record.value.length;
     }
     try {
+      if (this.renewNeeded) await this.renewProducer();
       await this.producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
@@ -259,9 +271,20 @@ export class BatchingPublisher {
         return;
       }
       this.logger.error({ err, records: batch.length }, 'produce request failed');
+      this.renewNeeded = true;
       for (const p of batch)
         p.reject(new PublishUnavailableError('timeout', 'Kafka refused the batch'));
     }
+  }
+
+  /** Replaces the producer; stays due for renewal until the new one is connected. */
+  private async renewProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    await old.disconnect().catch(() => undefined);
+    await this.producer.connect();
+    this.renewNeeded = false;
+    this.logger.info('replaced the Kafka producer after a failed produce request');
   }
 
   /** Stops taking records, waits (up to `timeoutMs`) for those in flight, and disconnects. */

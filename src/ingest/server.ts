@@ -114,7 +114,7 @@ export async function startIngest(
     logger,
   );
   const publisher = new BatchingPublisher(
-    createIdempotentProducer(kafka),
+    () => createIdempotentProducer(kafka),
     {
       maxBatchRecords: config.INGEST_BATCH_MAX_RECORDS,
       maxBatchBytes: config.INGEST_BATCH_MAX_BYTES,

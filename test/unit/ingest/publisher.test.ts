@@ -43,7 +43,7 @@ const options = { maxBatchRecords: 100, maxBatchBytes: 1 << 20, lingerMs: 1, max
 
 async function connected(sender: ManualSender, overrides: Partial<PublisherOptions> = {}) {
   const publisher = new BatchingPublisher(
-    sender,
+    () => sender,
     { ...options, ...overrides },
     createLogger('silent'),
   );
@@ -162,7 +162,7 @@ describe('BatchingPublisher', () => {
         return Promise.resolve([]);
       },
     };
-    const publisher = new BatchingPublisher(sender, options, createLogger('silent'));
+    const publisher = new BatchingPublisher(() => sender, options, createLogger('silent'));
     await publisher.connect();
     const results = await Promise.allSettled([
       publisher.publish({ ...record(1), value: Buffer.alloc(60) }, 1000),
@@ -174,9 +174,41 @@ describe('BatchingPublisher', () => {
     expect(sent).toEqual([60, 60]);
   });
 
+  it('after a failed produce request, sends the next one on a new producer (a reused one stays out of sequence)', async () => {
+    const lost = Object.assign(new Error('Connection error'), { type: 'UNKNOWN' });
+    const producers: { sent: string[]; disconnected: boolean }[] = [];
+    const newProducer = (): BatchSender => {
+      const p = { sent: [] as string[], disconnected: false };
+      producers.push(p);
+      return {
+        connect: () => Promise.resolve(),
+        disconnect: () => {
+          p.disconnected = true;
+          return Promise.resolve();
+        },
+        sendBatch: (batch: ProducerBatch) => {
+          // the first producer lost the broker mid-request; kafkajs's copy would keep failing
+          if (producers.indexOf(p) === 0) return Promise.reject(lost);
+          p.sent.push(
+            ...(batch.topicMessages?.flatMap((t) => t.messages.map((m) => String(m.value))) ?? []),
+          );
+          return Promise.resolve([]);
+        },
+      };
+    };
+    const publisher = new BatchingPublisher(newProducer, options, createLogger('silent'));
+    await publisher.connect();
+    await expect(publisher.publish(record(1), 1000)).rejects.toMatchObject({ reason: 'timeout' });
+    await publisher.publish(record(2), 1000);
+    await publisher.publish(record(3), 1000);
+    expect(producers).toHaveLength(2);
+    expect(producers[0]?.disconnected).toBe(true);
+    expect(producers[1]?.sent).toEqual(['v2', 'v3']);
+  });
+
   it('refuses records before it is connected and after close', async () => {
     const sender = new ManualSender();
-    const publisher = new BatchingPublisher(sender, options, createLogger('silent'));
+    const publisher = new BatchingPublisher(() => sender, options, createLogger('silent'));
     await expect(publisher.publish(record(1), 100)).rejects.toMatchObject({
       reason: 'not-connected',
     });
