@@ -133,6 +133,14 @@ async function registryReady(url: string): Promise<boolean> {
   }
 }
 
+/** Which part of the stack `up` starts: both by default. */
+export interface UpOptions {
+  /** Only the broker. @default false */
+  readonly kafkaOnly?: boolean;
+  /** Only the schema registry. @default false */
+  readonly registryOnly?: boolean;
+}
+
 /** A line of progress for the person running the stack. */
 export type Say = (line: string) => void;
 
@@ -155,13 +163,16 @@ export class LocalStack {
     return pid !== undefined && isOwnProcess(pid, this.layout.marker) ? pid : undefined;
   }
 
-  /** Starts whatever is not running yet and waits until both answer. Safe to call twice. */
-  async up(options: { kafkaOnly?: boolean } = {}): Promise<Endpoints> {
+  /**
+   * Starts whatever is not running yet and waits until both answer (or just the one asked for:
+   * tests run a broker or a registry of their own beside the shared stack). Safe to call twice.
+   */
+  async up(options: UpOptions = {}): Promise<Endpoints> {
     await mkdir(this.layout.run, { recursive: true });
     return withLock(path.join(this.layout.run, 'stack.lock'), () => this.upLocked(options));
   }
 
-  private async upLocked(options: { kafkaOnly?: boolean }): Promise<Endpoints> {
+  private async upLocked(options: UpOptions): Promise<Endpoints> {
     const l = this.layout;
     await Promise.all(
       [l.run, l.logs, l.kafkaData, l.registryData, l.artifacts].map((d) =>
@@ -171,10 +182,12 @@ export class LocalStack {
     // what this call started, it stops again if the stack does not come up: nothing is left behind
     const started: Component[] = [];
     try {
-      if (await this.startKafka()) started.push('kafka');
-      if (!options.kafkaOnly && (await this.startRegistry())) started.push('registry');
-      await this.awaitReady('kafka', () => kafkaReady(this.endpoints.brokers));
-      if (!options.kafkaOnly) {
+      const kafka = !options.registryOnly;
+      const registry = !options.kafkaOnly;
+      if (kafka && (await this.startKafka())) started.push('kafka');
+      if (registry && (await this.startRegistry())) started.push('registry');
+      if (kafka) await this.awaitReady('kafka', () => kafkaReady(this.endpoints.brokers));
+      if (registry) {
         await this.awaitReady('registry', () => registryReady(this.endpoints.registryUrl));
       }
     } catch (err) {

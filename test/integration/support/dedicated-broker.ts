@@ -5,7 +5,8 @@ import path from 'node:path';
 import { loadConfig } from '../../../src/config/config.js';
 import { LocalStack, stackLayout } from '../../../src/stack/local-stack.js';
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const { port } = server.address() as net.AddressInfo;
