@@ -1,0 +1,96 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { topicDefinitions } from '../../src/kafka/topics.js';
+import { runTopicsOf } from '../../src/simulate/check.js';
+import type { NodeId } from './support/cluster.js';
+import { startCluster } from './support/cluster.js';
+import { Resources, registryUrl } from './support/kafka.js';
+import {
+  answersBetween,
+  checkLedger,
+  expectLedgerHolds,
+  figures,
+  ingestAnswers,
+  pipelineConfig,
+  planTraffic,
+  startOffsets,
+  startPipeline,
+  startTraffic,
+  stepper,
+  until,
+} from './support/pipeline.js';
+
+const resources = new Resources();
+afterEach(() => resources.closeAll());
+
+describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () => {
+  it(
+    'loses no acknowledged webhook and doubles no output when a broker is killed mid-run',
+    { timeout: 180_000 },
+    async () => {
+      const step = stepper('cluster-broker-loss');
+      const cluster = resources.track(await startCluster(), (c) => c.destroy());
+      step('cluster up');
+      const endpoints = { brokers: cluster.brokers, registryUrl: registryUrl() };
+      const config = pipelineConfig(endpoints, { TOPIC_REPLICATION_FACTOR: '3' });
+      const pipeline = resources.track(await startPipeline(config, endpoints), (p) => p.close());
+      const url = pipeline.ingest.url;
+      const admin = resources.track(
+        new Kafka({
+          clientId: 'cluster-test',
+          brokers: cluster.brokers,
+          logLevel: logLevel.NOTHING,
+        }).admin(),
+        (a) => a.disconnect(),
+      );
+      await admin.connect();
+      // the topics are replicated as production runs them
+      const raw = config.TOPIC_WEBHOOKS_RAW;
+      const { topics } = await admin.fetchTopicMetadata({ topics: [raw] });
+      expect(topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3]);
+      const minIsr = topicDefinitions(config)
+        .find((t) => t.topic === raw)
+        ?.configEntries?.find((e) => e.name === 'min.insync.replicas')?.value;
+      expect(minIsr).toBe('2');
+
+      const from = await startOffsets(endpoints, config);
+      const plan = planTraffic(config, { customers: 40, rate: 15, seed: 13 });
+      const traffic = startTraffic(plan, config, url);
+      await until('a third of the calls to be accepted', 60_000, () =>
+        (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
+      );
+
+      // the leader of the raw topic's first partition: webhooks are being written to it
+      const { topics: now } = await admin.fetchTopicMetadata({ topics: [raw] });
+      const leaderId = now[0]?.partitions.find((p) => p.partitionId === 0)?.leader;
+      const victim = (leaderId ?? 1) as NodeId;
+      const before = await ingestAnswers(url);
+      step(`killing broker ${victim} (leader of ${raw}/0)`);
+      await cluster.kill(victim);
+      const sent = await traffic.done;
+      step('all calls answered');
+      const during = answersBetween(before, await ingestAnswers(url));
+      const report = await checkLedger({
+        endpoints,
+        topics: runTopicsOf(config),
+        from,
+        plan,
+        sent,
+        timeoutMs: 90_000,
+      });
+      step('checked');
+
+      // the day went on on two brokers: every call answered 2xx in the end, each stored once,
+      // and every output exactly once
+      expect(Object.keys(during).filter((s) => s !== '200' && s !== '503')).toEqual([]);
+      expectLedgerHolds(plan, sent, report);
+      console.info(
+        JSON.stringify({
+          test: 'cluster-broker-loss',
+          ...figures(plan, sent, report),
+          answersAfterKill: during,
+        }),
+      );
+    },
+  );
+});

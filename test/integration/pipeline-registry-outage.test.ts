@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runTopicsOf } from '../../src/simulate/check.js';
+import { dedicatedRegistry } from './support/dedicated-registry.js';
+import { Resources, brokers } from './support/kafka.js';
+import {
+  answersBetween,
+  checkLedger,
+  expectLedgerHolds,
+  figures,
+  ingestAnswers,
+  pipelineConfig,
+  planTraffic,
+  startOffsets,
+  startPipeline,
+  startTraffic,
+  stepper,
+  until,
+} from './support/pipeline.js';
+
+const resources = new Resources();
+afterEach(() => resources.closeAll());
+
+const WEBHOOKS = ['bud', 'yodlee'];
+
+describe('the whole pipeline through a schema registry outage', () => {
+  it(
+    'keeps taking webhooks, dead-letters nothing good, and loses or doubles nothing once the registry is back',
+    { timeout: 180_000 },
+    async () => {
+      const step = stepper('registry-outage');
+      // a registry of the test's own: the shared one is never stopped
+      const registry = resources.track(await dedicatedRegistry(), (r) => r.destroy());
+      step('registry up');
+      const endpoints = { brokers: brokers(), registryUrl: registry.registryUrl };
+      const config = pipelineConfig(endpoints);
+      const pipeline = resources.track(await startPipeline(config, endpoints), (p) => p.close());
+      const url = pipeline.ingest.url;
+      const from = await startOffsets(endpoints, config);
+      const plan = planTraffic(config, { customers: 40, rate: 15, seed: 12 });
+      const traffic = startTraffic(plan, config, url);
+
+      await until('a third of the calls to be accepted', 60_000, () =>
+        (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
+      );
+      step('stopping the registry');
+      await registry.stop();
+      const stoppedAt = Date.now();
+      await expect(fetch(`${registry.registryUrl}/subjects`)).rejects.toThrow();
+      const webhooksFrom = await ingestAnswers(url, WEBHOOKS);
+      const requestsFrom = await ingestAnswers(url, ['refresh-requests']);
+      // the day goes on while the registry is down: most of the rest is sent meanwhile
+      await until('two thirds of the calls to be answered', 60_000, () =>
+        (traffic.progress()?.answered ?? 0) >= (plan.calls.length * 2) / 3 ? true : undefined,
+      );
+      step('restarting the registry');
+      const restartAt = Date.now();
+      await registry.start();
+      const restartMs = Date.now() - restartAt;
+      // what was answered while it was down (and starting: it answers nothing until it is up)
+      const webhooksDuring = answersBetween(webhooksFrom, await ingestAnswers(url, WEBHOOKS));
+      const requestsDuring = answersBetween(
+        requestsFrom,
+        await ingestAnswers(url, ['refresh-requests']),
+      );
+      const downMs = Date.now() - stoppedAt;
+      step(
+        `registry up again (while down: webhooks ${JSON.stringify(webhooksDuring)}, requests ${JSON.stringify(requestsDuring)})`,
+      );
+      const sent = await traffic.done;
+      step('all calls answered');
+      const report = await checkLedger({
+        endpoints,
+        topics: runTopicsOf(config),
+        from,
+        plan,
+        sent,
+        timeoutMs: 90_000,
+      });
+      step('checked');
+
+      // the raw topic needs no registry: webhooks were taken all along
+      expect(Object.keys(webhooksDuring)).toEqual(['200']);
+      // a refresh request is Avro: accepted (schema cached) or refused 503, never lost or failed
+      expect(Object.keys(requestsDuring).filter((s) => s !== '200' && s !== '503')).toEqual([]);
+      // nothing good was dead-lettered: only the day's poison is in the DLQ (the ledger check)
+      expectLedgerHolds(plan, sent, report);
+      expect(pipeline.normalizer.readiness().ready).toBe(true);
+      console.info(
+        JSON.stringify({
+          test: 'pipeline-registry-outage',
+          ...figures(plan, sent, report),
+          webhooksDuring,
+          requestsDuring,
+          registryDownMs: downMs,
+          registryRestartMs: restartMs,
+        }),
+      );
+    },
+  );
+});
