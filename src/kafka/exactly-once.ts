@@ -22,6 +22,8 @@ export interface InputChunk {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly KafkaMessage[];
+  /** The partition's end offset when the batch was fetched (what is known to be waiting). */
+  readonly highWatermark?: string;
 }
 
 /** Output records, and what to do once (and only if) their transaction committed. */
@@ -307,7 +309,12 @@ export class ExactlyOnceRunner {
           this.options.maxBytesPerTransaction ?? 1024 * 1024,
         );
         for (const messages of chunks) {
-          const chunk = { topic: batch.topic, partition: batch.partition, messages };
+          const chunk = {
+            topic: batch.topic,
+            partition: batch.partition,
+            messages,
+            highWatermark: batch.highWatermark,
+          };
           const last = messages[messages.length - 1]?.offset;
           if (last === undefined) continue;
           let backoff = 250;

@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import type { StreamMetrics } from '../observability/metrics.js';
 import type { RefreshEvent } from '../normalize/types.js';
 import { restoreChangelogs } from '../state/restore.js';
+import { InputProgress } from './input-progress.js';
 import { alertsProcessor } from './alerts/reduce.js';
 import { roundsProcessor } from './rounds/reduce.js';
 import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
@@ -144,6 +145,7 @@ export class ProcessorHost {
   private forget(partition: number): void {
     this.restored.delete(partition);
     this.restoredDone.delete(partition);
+    this.input.delete(partition);
     for (const store of this.stores.values()) store.delete(partition);
     for (const timers of this.timers.values()) timers.delete(partition);
   }
@@ -340,7 +342,37 @@ export class ProcessorHost {
   }
 
   private async processChunk(chunk: InputChunk): Promise<ProcessResult> {
-    return this.stage(chunk.partition, await this.decode(chunk));
+    const result = await this.stage(chunk.partition, await this.decode(chunk));
+    return {
+      ...result,
+      afterCommit: () => {
+        result.afterCommit?.();
+        this.noteInput(chunk);
+      },
+    };
+  }
+
+  /** Per partition: how far its input has been processed (deadlines wait for it). */
+  private readonly input = new Map<number, InputProgress>();
+
+  private noteInput(chunk: InputChunk): void {
+    const last = chunk.messages[chunk.messages.length - 1];
+    if (!last) return;
+    const progress = this.input.get(chunk.partition) ?? new InputProgress();
+    progress.note(
+      {
+        topic: chunk.topic,
+        timestamps: chunk.messages.map((m) => Number(m.timestamp)),
+        lastOffset: last.offset,
+        highWatermark: chunk.highWatermark,
+      },
+      this.clock(),
+    );
+    this.input.set(chunk.partition, progress);
+  }
+
+  private mayFire(partition: number, at: number, now: number): boolean {
+    return this.input.get(partition)?.mayFire(at, now) ?? at <= now;
   }
 
   /** Fires the deadlines that are due, one transaction per partition. */
@@ -366,7 +398,8 @@ export class ProcessorHost {
       const due: { customer: string; input: ProcessorInput; processor: string }[] = [];
       for (const [name, byPartition] of this.timers) {
         for (const [customer, at] of byPartition.get(partition) ?? []) {
-          if (at <= now) due.push({ customer, input: { kind: 'tick' }, processor: name });
+          if (this.mayFire(partition, at, now))
+            due.push({ customer, input: { kind: 'tick' }, processor: name });
         }
       }
       if (due.length === 0) continue;
