@@ -22,13 +22,18 @@ import { met, writeReport } from './lib/report.js';
 const STAGES = ['ingest', 'normalize', 'process', 'e2e'] as const;
 const run = promisify(execFile);
 
+/** `--note="…"` or BENCH_NOTE: a line on the conditions, written at the top of the report. */
+const note =
+  process.argv.find((a) => a.startsWith('--note='))?.slice('--note='.length) ??
+  process.env.BENCH_NOTE;
+
 // `--from-json=bench/results/<date>.json`: write the markdown and charts again from a run's JSON
 const fromJson = process.argv
   .find((a) => a.startsWith('--from-json='))
   ?.slice('--from-json='.length);
 if (fromJson) {
   const saved = JSON.parse(await readFile(fromJson, 'utf8')) as Parameters<typeof writeReport>[0];
-  say(`report: ${await writeReport(saved)}`);
+  say(`report: ${await writeReport({ ...saved, ...(note ? { note } : {}) })}`);
   process.exit(0);
 }
 
@@ -39,7 +44,9 @@ if (unknown.length) {
   say(`unknown stage(s): ${unknown.join(', ')} (known: ${STAGES.join(', ')})`);
   process.exit(2);
 }
-const passOn = process.argv.slice(2).filter((a) => !a.startsWith('--stages='));
+const passOn = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--stages=') && !a.startsWith('--note='));
 
 if (!flagOption('skip-build')) {
   say('building (npm run build): the services are measured as deployed, from dist/');
@@ -81,6 +88,12 @@ for (const stage of stages) {
 }
 
 const command = `${process.env.BENCH_QUICK ? `BENCH_QUICK=${process.env.BENCH_QUICK} ` : ''}npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const report = await writeReport({ machine, command, results, failures });
+const report = await writeReport({
+  machine,
+  command,
+  results,
+  failures,
+  ...(note ? { note } : {}),
+});
 say(`report: ${report}`);
 process.exit(failures.length ? 1 : 0);

@@ -87,6 +87,8 @@ export async function writeReport(options: {
   failures: readonly StageFailure[];
   dir?: string;
   date?: string;
+  /** Conditions worth knowing when reading the figures (a busy machine, say). */
+  note?: string;
 }): Promise<string> {
   const dir = options.dir ?? path.join(packageRoot, 'bench', 'results');
   const date = options.date ?? reportDate();
@@ -97,6 +99,7 @@ export async function writeReport(options: {
     '',
     `Command: \`${options.command}\` (${results.some((r) => r.quick) ? 'quick mode: shorter runs and smaller sizes than the issue’s' : 'full mode: the sizes of issue 7'}).`,
     'Each stage ran in its own process; each measured its baselines in the same run, so the ratios hold on a noisy machine better than the absolute figures.',
+    ...(options.note ? ['', `**Note:** ${options.note}`] : []),
     '',
     '## Machine',
     '',
