@@ -127,7 +127,16 @@ export interface ExactlyOnceOptions {
   /** Kafka partition assigners (e.g. a co-partitioned one); default kafkajs's round robin. */
   readonly partitionAssigners?: ConsumerConfig['partitionAssigners'];
   /** Called on every assignment, before any batch of it is processed (restore state here). */
-  readonly onAssignment?: (assignment: Record<string, number[]>) => void;
+  readonly onAssignment?: (
+    assignment: Record<string, number[]>,
+    info: {
+      /**
+       * This member was dropped from the group (session timeout) and joined again as a new
+       * member: partitions it holds again may have had another owner meanwhile.
+       */
+      rejoined: boolean;
+    },
+  ) => void;
   /** Awaited before a chunk is processed (e.g. until its partition's state is restored). */
   readonly beforeChunk?: (chunk: InputChunk) => Promise<void>;
   /** Called after each committed transaction (metrics); `records` is 0 for timer transactions. */
@@ -233,6 +242,7 @@ export class ExactlyOnceRunner {
   private readonly locks = new Map<string, Promise<unknown>>();
   private stopped = false;
   private member = false;
+  private memberId: string | undefined;
   private assignment: Record<string, number[]> = {};
   private failingSince: number | undefined;
 
@@ -283,6 +293,12 @@ export class ExactlyOnceRunner {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.member = true;
       this.assignment = event.payload.memberAssignment;
+      const rejoined = this.memberId !== undefined && this.memberId !== event.payload.memberId;
+      this.memberId = event.payload.memberId;
+      if (rejoined) {
+        // producers of an earlier membership may be stale; the next use initialises afresh
+        for (const key of [...this.producers.keys()]) void this.dropProducer(key);
+      }
       // producers of partitions this member lost are closed; their new owner fences them anyway
       const assigned = new Set(
         Object.entries(event.payload.memberAssignment).flatMap(([topic, parts]) =>
@@ -294,7 +310,7 @@ export class ExactlyOnceRunner {
       }
       // assigned again by the group: this member may initialise (and so fence) afresh
       for (const key of assigned) this.fenced.delete(key);
-      this.options.onAssignment?.(event.payload.memberAssignment);
+      this.options.onAssignment?.(event.payload.memberAssignment, { rejoined });
     });
     await this.consumer.run({
       autoCommit: false,
@@ -321,6 +337,8 @@ export class ExactlyOnceRunner {
           for (;;) {
             if (this.isStopped() || !payload.isRunning() || payload.isStale()) return;
             try {
+              // outside the producer's lock: it may initialise the producer (which takes the lock)
+              await this.options.beforeChunk?.(chunk);
               await this.commitChunk(chunk, last);
             } catch (err) {
               const type = errorType(err);
@@ -387,6 +405,11 @@ export class ExactlyOnceRunner {
         maxInFlightRequests: 1,
         transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
         createPartitioner: Partitioners.DefaultPartitioner,
+        // a transaction begun right after the previous commit meets CONCURRENT_TRANSACTIONS until
+        // the broker has written the commit markers (milliseconds); kafkajs retries it after its
+        // default 300 ms (tulios/kafkajs#304), which bounds a partition to ~3 transactions/s.
+        // The Java client retries this after 20 ms (KAFKA-5477).
+        retry: { initialRetryTime: 20, multiplier: 1.5, maxRetryTime: 2000, retries: 12 },
       });
       producer = p.connect().then(() => p);
       producer.catch(() => this.producers.delete(key));
@@ -417,7 +440,6 @@ export class ExactlyOnceRunner {
     const fresh = chunk.messages.filter((m) => BigInt(m.offset) >= floor);
     if (fresh.length === 0) return; // already committed (by us before an unknown outcome, or by the previous owner)
     chunk = { ...chunk, messages: fresh };
-    await this.options.beforeChunk?.(chunk);
     const result = asResult(await this.options.process(chunk));
     const outputs = result.records;
     const txn = await producer.transaction();

@@ -97,7 +97,12 @@ export class ProcessorHost {
       sessionTimeoutMs: config.PROCESS_SESSION_TIMEOUT_MS,
       partitionsConsumedConcurrently: config.PROCESS_CONCURRENCY,
       logger,
-      onAssignment: (assignment) => {
+      onAssignment: (assignment, { rejoined }) => {
+        if (rejoined) {
+          // another member may have owned any of these meanwhile: restore them all afresh
+          for (const p of this.assigned) this.forget(p);
+          this.assigned = new Set();
+        }
         this.reassign(new Set(Object.values(assignment).flat()));
       },
       beforeChunk: (chunk) => this.ensureRestored(chunk.partition),
@@ -263,6 +268,10 @@ export class ProcessorHost {
     partition: number,
     inputs: { customer: string; input: ProcessorInput; processor?: string }[],
   ): Promise<ProcessResult> {
+    // never on state that is not (or no longer) this member's: a missing customer would read as
+    // new and its changelog entry be overwritten
+    if (!this.restoredDone.has(partition))
+      throw new Error(`the state of partition ${String(partition)} is not restored (yet)`);
     const now = this.clock();
     const staged = new Map<string, Map<string, unknown>>();
     const outputs: ProcessorOutput[] = [];
@@ -391,8 +400,9 @@ export class ProcessorHost {
   private async fireDueTimersNow(): Promise<void> {
     const now = this.clock();
     for (const partition of this.assigned) {
-      if (!this.restored.has(partition)) {
-        this.ensureRestored(partition).catch(() => undefined); // a failed restore is retried here
+      if (!this.restoredDone.has(partition)) {
+        // starts (or awaits) the restore; a failed one is retried on the next tick
+        this.ensureRestored(partition).catch(() => undefined);
         continue;
       }
       const due: { customer: string; input: ProcessorInput; processor: string }[] = [];

@@ -41,6 +41,9 @@ export async function restoreChangelogs(
     groupId,
     readUncommitted: false,
     maxBytesPerPartition: 4 * 1024 * 1024,
+    // at the end of a partition a fetch waits this long for more: kafkajs's default (5 s) made
+    // every restore take at least that long
+    maxWaitTimeInMs: 100,
   });
   await consumer.connect();
   let watchdog: NodeJS.Timeout | undefined;

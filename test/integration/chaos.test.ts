@@ -75,11 +75,12 @@ describe('chaos: SIGKILLs across the pipeline while the simulator plays a day', 
         YODLEE_ALLOWED_CIDRS: '127.0.0.1/32,::1/128',
         REFRESH_REQUESTS_AUTH: 'hmac',
         REFRESH_REQUESTS_WEBHOOK_SECRETS: SECRET,
-        // round deadlines well above what a kill holds a partition up (session timeout + restore),
-        // so a kill delays a round but never splits it
-        ROUND_SETTLE_MS: '20000',
-        ROUND_RETRY_GRACE_MS: '40000',
-        ROUND_QUIET_DEADLINE_MS: '120000',
+        // round deadlines well above what kills hold a partition up (session timeout + restart +
+        // restore; back-to-back kills of both normalizers add up), so a kill delays a round but
+        // never splits it (README: rounds straddling an outage longer than the settle time split)
+        ROUND_SETTLE_MS: LONG ? '60000' : '20000',
+        ROUND_RETRY_GRACE_MS: LONG ? '90000' : '40000',
+        ROUND_QUIET_DEADLINE_MS: LONG ? '300000' : '120000',
         PROCESS_TIMER_INTERVAL_MS: '250',
       };
       const config = loadConfig(env);

@@ -85,8 +85,8 @@ function fakeKafka(
     eachBatch: (p: EachBatchPayload) =>
       eachBatch ? eachBatch(p) : Promise.reject(new Error('not running')),
     /** The group assigns partitions to this member (kafkajs's GROUP_JOIN event). */
-    join: (memberAssignment: Record<string, number[]>) =>
-      handlers.get('consumer.group_join')?.({ payload: { memberAssignment } }),
+    join: (memberAssignment: Record<string, number[]>, memberId = 'm-1') =>
+      handlers.get('consumer.group_join')?.({ payload: { memberAssignment, memberId } }),
   };
 }
 
@@ -230,5 +230,32 @@ describe('splitForProduce', () => {
     expect(log.filter((l) => l.startsWith('producer:'))).toEqual(['producer:1', 'producer:2']);
     expect(log.at(-1)).toBe('commit');
     expect(fenced).toEqual(['in/0']);
+  });
+
+  it('tells the host when this member rejoined as a new member (dropped from the group meanwhile), so state held again is restored afresh', async () => {
+    const { kafka, log, join } = fakeKafka();
+    const assignments: { partitions: number[]; rejoined: boolean }[] = [];
+    const runner = new ExactlyOnceRunner({
+      kafka,
+      groupId: 'g',
+      topics: ['in'],
+      transactionalIdPrefix: 't',
+      logger: createLogger('silent'),
+      process: () => Promise.resolve([]),
+      onAssignment: (a, { rejoined }) => assignments.push({ partitions: a.in ?? [], rejoined }),
+    });
+    await runner.start();
+    join({ in: [0] }, 'm-1');
+    await runner.initProducer('in', 0);
+    join({ in: [0] }, 'm-1'); // an ordinary rebalance: the partition never left this member
+    join({ in: [0] }, 'm-2'); // a session timeout later: another member may have owned it
+    expect(assignments).toEqual([
+      { partitions: [0], rejoined: false },
+      { partitions: [0], rejoined: false },
+      { partitions: [0], rejoined: true },
+    ]);
+    // the earlier membership's producer is not reused: the next use initialises (fences) afresh
+    await runner.initProducer('in', 0);
+    expect(log.filter((l) => l.startsWith('producer:'))).toEqual(['producer:1', 'producer:2']);
   });
 });
