@@ -206,6 +206,19 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * Not sure this member still owns its partitions: no successful heartbeat for most of a session
+ * timeout (the coordinator may have dropped it and given them to another member), or a
+ * rebalance under way. The transaction is aborted and retried once that clears.
+ */
+export class OwnershipUncertainError extends Error {
+  readonly type = 'OWNERSHIP_UNCERTAIN';
+  constructor(reason: string) {
+    super(`not committing: ${reason}`);
+    this.name = 'OwnershipUncertainError';
+  }
+}
+
 const FENCED = new Set([
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
@@ -243,6 +256,8 @@ export class ExactlyOnceRunner {
   private stopped = false;
   private member = false;
   private memberId: string | undefined;
+  private lastHeartbeatAt = 0;
+  private rebalancing = false;
   private assignment: Record<string, number[]> = {};
   private failingSince: number | undefined;
 
@@ -269,6 +284,9 @@ export class ExactlyOnceRunner {
       ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3000,
+      // kafkajs heartbeats between fetches: an idle fetch must not outlast the heartbeat interval
+      // by much (commits check that heartbeats are recent)
+      maxWaitTimeInMs: 1000,
       maxBytesPerPartition: 2 * 1024 * 1024,
     });
   }
@@ -290,8 +308,16 @@ export class ExactlyOnceRunner {
     this.consumer.on(this.consumer.events.STOP, () => {
       this.member = false;
     });
+    this.consumer.on(this.consumer.events.HEARTBEAT, () => {
+      this.lastHeartbeatAt = Date.now();
+    });
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.member = true;
+      this.rebalancing = false;
+      this.lastHeartbeatAt = Date.now();
       this.assignment = event.payload.memberAssignment;
       const rejoined = this.memberId !== undefined && this.memberId !== event.payload.memberId;
       this.memberId = event.payload.memberId;
@@ -447,6 +473,7 @@ export class ExactlyOnceRunner {
       for (const topicMessages of splitForProduce(outputs))
         await txn.sendBatch({ topicMessages, acks: -1 });
       await this.sendOffsets(txn, chunk, lastOffset);
+      this.assertOwnership();
       await txn.commit();
     } catch (err) {
       await this.abort(txn, key);
@@ -533,6 +560,7 @@ export class ExactlyOnceRunner {
       try {
         for (const request of splitForProduce(topicMessages))
           await txn.sendBatch({ topicMessages: request, acks: -1 });
+        this.assertOwnership();
         await txn.commit();
       } catch (err) {
         await this.abort(txn, key);
@@ -550,6 +578,23 @@ export class ExactlyOnceRunner {
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });
     });
+  }
+
+  /**
+   * The last check before a commit. kafkajs predates KIP-447: its offset commits carry no group
+   * generation, so the broker cannot refuse a member the group has dropped (a "zombie" that has
+   * not noticed yet). Fencing covers a zombie whose producer the new owner has initialised; this
+   * covers the window before that: a member is dropped only after a session timeout without a
+   * heartbeat, so one that heartbeated within most of that time is still a member.
+   */
+  private assertOwnership(): void {
+    if (this.rebalancing) throw new OwnershipUncertainError('a rebalance is under way');
+    const silentMs = Date.now() - this.lastHeartbeatAt;
+    const limitMs = 0.8 * (this.options.sessionTimeoutMs ?? 30_000);
+    if (silentMs > limitMs)
+      throw new OwnershipUncertainError(
+        `no successful heartbeat for ${String(silentMs)} ms (the session times out at ${String(this.options.sessionTimeoutMs ?? 30_000)} ms)`,
+      );
   }
 
   /** Group membership, assignment and failing transactions: for readiness and metrics. */

@@ -72,9 +72,19 @@ function fakeKafka(
       on: (event: string, handler: (event: unknown) => void) => {
         handlers.set(event, handler);
       },
-      events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', STOP: 'consumer.stop' },
+      events: {
+        GROUP_JOIN: 'consumer.group_join',
+        CRASH: 'consumer.crash',
+        STOP: 'consumer.stop',
+        HEARTBEAT: 'consumer.heartbeat',
+        REBALANCING: 'consumer.rebalancing',
+      },
       run: (config: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
         eachBatch = config.eachBatch;
+        // as kafkajs: the member joins the group before it fetches anything
+        handlers.get('consumer.group_join')?.({
+          payload: { memberAssignment: { in: [0] }, memberId: 'm-1' },
+        });
         return Promise.resolve();
       },
     }),
@@ -85,6 +95,7 @@ function fakeKafka(
     eachBatch: (p: EachBatchPayload) =>
       eachBatch ? eachBatch(p) : Promise.reject(new Error('not running')),
     /** The group assigns partitions to this member (kafkajs's GROUP_JOIN event). */
+    emit: (event: string, payload: unknown = {}) => handlers.get(event)?.(payload),
     join: (memberAssignment: Record<string, number[]>, memberId = 'm-1') =>
       handlers.get('consumer.group_join')?.({ payload: { memberAssignment, memberId } }),
   };
@@ -250,6 +261,7 @@ describe('splitForProduce', () => {
     join({ in: [0] }, 'm-1'); // an ordinary rebalance: the partition never left this member
     join({ in: [0] }, 'm-2'); // a session timeout later: another member may have owned it
     expect(assignments).toEqual([
+      { partitions: [0], rejoined: false }, // joining on start
       { partitions: [0], rejoined: false },
       { partitions: [0], rejoined: false },
       { partitions: [0], rejoined: true },
@@ -257,5 +269,36 @@ describe('splitForProduce', () => {
     // the earlier membership's producer is not reused: the next use initialises (fences) afresh
     await runner.initProducer('in', 0);
     expect(log.filter((l) => l.startsWith('producer:'))).toEqual(['producer:1', 'producer:2']);
+  });
+
+  it('does not commit while a rebalance is under way, nor after most of a session without a heartbeat (the member may have been dropped)', async () => {
+    const { kafka, log, emit } = fakeKafka();
+    const runner = new ExactlyOnceRunner({
+      kafka,
+      groupId: 'g',
+      topics: ['in'],
+      transactionalIdPrefix: 't',
+      sessionTimeoutMs: 1000,
+      logger: createLogger('silent'),
+      process: () => Promise.resolve([]),
+    });
+    await runner.start();
+    const records = () =>
+      Promise.resolve({ records: [{ topic: 'out', messages: [{ key: 'k', value: 'v' }] }] });
+    emit('consumer.rebalancing');
+    await expect(runner.transact('in', 0, records)).rejects.toThrow(
+      'not committing: a rebalance is under way',
+    );
+    expect(log.at(-1)).toBe('abort');
+    emit('consumer.group_join', { payload: { memberAssignment: { in: [0] }, memberId: 'm-1' } });
+    await runner.transact('in', 0, records);
+    expect(log.at(-1)).toBe('commit');
+    await new Promise((r) => setTimeout(r, 850)); // no heartbeat for 0.85 of the session timeout
+    await expect(runner.transact('in', 0, records)).rejects.toThrow(
+      /not committing: no successful heartbeat for \d+ ms \(the session times out at 1000 ms\)/,
+    );
+    emit('consumer.heartbeat');
+    await runner.transact('in', 0, records);
+    expect(log.at(-1)).toBe('commit');
   });
 });
