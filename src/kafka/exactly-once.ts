@@ -300,8 +300,7 @@ export class ExactlyOnceRunner {
   async start(): Promise<void> {
     await this.admin.connect();
     await this.consumer.connect();
-    for (const topic of this.options.topics)
-      await this.consumer.subscribe({ topic, fromBeginning: true });
+    for (const topic of this.options.topics) await this.subscribe(topic);
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.member = false;
     });
@@ -419,6 +418,26 @@ export class ExactlyOnceRunner {
     this.fenced.add(key);
     await this.dropProducer(key);
     if (first) this.options.onFenced?.(topic, partition);
+  }
+
+  /**
+   * On a fresh multi-broker cluster a topic just created is not known to every broker at once,
+   * and kafkajs does not retry UNKNOWN_TOPIC_OR_PARTITION in `subscribe`: wait for it (bounded).
+   */
+  private async subscribe(topic: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
+      try {
+        await this.consumer.subscribe({ topic, fromBeginning: true });
+        return;
+      } catch (err) {
+        const type = errorType(err);
+        const unknown = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+        if (!unknown || Date.now() > deadline) throw err;
+        this.options.logger.info({ topic, type, retryInMs: backoff }, 'topic not known yet');
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
   }
 
   private producerFor(key: string): Promise<Producer> {

@@ -42,11 +42,11 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
         (a) => a.disconnect(),
       );
       await admin.connect();
-      // Known start-up race (open, docs/reliability.md): refreshbus creates its topics and
-      // subscribes at once, and on a fresh multi-broker cluster a broker that has not learnt of
-      // a new topic yet fails the subscribe with UNKNOWN_TOPIC_OR_PARTITION. This test is about
-      // losing a broker mid-run: the topics are created first, and every broker asked until it
-      // knows them.
+      // On a fresh multi-broker cluster a broker that has not learnt of a new topic yet fails a
+      // subscribe with UNKNOWN_TOPIC_OR_PARTITION (kafkajs does not retry it; the runner now
+      // waits for it — unit test "waits for a topic a fresh cluster does not know everywhere
+      // yet"). This test is about losing a broker mid-run, so the topics are created first and
+      // every broker asked until it knows them.
       await until('the topics to be created', 30_000, () =>
         ensureTopics(admin, topicDefinitions(config)).then(
           () => true,

@@ -11,11 +11,14 @@ function fakeKafka(
   options: {
     committedOffset?: string;
     failOnce?: 'commit-and-abort' | 'sendOffsets' | 'fenced';
+    /** How many subscribes fail as on a broker that has not learnt of the topic yet. */
+    unknownTopicSubscribes?: number;
   } = {},
 ) {
   const log: string[] = [];
   let producers = 0;
   let failures = 0;
+  let subscribeFailures = 0;
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   const handlers = new Map<string, (event: unknown) => void>();
   const txn = {
@@ -68,7 +71,18 @@ function fakeKafka(
     consumer: () => ({
       connect: () => Promise.resolve(),
       disconnect: () => Promise.resolve(),
-      subscribe: () => Promise.resolve(),
+      subscribe: () => {
+        if ((options.unknownTopicSubscribes ?? 0) > subscribeFailures) {
+          subscribeFailures++;
+          log.push('subscribe:UNKNOWN_TOPIC_OR_PARTITION');
+          return Promise.reject(
+            Object.assign(new Error('This server does not host this topic-partition'), {
+              type: 'UNKNOWN_TOPIC_OR_PARTITION',
+            }),
+          );
+        }
+        return Promise.resolve();
+      },
       on: (event: string, handler: (event: unknown) => void) => {
         handlers.set(event, handler);
       },
@@ -300,5 +314,23 @@ describe('splitForProduce', () => {
     emit('consumer.heartbeat');
     await runner.transact('in', 0, records);
     expect(log.at(-1)).toBe('commit');
+  });
+
+  it('waits for a topic a fresh cluster does not know everywhere yet (kafkajs does not retry that in subscribe)', async () => {
+    const { kafka, log } = fakeKafka({ unknownTopicSubscribes: 2 });
+    const runner = new ExactlyOnceRunner({
+      kafka,
+      groupId: 'g',
+      topics: ['in'],
+      transactionalIdPrefix: 't',
+      logger: createLogger('silent'),
+      process: () => Promise.resolve([]),
+    });
+    await runner.start(); // resolves: subscribed on the third try
+    expect(log.filter((l) => l.startsWith('subscribe'))).toEqual([
+      'subscribe:UNKNOWN_TOPIC_OR_PARTITION',
+      'subscribe:UNKNOWN_TOPIC_OR_PARTITION',
+    ]);
+    expect(runner.status().member).toBe(true);
   });
 });
