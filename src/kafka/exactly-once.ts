@@ -171,6 +171,8 @@ export interface RunnerStatus {
   readonly assignment: Readonly<Record<string, readonly number[]>>;
   /** Since when (epoch ms) transactions have been failing without one succeeding, if they are. */
   readonly failingSince: number | undefined;
+  /** Epoch ms of the last successful heartbeat (or group join): the last word from the group. */
+  readonly lastHeartbeatAt: number;
   readonly stopped: boolean;
 }
 
@@ -622,6 +624,7 @@ export class ExactlyOnceRunner {
       member: this.member && !this.stopped,
       assignment: this.assignment,
       failingSince: this.failingSince,
+      lastHeartbeatAt: this.lastHeartbeatAt,
       stopped: this.stopped,
     };
   }

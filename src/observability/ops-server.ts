@@ -12,12 +12,18 @@ export interface Readiness {
 }
 
 /**
- * Readiness of a consume → produce service: a member of its group, and its transactions are not
- * failing for longer than `stallMs` (an outage it keeps retrying through).
+ * Readiness of a consume → produce service: a member of its group that has heard from the group
+ * coordinator within `stallMs`, and whose transactions are not failing for longer than that (an
+ * outage it keeps retrying through; an idle service notices one by its heartbeats).
  */
 export function runnerReadiness(status: RunnerStatus, now: number, stallMs: number): Readiness {
   if (status.stopped) return { ready: false, reason: 'stopping' };
   if (!status.member) return { ready: false, reason: 'not a member of its consumer group (yet)' };
+  if (now - status.lastHeartbeatAt > stallMs)
+    return {
+      ready: false,
+      reason: `no heartbeat answered for ${Math.round((now - status.lastHeartbeatAt) / 1000)} s`,
+    };
   if (status.failingSince !== undefined && now - status.failingSince > stallMs)
     return {
       ready: false,

@@ -13,6 +13,7 @@ const status = {
   member: true,
   assignment: { raw: [0, 1] },
   failingSince: undefined,
+  lastHeartbeatAt: 1_000_000,
   stopped: false,
 };
 
@@ -30,15 +31,22 @@ describe('runnerReadiness', () => {
       ready: false,
       reason: 'stopping',
     });
-    expect(runnerReadiness({ ...status, failingSince: 0 }, 45_000, 30_000)).toEqual({
+    expect(runnerReadiness({ ...status, failingSince: 955_000 }, 1_000_000, 30_000)).toEqual({
       ready: false,
       reason: 'transactions failing for 45 s',
     });
   });
 
   it('rides out a short failure (a retried transaction) without flapping', () => {
-    expect(runnerReadiness({ ...status, failingSince: 0 }, 29_000, 30_000)).toEqual({
+    expect(runnerReadiness({ ...status, failingSince: 971_000 }, 1_000_000, 30_000)).toEqual({
       ready: true,
+    });
+  });
+
+  it('is not ready when the group coordinator has not answered a heartbeat within the stall limit (an idle service in an outage)', () => {
+    expect(runnerReadiness(status, 1_031_000, 30_000)).toEqual({
+      ready: false,
+      reason: 'no heartbeat answered for 31 s',
     });
   });
 });
