@@ -183,6 +183,35 @@ export interface PartitionLag {
   readonly lag: number;
 }
 
+/**
+ * Awaits `work`, calling `heartbeat` every second meanwhile (kafkajs heartbeats only between
+ * batches). A heartbeat that reports a rebalance throws: the batch ends and `work` goes on.
+ */
+export async function whileHeartbeating(
+  work: Promise<void>,
+  heartbeat: () => Promise<void>,
+  everyMs = 1000,
+): Promise<void> {
+  let done = false;
+  const finished = work.finally(() => {
+    done = true;
+  });
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      finished,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, everyMs);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+    });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set when work settles
+    if (done) return finished;
+    await heartbeat();
+  }
+}
+
 const countByTopic = (records: readonly TopicRecords[]): Record<string, number> => {
   const counts: Record<string, number> = {};
   for (const { topic, messages } of records)
@@ -364,8 +393,10 @@ export class ExactlyOnceRunner {
           for (;;) {
             if (this.isStopped() || !payload.isRunning() || payload.isStale()) return;
             try {
-              // outside the producer's lock: it may initialise the producer (which takes the lock)
-              await this.options.beforeChunk?.(chunk);
+              // outside the producer's lock: it may initialise the producer (which takes the
+              // lock); heartbeating meanwhile, as a large state's restore outlasts a session
+              const before = this.options.beforeChunk?.(chunk);
+              if (before) await whileHeartbeating(before, () => payload.heartbeat());
               await this.commitChunk(chunk, last);
             } catch (err) {
               const type = errorType(err);

@@ -1,6 +1,10 @@
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ExactlyOnceRunner, splitForProduce } from '../../../src/kafka/exactly-once.js';
+import {
+  ExactlyOnceRunner,
+  splitForProduce,
+  whileHeartbeating,
+} from '../../../src/kafka/exactly-once.js';
 import { createLogger } from '../../../src/lib/logger.js';
 
 /**
@@ -332,5 +336,20 @@ describe('splitForProduce', () => {
       'subscribe:UNKNOWN_TOPIC_OR_PARTITION',
     ]);
     expect(runner.status().member).toBe(true);
+  });
+
+  it('heartbeats while a chunk waits for its state to be restored (a large restore outlasts a session)', async () => {
+    let beats = 0;
+    const slow = new Promise<void>((resolve) => setTimeout(resolve, 130));
+    await whileHeartbeating(slow, () => (beats++, Promise.resolve()), 20);
+    expect(beats).toBeGreaterThanOrEqual(4);
+    // a failed restore still fails the chunk; a heartbeat reporting a rebalance ends the wait
+    await expect(
+      whileHeartbeating(Promise.reject(new Error('restore failed')), () => Promise.resolve(), 20),
+    ).rejects.toThrow('restore failed');
+    const never = new Promise<void>(() => undefined);
+    await expect(
+      whileHeartbeating(never, () => Promise.reject(new Error('rebalancing')), 20),
+    ).rejects.toThrow('rebalancing');
   });
 });
