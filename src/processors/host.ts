@@ -195,6 +195,9 @@ export class ProcessorHost {
 
   private async restore(partition: number): Promise<void> {
     const started = Date.now();
+    // the restore this call belongs to: if the partition is forgotten meanwhile (fenced, moved
+    // away), a newer restore owns it and this one's result must not be installed over it
+    const current = this.restored.get(partition);
     const byLog = new Map(this.processors.map((p) => [p.changelog, p.processor]));
     const states = new Map(
       this.processors.map((p) => [p.processor.name, new Map<string, string>()]),
@@ -214,6 +217,7 @@ export class ProcessorHost {
       },
     );
     for (const [store, n] of perStore) this.metrics?.restoreRecords.inc({ store }, n);
+    if (this.restored.get(partition) !== current) return;
     const now = this.clock();
     for (const { processor } of this.processors) {
       const restoredStates = states.get(processor.name) ?? new Map<string, string>();
