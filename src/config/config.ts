@@ -336,6 +336,13 @@ export const configSchema = z.object({
   PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Processors: on SIGTERM, time to finish the batch in hand.',
   ),
+  STATE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Processors: where the working copy of the state is kept on disk (default <tmpdir>/refreshbus-state; one directory per process, deleted on stop; the changelogs are the state of record).',
+    ),
   JAVA_HOME: z
     .string()
     .optional()

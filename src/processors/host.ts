@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
@@ -8,17 +11,12 @@ import { changelogTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
 import type { StreamMetrics } from '../observability/metrics.js';
 import type { RefreshEvent } from '../normalize/types.js';
+import { PartitionStore } from '../state/partition-store.js';
 import { restoreChangelogs } from '../state/restore.js';
 import { InputProgress } from './input-progress.js';
 import { alertsProcessor } from './alerts/reduce.js';
 import { roundsProcessor } from './rounds/reduce.js';
 import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
-
-/**
- * Per partition, per customer: the state as its codec encodes it, held as a latin1 string (one
- * byte per char — V8's most compact container; decoded on each use).
- */
-type Store = Map<number, Map<string, string>>;
 
 /** Avro schema ids of the outputs, by output kind. */
 export type OutputSchemaIds = Record<ProcessorOutput['kind'], number>;
@@ -33,8 +31,11 @@ export type OutputSchemaIds = Record<ProcessorOutput['kind'], number>;
 export class ProcessorHost {
   readonly runner: ExactlyOnceRunner;
   private readonly processors: { processor: Processor<unknown>; changelog: string }[];
-  private readonly stores = new Map<string, Store>();
-  private readonly timers = new Map<string, Map<number, Map<string, number>>>();
+  /** Per assigned, restored partition: every processor's state (store index = processor's). */
+  private readonly partitions = new Map<number, PartitionStore>();
+  /** Where the partitions' values files live (created on start, deleted on stop). */
+  private stateDir: string | undefined;
+  private restores = 0;
   private readonly restored = new Map<number, Promise<void>>();
   /** Partitions whose restore finished (for readiness). */
   private readonly restoredDone = new Set<number>();
@@ -82,10 +83,6 @@ export class ProcessorHost {
         changelog: alertsLog,
       });
     }
-    for (const { processor } of this.processors) {
-      this.stores.set(processor.name, new Map());
-      this.timers.set(processor.name, new Map());
-    }
     this.runner = new ExactlyOnceRunner({
       kafka,
       groupId: config.PROCESS_APPLICATION_ID,
@@ -115,6 +112,7 @@ export class ProcessorHost {
   }
 
   async start(): Promise<void> {
+    this.stateDir = createStateDir(this.config.STATE_DIR, this.logger);
     await this.runner.start();
     this.timer = setInterval(() => {
       void this.fireDueTimers().catch((err: unknown) => {
@@ -126,14 +124,17 @@ export class ProcessorHost {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.runner.stop();
+    for (const p of [...this.partitions.keys()]) this.forget(p);
+    if (this.stateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 
   /** Number of customers held in memory, per processor (a metric and a test hook). */
   stateSize(): Record<string, number> {
+    const stores = [...this.partitions.values()];
     return Object.fromEntries(
-      [...this.stores].map(([name, store]) => [
-        name,
-        [...store.values()].reduce((n, m) => n + m.size, 0),
+      this.processors.map(({ processor }, s) => [
+        processor.name,
+        stores.reduce((n, store) => n + store.size(s), 0),
       ]),
     );
   }
@@ -151,8 +152,13 @@ export class ProcessorHost {
     this.restored.delete(partition);
     this.restoredDone.delete(partition);
     this.input.delete(partition);
-    for (const store of this.stores.values()) store.delete(partition);
-    for (const timers of this.timers.values()) timers.delete(partition);
+    this.partitions.get(partition)?.destroy();
+    this.partitions.delete(partition);
+  }
+
+  private requireStateDir(): string {
+    if (!this.stateDir) throw new Error('the processors are not started (no state directory)');
+    return this.stateDir;
   }
 
   private reassign(partitions: Set<number>): void {
@@ -198,37 +204,41 @@ export class ProcessorHost {
     // the restore this call belongs to: if the partition is forgotten meanwhile (fenced, moved
     // away), a newer restore owns it and this one's result must not be installed over it
     const current = this.restored.get(partition);
-    const byLog = new Map(this.processors.map((p) => [p.changelog, p.processor]));
-    const states = new Map(
-      this.processors.map((p) => [p.processor.name, new Map<string, string>()]),
+    const byLog = new Map(this.processors.map((p, s) => [p.changelog, { ...p, s }]));
+    const store = new PartitionStore(
+      this.requireStateDir(),
+      `p${String(partition)}-${String(++this.restores)}`,
+      this.processors.length,
     );
     const perStore = new Map<string, number>();
-    const { records } = await restoreChangelogs(
-      this.kafka,
-      [...byLog.keys()],
-      new Set([partition]),
-      (topic, _p, key, value) => {
-        const processor = byLog.get(topic);
-        const target = processor ? states.get(processor.name) : undefined;
-        if (!target || !processor) return;
-        perStore.set(processor.name, (perStore.get(processor.name) ?? 0) + 1);
-        if (value === null) target.delete(key);
-        else target.set(key, value.toString('latin1'));
-      },
-    );
-    for (const [store, n] of perStore) this.metrics?.restoreRecords.inc({ store }, n);
-    if (this.restored.get(partition) !== current) return;
     const now = this.clock();
-    for (const { processor } of this.processors) {
-      const restoredStates = states.get(processor.name) ?? new Map<string, string>();
-      this.stores.get(processor.name)?.set(partition, restoredStates);
-      const timers = new Map<string, number>();
-      for (const [customer, stored] of restoredStates) {
-        const at = processor.nextTimer(processor.codec.decode(Buffer.from(stored, 'latin1')), now);
-        if (at !== undefined) timers.set(customer, at);
-      }
-      this.timers.get(processor.name)?.set(partition, timers);
+    let records: number;
+    try {
+      ({ records } = await restoreChangelogs(
+        this.kafka,
+        [...byLog.keys()],
+        new Set([partition]),
+        (topic, _p, key, value) => {
+          const target = byLog.get(topic);
+          if (!target) return;
+          const { processor, s } = target;
+          perStore.set(processor.name, (perStore.get(processor.name) ?? 0) + 1);
+          if (value === null) store.put(s, key, null, undefined);
+          else store.put(s, key, value, processor.nextTimer(processor.codec.decode(value), now));
+        },
+      ));
+      store.flush();
+    } catch (err) {
+      store.destroy();
+      throw err;
     }
+    for (const [name, n] of perStore) this.metrics?.restoreRecords.inc({ store: name }, n);
+    if (this.restored.get(partition) !== current) {
+      store.destroy();
+      return;
+    }
+    this.partitions.get(partition)?.destroy();
+    this.partitions.set(partition, store);
     this.logger.info({ partition, records, ms: Date.now() - started }, 'state restored');
   }
 
@@ -279,17 +289,18 @@ export class ProcessorHost {
     const now = this.clock();
     const staged = new Map<string, Map<string, unknown>>();
     const outputs: ProcessorOutput[] = [];
+    const store = this.partitions.get(partition);
     for (const { customer, input, processor: only } of inputs) {
-      for (const { processor } of this.processors) {
+      for (const [s, { processor }] of this.processors.entries()) {
         if (only && processor.name !== only) continue;
         const stagedFor = staged.get(processor.name) ?? new Map<string, unknown>();
         staged.set(processor.name, stagedFor);
-        const stored = this.stores.get(processor.name)?.get(partition)?.get(customer);
-        const current = stagedFor.has(customer)
-          ? stagedFor.get(customer)
-          : stored === undefined
-            ? undefined
-            : processor.codec.decode(Buffer.from(stored, 'latin1'));
+        let current: unknown;
+        if (stagedFor.has(customer)) current = stagedFor.get(customer);
+        else {
+          const stored = store?.get(s, customer);
+          current = stored === undefined ? undefined : processor.codec.decode(stored);
+        }
         const result = processor.reduce(current, input, now);
         stagedFor.set(customer, result.state);
         outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
@@ -313,24 +324,19 @@ export class ProcessorHost {
     return {
       records,
       afterCommit: () => {
-        for (const { processor } of this.processors) {
+        // the partition's store now (it may have been forgotten meanwhile: then nothing to do)
+        const target = this.partitions.get(partition);
+        if (!target) return;
+        for (const [s, { processor }] of this.processors.entries()) {
           const changes = staged.get(processor.name);
           if (!changes) continue;
-          const store = this.stores.get(processor.name)?.get(partition);
-          const timers = this.timers.get(processor.name)?.get(partition);
           for (const [customer, state] of changes) {
-            if (state === undefined) {
-              store?.delete(customer);
-              timers?.delete(customer);
-              continue;
-            }
-            const value = encoded.get(processor.name)?.get(customer);
-            if (value) store?.set(customer, value.toString('latin1'));
-            const at = processor.nextTimer(state, now);
-            if (at === undefined) timers?.delete(customer);
-            else timers?.set(customer, at);
+            const value = encoded.get(processor.name)?.get(customer) ?? null;
+            if (state === undefined || value === null) target.put(s, customer, null, undefined);
+            else target.put(s, customer, value, processor.nextTimer(state, now));
           }
         }
+        target.flush();
       },
     };
   }
@@ -409,17 +415,46 @@ export class ProcessorHost {
         this.ensureRestored(partition).catch(() => undefined);
         continue;
       }
-      const due: { customer: string; input: ProcessorInput; processor: string }[] = [];
-      for (const [name, byPartition] of this.timers) {
-        for (const [customer, at] of byPartition.get(partition) ?? []) {
-          if (this.mayFire(partition, at, now))
-            due.push({ customer, input: { kind: 'tick' }, processor: name });
-        }
-      }
+      const store = this.partitions.get(partition);
+      if (!store) continue;
+      const due = store
+        .due(now, (at) => this.mayFire(partition, at, now))
+        .map(({ customer, store: s }) => ({
+          customer,
+          input: { kind: 'tick' } as const,
+          processor: this.processors[s]?.processor.name ?? '',
+        }));
       if (due.length === 0) continue;
       await this.runner.transact(this.config.TOPIC_REFRESH_EVENTS, partition, () =>
         this.stage(partition, due),
       );
     }
+  }
+}
+
+/**
+ * A directory of its own under STATE_DIR for this process's values files. Directories left by
+ * processes that died without stopping (named after their pid) are removed: their state is in the
+ * changelogs, and a restore rebuilds it.
+ */
+function createStateDir(configured: string | undefined, logger: Logger): string {
+  const base = configured ?? path.join(os.tmpdir(), 'refreshbus-state');
+  fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+  for (const entry of fs.readdirSync(base)) {
+    const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    fs.rmSync(path.join(base, entry), { recursive: true, force: true });
+    logger.info({ dir: path.join(base, entry) }, 'removed the state files of a stopped process');
+  }
+  return fs.mkdtempSync(path.join(base, `${String(process.pid)}-`));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
