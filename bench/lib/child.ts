@@ -59,12 +59,17 @@ export function startService(
   };
 }
 
-/** `node bin/refreshbus.js <command>` (the built CLI, as deployed) with the given environment. */
+/**
+ * `node bin/refreshbus.js <command>` (the built CLI, as deployed) with the given environment.
+ * `BENCH_NODE_ARGS` adds Node options to the service only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+ * (Node refuses `--cpu-prof` in NODE_OPTIONS, and that would profile every process anyway).
+ */
 export function startRefreshbus(command: string, env: Readonly<Record<string, string>>): Service {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return startService(
     `refreshbus ${command}`,
     process.execPath,
-    ['bin/refreshbus.js', command],
+    [...nodeArgs, 'bin/refreshbus.js', command],
     env,
   );
 }
