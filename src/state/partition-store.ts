@@ -19,7 +19,9 @@ import path from 'node:path';
 export class PartitionStore {
   private readonly index = new Map<string, number>();
   private keys: (string | undefined)[] = [];
-  private offsets: Float64Array;
+  /** Per slot and store: where the value starts in the file (a file is kept under 4 GiB). */
+  private offsets: Uint32Array;
+  /** Per slot and store: the value's length, 0 for none. */
   private lengths: Uint32Array;
   /** Per slot and store: the next deadline, NaN for none. */
   private timers: Float64Array;
@@ -38,7 +40,7 @@ export class PartitionStore {
     private readonly compactAboveBytes = 64 * 1024 * 1024,
   ) {
     this.log = new ValueLog(path.join(dir, `${name}.0.values`));
-    this.offsets = new Float64Array(1024 * stores);
+    this.offsets = new Uint32Array(1024 * stores);
     this.lengths = new Uint32Array(1024 * stores);
     this.timers = new Float64Array(1024 * stores).fill(NaN);
     this.counts = new Array<number>(stores).fill(0);
@@ -79,7 +81,7 @@ export class PartitionStore {
       if (!this.holdsAny(slot)) this.release(customer, slot);
       return;
     }
-    this.offsets[at] = this.log.append(value);
+    this.offsets[at] = this.appendValue(value);
     this.lengths[at] = value.length;
     this.liveBytes += value.length;
     this.counts[store] = (this.counts[store] ?? 0) + 1;
@@ -133,6 +135,18 @@ export class PartitionStore {
     this.keys = [];
   }
 
+  private appendValue(value: Buffer): number {
+    if (this.log.size + value.length > MAX_FILE_BYTES) {
+      this.log.flush();
+      this.compact();
+      if (this.log.size + value.length > MAX_FILE_BYTES)
+        throw new Error(
+          `the state of ${this.name} outgrew its file (${String(MAX_FILE_BYTES)} bytes): spread it over more partitions`,
+        );
+    }
+    return this.log.append(value);
+  }
+
   private setTimer(at: number, deadline: number | undefined): void {
     if (deadline === undefined) {
       this.timers[at] = NaN;
@@ -166,8 +180,9 @@ export class PartitionStore {
   }
 
   private grow(): void {
-    const size = this.lengths.length * 2;
-    const offsets = new Float64Array(size);
+    // by half again, not double: at 1M customers the arrays are most of what this store holds
+    const size = Math.ceil((this.lengths.length * 1.5) / this.stores) * this.stores;
+    const offsets = new Uint32Array(size);
     offsets.set(this.offsets);
     const lengths = new Uint32Array(size);
     lengths.set(this.lengths);
@@ -195,6 +210,9 @@ export class PartitionStore {
     this.log = next;
   }
 }
+
+/** Offsets are 32-bit: at ~400 bytes a customer, 10M customers in one partition. */
+const MAX_FILE_BYTES = 2 ** 32 - 1;
 
 /** An append-only file of values, written in batches and read at offsets. */
 class ValueLog {
