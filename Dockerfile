@@ -15,8 +15,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `prepare` would run the build before the sources are here: install first, build after
-RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY patches ./patches
+# `prepare` would run the build before the sources are here: install first, build after;
+# `postinstall` (patch-package: the fixes in patches/ to dependencies) is run by hand for that reason
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -26,6 +28,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # no scripts: `prepare` (the build) is done in the build stage; production dependencies are plain JS
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# kafkajs as patched in the build stage (patches/: patch-package is a dev dependency); kafkajs has
+# no dependencies of its own
+COPY --from=build /app/node_modules/kafkajs ./node_modules/kafkajs
 
 FROM ${NODE_IMAGE} AS runtime
 # in a container the services listen beyond loopback, or published ports could not reach them;

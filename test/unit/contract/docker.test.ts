@@ -116,6 +116,17 @@ describe('Dockerfile', () => {
     ).toMatch(/npm ci (?=.*--omit=dev)(?=.*--ignore-scripts)/);
   });
 
+  it('ships kafkajs with the patches of patches/ applied', () => {
+    const build = stages.find((s) => of(s, 'RUN').some((r) => r.args.includes('npm run build')));
+    expect(of(build, 'COPY').map((c) => c.args)).toContain('patches ./patches');
+    expect(of(build, 'RUN').some((r) => /npm ci .*&& npx patch-package/.test(r.args))).toBe(true);
+    const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
+    const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
+    expect(of(depsStage, 'COPY').map((c) => c.args)).toContain(
+      `--from=${build?.name} /app/node_modules/kafkajs ./node_modules/kafkajs`,
+    );
+  });
+
   it('copies what the services read at run time: dist, bin, schemas and package.json', () => {
     const targets = of(runtime, 'COPY').map((c) => c.args.split(/\s+/).at(-1));
     for (const target of ['./dist', './bin', './schemas', './node_modules', './'])
