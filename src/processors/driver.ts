@@ -53,8 +53,10 @@ export class ProcessorDriver {
   restore(processor: string, customer: string, state: unknown): void {
     const p = this.processors.find((x) => x.name === processor);
     if (!p) throw new Error(`no processor ${processor}`);
-    this.states.get(processor)?.set(customer, state);
-    const at = p.nextTimer(state, this.now);
+    // a copy through the codec, as the changelog gives it: reduce may change the state it is given
+    const stored = p.codec.decode(p.codec.encode(state));
+    this.states.get(processor)?.set(customer, stored);
+    const at = p.nextTimer(stored, this.now);
     if (at !== undefined) this.timers.get(processor)?.set(customer, at);
   }
 

@@ -65,11 +65,19 @@ export type ProcessorOutput =
   | { readonly kind: 'new-transactions'; readonly value: NewTransactionsAvailable }
   | { readonly kind: 'alert'; readonly value: ReconnectAlert };
 
-/** A pure processor over one customer's state. `state` undefined = nothing known (or forgotten). */
+/**
+ * A processor over one customer's state, deterministic: the same state, input and time give the
+ * same result. `state` undefined = nothing known (or forgotten).
+ */
 export interface Processor<S> {
   readonly name: string;
-  /** How the state is written to the changelog and held in memory. */
+  /** How the state is written to the changelog and kept by the host. */
   readonly codec: StateCodec<S>;
+  /**
+   * The caller hands `state` over: reduce may change it in place and return it. The host and the
+   * driver pass a copy decoded for the call (or the result of the previous call), never one they
+   * still use — a defensive deep copy here took 10 % of the processors' CPU (structuredClone).
+   */
   reduce(
     state: S | undefined,
     input: ProcessorInput,

@@ -112,9 +112,12 @@ export function alertsProcessor(
         return { state: expired ? undefined : current, outputs: [] };
       }
       const e = input.event;
-      const state: AlertsState = current
-        ? structuredClone(current)
-        : { customer_id: e.customer_id, connections: {}, recent_event_ids: [], touched_at: now };
+      const state: AlertsState = current ?? {
+        customer_id: e.customer_id,
+        connections: {},
+        recent_event_ids: [],
+        touched_at: now,
+      };
       state.touched_at = now;
       return { state, outputs: applyEvent(state, e, settings) };
     },

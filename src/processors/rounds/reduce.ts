@@ -267,7 +267,7 @@ const roundsStateCodec = avroStateCodec<RoundsState>(ROUNDS_STATE_SCHEMA);
 
 /**
  * Refresh rounds: completion (CustomerRefreshCompleted) and new-transaction signals
- * (NewTransactionsAvailable), once per round. Pure: state in, state and outputs out.
+ * (NewTransactionsAvailable), once per round. State in (handed over), state and outputs out.
  */
 export function roundsProcessor(
   settings: RoundSettings = DEFAULT_ROUND_SETTINGS,
@@ -278,14 +278,14 @@ export function roundsProcessor(
     reduce(current: RoundsState | undefined, input: ProcessorInput, now: number): Result {
       if (input.kind === 'tick') {
         if (!current) return { state: undefined, outputs: [] };
-        const state = structuredClone(current);
+        const state = current;
         const outputs = applyTick(state, now, settings);
         if (!state.open && now - state.touched_at >= settings.stateTtlMs)
           return { state: undefined, outputs };
         return { state, outputs };
       }
       const customer = input.kind === 'event' ? input.event.customer_id : input.request.customer_id;
-      const state = current ? structuredClone(current) : emptyState(customer, now);
+      const state = current ?? emptyState(customer, now);
       state.touched_at = now;
       const outputs =
         input.kind === 'event'
