@@ -1,4 +1,3 @@
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
@@ -11,12 +10,14 @@ import type { Readiness, RunningOpsServer } from '../observability/ops-server.js
 import { runnerReadiness, startOpsServer } from '../observability/ops-server.js';
 import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
+import { AvroEncodeError, avroEncoder } from '../registry/avro-encoder.js';
+import type { AvroEncoder } from '../registry/avro-encoder.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { deadLetter, headerText } from './dlq.js';
 import { mapRawWebhook } from './mappers/index.js';
-import type { RawWebhook } from './types.js';
+import type { RawWebhook, RefreshEvent } from './types.js';
 
 /** The raw record as a mapper sees it; a missing receipt time falls back to the record timestamp. */
 export function rawWebhookOf(topic: string, partition: number, message: KafkaMessage): RawWebhook {
@@ -33,29 +34,37 @@ export function rawWebhookOf(topic: string, partition: number, message: KafkaMes
   };
 }
 
-/** Avro validation errors are the mapper's bug (poison); anything else is the registry's trouble. */
-function isValidationError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConfluentSchemaRegistryValidationError';
+/** An event the schema cannot encode is the mapper's bug (poison): it is dead-lettered. */
+function isEncodeError(err: unknown): boolean {
+  return err instanceof AvroEncodeError;
+}
+
+/** The output records of one raw record's events, keyed by customer (ordering per customer). */
+function eventMessages(events: readonly RefreshEvent[], encode: AvroEncoder): Message[] {
+  return events.map((event) => ({
+    key: event.customer_id,
+    value: encode(event),
+    headers: { 'ob-event-id': event.event_id, 'ob-ingest-id': event.ingest_id },
+  }));
 }
 
 /**
- * The batch step: map each raw record; encode its events with the registry; put what cannot be
- * mapped (or encoded) in the DLQ. Throws only when the registry cannot be reached, so the
- * transaction is retried rather than good data dead-lettered. `deadLettered` hears, once the
- * transaction committed, the error code of each record sent to the DLQ.
+ * The batch step: map each raw record; encode its events (the schema registered at start, so no
+ * registry round trip per record); put what cannot be mapped (or encoded) in the DLQ.
+ * `deadLettered` hears, once the transaction committed, the error code of each record sent to the
+ * DLQ.
  */
 export function normalizeBatch(
-  registry: Pick<SchemaRegistry, 'encode'>,
-  schemaId: number,
+  encode: AvroEncoder,
   topics: { events: string; dlq: string },
   deadLettered?: (code: string) => void,
 ) {
-  return async (batch: InputChunk): Promise<ProcessResult> => {
+  return (batch: InputChunk): Promise<ProcessResult> => {
     const events: Message[] = [];
     const dlq: Message[] = [];
     const codes: string[] = [];
+    const origin = { topic: batch.topic, partition: batch.partition };
     for (const message of batch.messages) {
-      const origin = { topic: batch.topic, partition: batch.partition };
       const result = mapRawWebhook(rawWebhookOf(batch.topic, batch.partition, message));
       if (!result.ok) {
         dlq.push(deadLetter(message, origin, result));
@@ -63,17 +72,9 @@ export function normalizeBatch(
         continue;
       }
       try {
-        const encoded: Message[] = [];
-        for (const event of result.events) {
-          encoded.push({
-            key: event.customer_id,
-            value: await registry.encode(schemaId, event),
-            headers: { 'ob-event-id': event.event_id, 'ob-ingest-id': event.ingest_id },
-          });
-        }
-        events.push(...encoded);
+        events.push(...eventMessages(result.events, encode));
       } catch (err) {
-        if (!isValidationError(err)) throw err;
+        if (!isEncodeError(err)) throw err;
         dlq.push(
           deadLetter(message, origin, { code: 'ENCODE_FAILED', message: (err as Error).message }),
         );
@@ -84,12 +85,12 @@ export function normalizeBatch(
       { topic: topics.events, messages: events },
       { topic: topics.dlq, messages: dlq },
     ];
-    return {
+    return Promise.resolve({
       records,
       afterCommit: () => {
         for (const code of codes) deadLettered?.(code);
       },
-    };
+    });
   };
 }
 
@@ -139,8 +140,7 @@ export async function startNormalizer(
     logger: log,
     ...metrics.transactions('normalize'),
     process: normalizeBatch(
-      registry,
-      schemaId,
+      avroEncoder(schemaId, schema),
       { events: config.TOPIC_REFRESH_EVENTS, dlq: config.TOPIC_REFRESH_DLQ },
       (code) => {
         metrics.dlq.inc({ code });
