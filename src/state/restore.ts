@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 
 /**
  * Reads the given partitions of compacted changelog topics from their start to their end
- * (read_committed) and calls `apply(topic, partition, key, value)` for each record in order; a
- * null value is a deletion. Call it after the partition's transactional producer is initialised,
+ * (read_committed) and calls `apply(topic, partition, key, value, headers)` for each record in
+ * order; a null value is a deletion. Call it after the partition's transactional producer is initialised,
  * so no transaction of a previous owner is left open to hide the end of the log.
  *
  * kafkajs cannot assign partitions by hand, so a throwaway consumer group subscribes to the topics,
@@ -18,7 +18,13 @@ export async function restoreChangelogs(
   kafka: Kafka,
   topics: readonly string[],
   partitions: ReadonlySet<number>,
-  apply: (topic: string, partition: number, key: string, value: Buffer | null) => void,
+  apply: (
+    topic: string,
+    partition: number,
+    key: string,
+    value: Buffer | null,
+    headers: IHeaders | undefined,
+  ) => void,
 ): Promise<{ records: number }> {
   const admin = kafka.admin();
   await admin.connect();
@@ -88,7 +94,7 @@ export async function restoreChangelogs(
             if (end === undefined) return Promise.resolve();
             for (const m of batch.messages) {
               if (BigInt(m.offset) >= end) break;
-              if (m.key) apply(batch.topic, batch.partition, m.key.toString(), m.value);
+              if (m.key) apply(batch.topic, batch.partition, m.key.toString(), m.value, m.headers);
               records += 1;
             }
             if (BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(id);
