@@ -134,3 +134,13 @@ export function signedHeaders(
     'webhook-signature': signStandardWebhook(secret, id, timestamp, body),
   };
 }
+
+/** The ingest's routes authenticated by HMAC with {@link BENCH_SECRET} (a service's environment). */
+export const HMAC_AUTH_ENV: Readonly<Record<string, string>> = {
+  BUD_AUTH: 'hmac',
+  BUD_WEBHOOK_SECRETS: BENCH_SECRET,
+  YODLEE_AUTH: 'hmac',
+  YODLEE_WEBHOOK_SECRETS: BENCH_SECRET,
+  REFRESH_REQUESTS_AUTH: 'hmac',
+  REFRESH_REQUESTS_WEBHOOK_SECRETS: BENCH_SECRET,
+};

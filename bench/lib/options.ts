@@ -43,6 +43,21 @@ export function numberListOption(
   return list;
 }
 
+/** A list of words (`--topology=split,all`), each one of `allowed`. */
+export function stringListOption<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  fallback: readonly T[],
+): T[] {
+  const value = raw(name);
+  if (value === undefined) return [...fallback];
+  const list = value.split(',').map((s) => s.trim());
+  const unknown = list.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (unknown.length)
+    throw new Error(`--${name}: unknown ${unknown.join(', ')} (one of ${allowed.join(', ')})`);
+  return list as T[];
+}
+
 /** A yes/no parameter (`--skip-baseline`, `BENCH_SKIP_BASELINE=1`). */
 export function flagOption(name: string): boolean {
   const value = raw(name);
