@@ -11,6 +11,7 @@ import { changelogTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
 import type { StreamMetrics } from '../observability/metrics.js';
 import type { RefreshEvent } from '../normalize/types.js';
+import type { AvroEncoder } from '../registry/avro-encoder.js';
 import { PartitionStore } from '../state/partition-store.js';
 import { restoreChangelogs } from '../state/restore.js';
 import { InputProgress } from './input-progress.js';
@@ -18,8 +19,8 @@ import { alertsProcessor } from './alerts/reduce.js';
 import { roundsProcessor } from './rounds/reduce.js';
 import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
 
-/** Avro schema ids of the outputs, by output kind. */
-export type OutputSchemaIds = Record<ProcessorOutput['kind'], number>;
+/** The outputs' encoders (Avro, Confluent wire format, schemas registered), by output kind. */
+export type OutputEncoders = Record<ProcessorOutput['kind'], AvroEncoder>;
 
 /**
  * The Kafka side of the processors: co-partitioned inputs (events + requests), per-partition
@@ -45,8 +46,8 @@ export class ProcessorHost {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly registry: Pick<SchemaRegistry, 'encode' | 'decode'>,
-    private readonly schemaIds: OutputSchemaIds,
+    private readonly registry: Pick<SchemaRegistry, 'decode'>,
+    private readonly encoders: OutputEncoders,
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
@@ -285,10 +286,10 @@ export class ProcessorHost {
   };
 
   /** Applies inputs (or ticks) to staged copies of the state; commits them only after the transaction does. */
-  private async stage(
+  private stage(
     partition: number,
     inputs: { customer: string; input: ProcessorInput; processor?: string }[],
-  ): Promise<ProcessResult> {
+  ): ProcessResult {
     // never on state that is not (or no longer) this member's: a missing customer would read as
     // new and its changelog entry be overwritten
     if (!this.restoredDone.has(partition))
@@ -337,7 +338,7 @@ export class ProcessorHost {
       encoded.set(processor.name, values);
       records.push({ topic: changelog, messages });
     }
-    records.push(...(await this.encodeOutputs(outputs)));
+    records.push(...this.encodeOutputs(outputs));
     return {
       records,
       afterCommit: () => {
@@ -358,7 +359,7 @@ export class ProcessorHost {
     };
   }
 
-  private async encodeOutputs(outputs: ProcessorOutput[]): Promise<TopicRecords[]> {
+  private encodeOutputs(outputs: ProcessorOutput[]): TopicRecords[] {
     const topicOf: Record<ProcessorOutput['kind'], string> = {
       completed: this.config.TOPIC_CUSTOMER_COMPLETED,
       'new-transactions': this.config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
@@ -370,7 +371,7 @@ export class ProcessorHost {
       const list = byTopic.get(topic) ?? [];
       list.push({
         key: o.value.customer_id,
-        value: await this.registry.encode(this.schemaIds[o.kind], o.value),
+        value: this.encoders[o.kind](o.value),
       });
       byTopic.set(topic, list);
     }
@@ -378,7 +379,7 @@ export class ProcessorHost {
   }
 
   private async processChunk(chunk: InputChunk): Promise<ProcessResult> {
-    const result = await this.stage(chunk.partition, await this.decode(chunk));
+    const result = this.stage(chunk.partition, await this.decode(chunk));
     return {
       ...result,
       afterCommit: () => {
@@ -443,7 +444,7 @@ export class ProcessorHost {
         }));
       if (due.length === 0) continue;
       await this.runner.transact(this.config.TOPIC_REFRESH_EVENTS, partition, () =>
-        this.stage(partition, due),
+        Promise.resolve().then(() => this.stage(partition, due)),
       );
     }
   }

@@ -7,6 +7,7 @@ import type { Readiness, RunningOpsServer } from '../observability/ops-server.js
 import { runnerReadiness, startOpsServer } from '../observability/ops-server.js';
 import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
+import { avroEncoder } from '../registry/avro-encoder.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
@@ -44,11 +45,15 @@ export async function startProcessors(
   await createMissingTopics(kafka, config, log);
 
   const registry = createRegistry(endpoints.registryUrl);
+  // registered once at start; outputs are then encoded synchronously (avsc behind the wire header)
   const register = async (
     name: 'CustomerRefreshCompleted' | 'NewTransactionsAvailable' | 'ReconnectAlert',
     topic: string,
-  ) => registerValueSchema(registry, topic, await readSchema(name));
-  const schemaIds = await retrying('registering output schemas', log, async () => ({
+  ) => {
+    const schema = await readSchema(name);
+    return avroEncoder(await registerValueSchema(registry, topic, schema), schema);
+  };
+  const encoders = await retrying('registering output schemas', log, async () => ({
     completed: await register('CustomerRefreshCompleted', config.TOPIC_CUSTOMER_COMPLETED),
     'new-transactions': await register(
       'NewTransactionsAvailable',
@@ -57,7 +62,7 @@ export async function startProcessors(
     alert: await register('ReconnectAlert', config.TOPIC_CUSTOMER_ALERTS),
   }));
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
-  const host = new ProcessorHost(kafka, registry, schemaIds, config, log, options.clock, metrics);
+  const host = new ProcessorHost(kafka, registry, encoders, config, log, options.clock, metrics);
   const readiness = (): Readiness => {
     const base = runnerReadiness(host.runner.status(), Date.now(), config.READINESS_STALL_MS);
     if (!base.ready) return base;
