@@ -6,15 +6,22 @@
  *
  *   npm run bench:process [-- --quick] [--customers=100000,1000000] [--partitions=6]
  */
-import { checkBuild, readMemory, startRefreshbus, waitForHttp } from './lib/child.js';
+import {
+  checkBuild,
+  readMemory,
+  startBenchScript,
+  startRefreshbus,
+  waitForHttp,
+} from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { fillEventsTopic } from './lib/fill-events.js';
 import { buckets, scrape, total } from './lib/metrics.js';
 import type { Sample } from './lib/metrics.js';
 import { freePort } from './lib/net.js';
-import { numberListOption, numberOption, quick, say, sleep } from './lib/options.js';
+import { flagOption, numberListOption, numberOption, quick, say, sleep } from './lib/options.js';
 import { trackProgress } from './lib/progress.js';
 import type { Figure } from './lib/report.js';
+import { ratio } from './lib/report.js';
 import type { BenchStack } from './lib/stack.js';
 import { committedOffsets, createTopics, endOffsets, openBenchStack } from './lib/stack.js';
 import { runStage } from './lib/stage.js';
@@ -89,6 +96,10 @@ async function measure(stack: BenchStack, customers: number, track: (s: Service)
   const changelogOffsets = (
     await Promise.all(changelogs.map((c) => endOffsets(stack.admin, c).catch(() => 0)))
   ).reduce((a, b) => a + b, 0);
+  const outputOffsets = (
+    await Promise.all([t.completed, t.newTx, t.alerts].map((o) => endOffsets(stack.admin, o)))
+  ).reduce((a, b) => a + b, 0);
+  const fanout = (changelogOffsets + outputOffsets) / fill.events;
 
   // 2. a new process restores every partition's state, then is ready
   const restoreStarted = Date.now();
@@ -136,9 +147,17 @@ async function measure(stack: BenchStack, customers: number, track: (s: Service)
   say(
     `restore: ${restored} changelog records in ${restoreSeconds.toFixed(1)} s; RSS ${memoryRestored?.rssMB} MB (peak ${memoryRestored?.peakRssMB} MB)`,
   );
+  // 3. baseline (at the first size only): kafkajs moving the same records without transactions,
+  // state or logic
+  const copy =
+    flagOption('skip-baseline') || customers !== customersList[0]
+      ? undefined
+      : await copyBaseline(stack, t.events, fill.events, fanout, track);
   return {
     customers,
     events: fill.events,
+    fanout: Math.round(fanout * 100) / 100,
+    copy,
     fillSeconds: fill.seconds,
     progress,
     completed,
@@ -176,6 +195,43 @@ async function measure(stack: BenchStack, customers: number, track: (s: Service)
     memoryRestored,
     heapUsedMB,
   };
+}
+
+/**
+ * A plain kafkajs consume → produce of the events topic (bench/workers/copy.ts), no transactions,
+ * writing `fanout` records per event read — as many as the processors wrote (changelogs and
+ * outputs, transaction markers included): what kafkajs alone achieves with the same traffic.
+ */
+async function copyBaseline(
+  stack: BenchStack,
+  topic: string,
+  events: number,
+  fanout: number,
+  track: (s: Service) => void,
+): Promise<{ steady: number; overall: number; fanout: number }> {
+  const group = stack.name(`copy-${events}`);
+  const target = stack.name(`copy-${events}`);
+  await createTopics(stack.admin, [target], partitions);
+  const started = Date.now();
+  const service = startBenchScript('copy', 'bench/workers/copy.ts', [], {
+    BENCH_BROKERS: stack.endpoints.brokers.join(','),
+    BENCH_FROM: topic,
+    BENCH_TO: target,
+    BENCH_GROUP: group,
+    BENCH_FANOUT: String(fanout),
+  });
+  track(service);
+  const progress = await trackProgress({
+    what: `copy baseline (fan-out ${fanout.toFixed(2)})`,
+    total: events,
+    startedAt: started,
+    done: () => committedOffsets(stack.admin, group, topic),
+  });
+  await service.stop();
+  say(
+    `copy baseline: ${progress.steadyPerSecond} events/s steady (${progress.overallPerSecond} overall)`,
+  );
+  return { steady: progress.steadyPerSecond, overall: progress.overallPerSecond, fanout };
 }
 
 /**
@@ -256,7 +312,19 @@ await runStage(
           'VmRSS of the processors’ process 15 s after /readyz, idle (and 3 s after, in the note); peak = VmHWM',
       },
       figures,
-      baselines: [],
+      baselines: runs.flatMap((r) =>
+        r.copy
+          ? [
+              {
+                name: `events/s, ${r.customers.toLocaleString('en-GB')} customers: plain kafkajs copy writing as many records (fan-out ${r.copy.fanout.toFixed(2)}), no transactions`,
+                unit: 'events/s',
+                baseline: r.copy.steady,
+                refreshbus: r.progress.steadyPerSecond,
+                ratio: ratio(r.progress.steadyPerSecond, r.copy.steady),
+              },
+            ]
+          : [],
+      ),
       charts: runs.map((r) => ({
         title: `Process: transaction commit duration, ${r.customers.toLocaleString('en-GB')} customers`,
         subtitle: 'from the processors’ Prometheus histogram (coarse buckets)',

@@ -4,6 +4,9 @@
  * offsets. What moving the records costs without exactly-once and without mapping.
  * On SIGTERM it prints the per-batch durations (send + commit) as JSON.
  *
+ * BENCH_FANOUT (default 1) writes that many records per record read on average (e.g. 2.5: the
+ * processors' changelog and output records per event), for the process stage's baseline.
+ *
  *   BENCH_BROKERS=… BENCH_FROM=… BENCH_TO=… BENCH_GROUP=… node --import tsx bench/workers/copy.ts
  */
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -13,6 +16,15 @@ const brokers = (process.env.BENCH_BROKERS ?? '127.0.0.1:9092').split(',');
 const from = process.env.BENCH_FROM ?? '';
 const to = process.env.BENCH_TO ?? '';
 const groupId = process.env.BENCH_GROUP ?? '';
+const fanout = Number(process.env.BENCH_FANOUT ?? '1');
+let read = 0;
+
+/** The records to write for one read: `fanout` on average, spread evenly. */
+function copies(): number {
+  const n = Math.floor((read + 1) * fanout) - Math.floor(read * fanout);
+  read += 1;
+  return n;
+}
 
 const kafka = new Kafka({ clientId: 'bench-copy', brokers, logLevel: logLevel.ERROR });
 const producer = kafka.producer({
@@ -37,12 +49,14 @@ await consumer.run({
       topicMessages: [
         {
           topic: to,
-          messages: batch.messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            headers: m.headers ?? {},
-            partition: batch.partition,
-          })),
+          messages: batch.messages.flatMap((m) =>
+            Array.from({ length: copies() }, () => ({
+              key: m.key,
+              value: m.value,
+              headers: m.headers ?? {},
+              partition: batch.partition,
+            })),
+          ),
         },
       ],
     });
