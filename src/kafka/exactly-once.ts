@@ -8,8 +8,8 @@ import type {
   Producer,
   Transaction,
 } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
+import { KeyHashPartitioner } from './partitioner.js';
 
 /** Records to write in the same transaction as a batch's input offsets. */
 export interface TopicRecords {
@@ -482,7 +482,8 @@ export class ExactlyOnceRunner {
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        // kafkajs's DefaultPartitioner's choice, without its per-message Long arithmetic
+        createPartitioner: KeyHashPartitioner,
         // a transaction begun right after the previous commit meets CONCURRENT_TRANSACTIONS until
         // the broker has written the commit markers (milliseconds); kafkajs retries it after its
         // default 300 ms (tulios/kafkajs#304), which bounds a partition to ~3 transactions/s.
