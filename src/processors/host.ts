@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
@@ -190,7 +192,9 @@ export class ProcessorHost {
         .then(() => this.restore(partition))
         .then(() => {
           // still ours? (it may have moved away while restoring)
-          if (this.restored.get(partition) === restoring) this.restoredDone.add(partition);
+          if (this.restored.get(partition) !== restoring) return;
+          this.restoredDone.add(partition);
+          if (this.restoring().length === 0) collectRestoreGarbage(this.logger);
         });
       restoring.catch(() => {
         if (this.restored.get(partition) === restoring) this.restored.delete(partition);
@@ -495,4 +499,31 @@ export function readDeadline(headers: IHeaders | undefined): number | undefined 
   if (text === '') return undefined;
   const at = Number(text);
   return Number.isFinite(at) ? at : null;
+}
+
+/**
+ * A full garbage collection once every assigned partition is restored. A restore allocates
+ * hundreds of MB that die at once (kafkajs's fetch responses and decoded records, the states'
+ * timers); V8 keeps them, and the buffers they hold, resident until its next major collection,
+ * which an idle processor may not run for a long time. `gc` is V8's own, exposed for this call.
+ */
+let fullGc: (() => void) | undefined;
+
+function collectRestoreGarbage(logger: Logger): void {
+  setImmediate(() => {
+    try {
+      if (!fullGc) {
+        v8.setFlagsFromString('--expose-gc');
+        fullGc = vm.runInNewContext('gc') as () => void;
+      }
+      const started = performance.now();
+      fullGc();
+      logger.debug(
+        { ms: Math.round(performance.now() - started) },
+        'collected the restore garbage',
+      );
+    } catch (err) {
+      logger.debug({ err }, 'no full garbage collection after the restore');
+    }
+  });
 }

@@ -214,14 +214,21 @@ export class PartitionStore {
 /** Offsets are 32-bit: at ~400 bytes a customer, 10M customers in one partition. */
 const MAX_FILE_BYTES = 2 ** 32 - 1;
 
-/** An append-only file of values, written in batches and read at offsets. */
+/** Bytes gathered before a write: appends copy into it, so the caller's buffers die young. */
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * An append-only file of values, written in batches and read at offsets. Appended values are
+ * copied into a write buffer rather than kept: a restore's values are slices of kafkajs's fetch
+ * responses, and holding them until a write kept whole responses alive into V8's old generation.
+ */
 class ValueLog {
   generation = 0;
   /** Bytes appended, buffered ones included. */
   size = 0;
   private readonly fd: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly buffer = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+  private buffered = 0;
   private flushed = 0;
 
   constructor(private readonly file: string) {
@@ -230,10 +237,13 @@ class ValueLog {
 
   append(value: Buffer): number {
     const offset = this.size;
-    this.pending.push(value);
-    this.pendingBytes += value.length;
+    if (this.buffered + value.length > this.buffer.length) this.flush();
+    if (value.length > this.buffer.length) this.write(value);
+    else {
+      value.copy(this.buffer, this.buffered);
+      this.buffered += value.length;
+    }
     this.size += value.length;
-    if (this.pendingBytes >= 1024 * 1024) this.flush();
     return offset;
   }
 
@@ -250,26 +260,21 @@ class ValueLog {
   }
 
   flush(): void {
-    let buffers = this.pending;
-    while (buffers.length > 0) {
-      // writev takes at most IOV_MAX (1024) buffers a call, and may write fewer bytes than asked
-      const batch = buffers.slice(0, 1024);
-      const bytes = batch.reduce((n, b) => n + b.length, 0);
-      const written = fs.writevSync(this.fd, batch, this.flushed);
-      this.flushed += written;
-      if (written === bytes) {
-        buffers = buffers.slice(batch.length);
-        continue;
-      }
-      buffers = [Buffer.concat(batch).subarray(written), ...buffers.slice(batch.length)];
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.buffered === 0) return;
+    this.write(this.buffer.subarray(0, this.buffered));
+    this.buffered = 0;
   }
 
   destroy(): void {
-    this.pending = [];
     fs.closeSync(this.fd);
     fs.rmSync(this.file, { force: true });
+  }
+
+  /** Writes `bytes` at the end of what is on disk (a write may take fewer bytes than asked). */
+  private write(bytes: Buffer): void {
+    let done = 0;
+    while (done < bytes.length)
+      done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.flushed + done);
+    this.flushed += bytes.length;
   }
 }

@@ -94,6 +94,18 @@ describe('PartitionStore', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  it('keeps values larger than its write buffer, between small ones', () => {
+    const store = new PartitionStore(dir, 'p0', 1);
+    const big = Buffer.alloc(300 * 1024, 'b');
+    store.put(0, 'small-1', bytes('s1'), undefined);
+    store.put(0, 'big', big, undefined);
+    store.put(0, 'small-2', bytes('s2'), undefined);
+    expect(store.get(0, 'small-1')?.toString()).toBe('s1');
+    expect(store.get(0, 'big')).toEqual(big);
+    expect(store.get(0, 'small-2')?.toString()).toBe('s2');
+    store.destroy();
+  });
+
   it('grows past its first capacity', () => {
     const store = new PartitionStore(dir, 'p0', 2);
     for (let i = 0; i < 5000; i++) store.put(i % 2, `c${String(i)}`, bytes(`v${String(i)}`), i);
