@@ -94,8 +94,27 @@ export async function createTopics(
       replicationFactor: 1,
       configEntries,
     })),
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  // then wait for every partition's leader. kafkajs's waitForLeaders gives up on
+  // UNKNOWN_TOPIC_OR_PARTITION, which a broker started seconds ago answers for a while
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (
+        found.every(
+          (t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0),
+        )
+      )
+        return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics without leaders after 60 s: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Sum of a topic's end offsets (records, plus transaction markers on transactional topics). */
