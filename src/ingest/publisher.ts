@@ -231,7 +231,13 @@ export class BatchingPublisher {
     } finally {
       this.sending = false;
     }
-    if (this.queue.length > 0) this.schedule();
+    // what queued meanwhile has waited a whole produce round trip already: send it at once, not
+    // after another linger (that idled the ingest between batches; see the linger test)
+    if (this.queue.length > 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.sendNext();
+    }
   }
 
   /** One produce request (acks=all) for `batch`; settles each record with its outcome. */

@@ -83,6 +83,21 @@ describe('BatchingPublisher', () => {
     await Promise.all(later);
   });
 
+  it('sends what queued during a produce request right after it, without another linger', async () => {
+    const sender = new ManualSender();
+    const publisher = await connected(sender, { lingerMs: 200 });
+    const first = publisher.publish(record(1), 5000);
+    await new Promise((r) => setTimeout(r, 250)); // the first batch lingers, then goes
+    expect(sender.batches).toHaveLength(1);
+    const later = [2, 3].map((n) => publisher.publish(record(n), 5000));
+    sender.ackNext();
+    await first;
+    await tick(); // far less than the linger: the records waited a round trip already
+    expect(sender.recordsIn(1)).toEqual(['v2', 'v3']);
+    sender.ackNext();
+    await Promise.all(later);
+  });
+
   it('splits batches at the record limit', async () => {
     const sender = new ManualSender();
     const publisher = await connected(sender, { maxBatchRecords: 2 });
