@@ -44,22 +44,18 @@ await consumer.run({
     const last = batch.messages[batch.messages.length - 1];
     if (!last) return;
     const started = performance.now();
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        {
-          topic: to,
-          messages: batch.messages.flatMap((m) =>
-            Array.from({ length: copies() }, () => ({
-              key: m.key,
-              value: m.value,
-              headers: m.headers ?? {},
-              partition: batch.partition,
-            })),
-          ),
-        },
-      ],
-    });
+    const messages = batch.messages.flatMap((m) =>
+      Array.from({ length: copies() }, () => ({
+        key: m.key,
+        value: m.value,
+        headers: m.headers ?? {},
+        partition: batch.partition,
+      })),
+    );
+    // requests under the broker's message.max.bytes (1 MiB), as the services split theirs: a
+    // fetched batch (up to 1 MiB) times the fan-out would not fit in one
+    for (const part of splitBySize(messages, 768 * 1024))
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: to, messages: part }] });
     await consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
     ]);
@@ -68,6 +64,28 @@ await consumer.run({
     await payload.heartbeat();
   },
 });
+
+/** Consecutive groups of messages of about `maxBytes` (keys + values) each. */
+function splitBySize<M extends { key: Buffer | null; value: Buffer | null }>(
+  messages: M[],
+  maxBytes: number,
+): M[][] {
+  const parts: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      parts.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
 
 const stop = () => {
   void (async () => {
