@@ -131,7 +131,7 @@ export class ProcessorHost {
     if (this.stateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 
-  /** Number of customers held in memory, per processor (a metric and a test hook). */
+  /** Number of customers whose state this instance holds, per processor (a metric, a test hook). */
   stateSize(): Record<string, number> {
     const stores = [...this.partitions.values()];
     return Object.fromEntries(
