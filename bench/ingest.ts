@@ -7,7 +7,7 @@
  *   npm run bench:ingest [-- --quick] [--seconds=60] [--connections=64,128] [--perf-records=1000000]
  */
 import autocannon from 'autocannon';
-import { mixedWebhook, signedHeaders, BENCH_SECRET } from './lib/bodies.js';
+import { HMAC_AUTH_ENV, mixedWebhook, signedHeaders } from './lib/bodies.js';
 import { checkBuild, startBenchScript, startRefreshbus, waitForHttp } from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { producerPerformance } from './lib/kafka-tools.js';
@@ -127,12 +127,7 @@ await runStage('ingest', 'Ingest: signed webhooks over HTTP, acks=all', async (c
     INGEST_PORT: String(port),
     TOPIC_WEBHOOKS_RAW: raw,
     TOPIC_REFRESH_REQUESTS: stack.name('requests'),
-    BUD_AUTH: 'hmac',
-    BUD_WEBHOOK_SECRETS: BENCH_SECRET,
-    YODLEE_AUTH: 'hmac',
-    YODLEE_WEBHOOK_SECRETS: BENCH_SECRET,
-    REFRESH_REQUESTS_AUTH: 'hmac',
-    REFRESH_REQUESTS_WEBHOOK_SECRETS: BENCH_SECRET,
+    ...HMAC_AUTH_ENV,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, 60_000, service);

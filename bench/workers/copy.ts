@@ -10,6 +10,7 @@
  *   BENCH_BROKERS=… BENCH_FROM=… BENCH_TO=… BENCH_GROUP=… node --import tsx bench/workers/copy.ts
  */
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { splitForProduce } from '../../src/kafka/exactly-once.js';
 import { summarize } from '../lib/stats.js';
 
 const brokers = (process.env.BENCH_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -54,8 +55,8 @@ await consumer.run({
     );
     // requests under the broker's message.max.bytes (1 MiB), as the services split theirs: a
     // fetched batch (up to 1 MiB) times the fan-out would not fit in one
-    for (const part of splitBySize(messages, 768 * 1024))
-      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: to, messages: part }] });
+    for (const request of splitForProduce([{ topic: to, messages }]))
+      await producer.sendBatch({ acks: -1, topicMessages: request });
     await consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
     ]);
@@ -64,28 +65,6 @@ await consumer.run({
     await payload.heartbeat();
   },
 });
-
-/** Consecutive groups of messages of about `maxBytes` (keys + values) each. */
-function splitBySize<M extends { key: Buffer | null; value: Buffer | null }>(
-  messages: M[],
-  maxBytes: number,
-): M[][] {
-  const parts: M[][] = [];
-  let current: M[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      parts.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) parts.push(current);
-  return parts;
-}
 
 const stop = () => {
   void (async () => {
