@@ -101,7 +101,12 @@ const LOG4J = [
 
 /** 16 random bytes in base64url: the 22-character cluster id KRaft's StorageTool wants. */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // base64url may start with '-', which kafka-storage's argument parser takes for an option
+  // ("--cluster-id: expected one argument"; 1 start in 64 failed): draw again then
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 async function kafkaReady(brokers: readonly string[]): Promise<boolean> {
