@@ -147,6 +147,13 @@ export interface ExactlyOnceOptions {
    * be read again from the changelog if the partition comes back.
    */
   readonly onFenced?: (topic: string, partition: number) => void;
+  /**
+   * Called when a commit of the producer serving `topic`/`partition` failed without saying
+   * whether it landed (see CommitOutcomeUnknownError): state built from this member's commits
+   * may lack it and must be read again from the changelog before the partition's next
+   * transaction.
+   */
+  readonly onCommitUncertain?: (topic: string, partition: number) => void;
   /** Called when a transaction failed and was aborted (it is retried; metrics). */
   readonly onFailed?: (info: { topic: string; partition: number; type: string }) => void;
 }
@@ -247,6 +254,23 @@ export class OwnershipUncertainError extends Error {
   constructor(reason: string) {
     super(`not committing: ${reason}`);
     this.name = 'OwnershipUncertainError';
+  }
+}
+
+/**
+ * A commit whose outcome is unknown: EndTxn failed (a coordinator died, a request timed out), yet
+ * the coordinator may have committed. kafkajs cannot abort a transaction it began committing, so
+ * the producer is replaced: the next one's InitProducerId completes or aborts what was left open,
+ * the group's committed offset then tells which (records below it are skipped), and state built
+ * from this member's commits is read again (`onCommitUncertain`).
+ */
+export class CommitOutcomeUnknownError extends Error {
+  readonly type = 'COMMIT_OUTCOME_UNKNOWN';
+  constructor(key: string, cause: unknown) {
+    super(`the commit of ${key}'s transaction failed and may have landed; re-reading first`, {
+      cause,
+    });
+    this.name = 'CommitOutcomeUnknownError';
   }
 }
 
@@ -521,17 +545,9 @@ export class ExactlyOnceRunner {
     chunk = { ...chunk, messages: fresh };
     const result = asResult(await this.options.process(chunk));
     const outputs = result.records;
-    const txn = await producer.transaction();
-    try {
-      for (const topicMessages of splitForProduce(outputs))
-        await txn.sendBatch({ topicMessages, acks: -1 });
-      await this.sendOffsets(txn, chunk, lastOffset);
-      this.assertOwnership();
-      await txn.commit();
-    } catch (err) {
-      await this.abort(txn, key);
-      throw err;
-    }
+    await this.runTransaction(producer, key, chunk.topic, chunk.partition, outputs, (txn) =>
+      this.sendOffsets(txn, chunk, lastOffset),
+    );
     this.committedFloor.set(`${chunk.topic}:${chunk.partition}`, BigInt(lastOffset) + 1n);
     result.afterCommit?.();
     this.options.onCommitted?.({
@@ -609,14 +625,9 @@ export class ExactlyOnceRunner {
         return;
       }
       const producer = await this.producerFor(key);
-      const txn = await producer.transaction();
       try {
-        for (const request of splitForProduce(topicMessages))
-          await txn.sendBatch({ topicMessages: request, acks: -1 });
-        this.assertOwnership();
-        await txn.commit();
+        await this.runTransaction(producer, key, topic, partition, topicMessages);
       } catch (err) {
-        await this.abort(txn, key);
         const type = errorType(err) ?? 'UNKNOWN';
         this.options.onFailed?.({ topic, partition, type });
         if (FENCED.has(type)) await this.fence(topic, partition);
@@ -631,6 +642,43 @@ export class ExactlyOnceRunner {
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });
     });
+  }
+
+  /**
+   * Writes `records` (and whatever `beforeCommit` adds, e.g. the input offsets) in one transaction
+   * and commits it. A failure before the commit aborts it; a failed commit may have landed
+   * (CommitOutcomeUnknownError), unless the producer was fenced.
+   */
+  private async runTransaction(
+    producer: Producer,
+    key: string,
+    topic: string,
+    partition: number,
+    records: readonly TopicRecords[],
+    beforeCommit?: (txn: Transaction) => Promise<void>,
+  ): Promise<void> {
+    const txn = await producer.transaction();
+    try {
+      for (const topicMessages of splitForProduce(records))
+        await txn.sendBatch({ topicMessages, acks: -1 });
+      await beforeCommit?.(txn);
+      this.assertOwnership();
+    } catch (err) {
+      await this.abort(txn, key);
+      throw err;
+    }
+    try {
+      await txn.commit();
+    } catch (err) {
+      // kafkajs refuses to abort a transaction it began committing: replace the producer, whose
+      // successor's InitProducerId completes or aborts it on the broker
+      await this.dropProducer(key);
+      const type = errorType(err);
+      if (type && FENCED.has(type)) throw err;
+      this.committedFloor.delete(`${topic}:${String(partition)}`);
+      this.options.onCommitUncertain?.(topic, partition);
+      throw new CommitOutcomeUnknownError(key, err);
+    }
   }
 
   /**

@@ -109,6 +109,10 @@ export class ProcessorHost {
       onFenced: (_topic, partition) => {
         this.forget(partition);
       },
+      // a commit that may have landed without this member applying it: the changelog knows
+      onCommitUncertain: (_topic, partition) => {
+        this.forget(partition);
+      },
       ...metrics?.transactions('process'),
       process: (chunk) => this.processChunk(chunk),
     });
