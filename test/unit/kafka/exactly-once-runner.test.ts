@@ -1,6 +1,8 @@
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { ExactlyOnceOptions } from '../../../src/kafka/exactly-once.js';
 import {
+  CommitOutcomeUnknownError,
   ExactlyOnceRunner,
   splitForProduce,
   whileHeartbeating,
@@ -14,7 +16,9 @@ import { createLogger } from '../../../src/lib/logger.js';
 function fakeKafka(
   options: {
     committedOffset?: string;
-    failOnce?: 'commit-and-abort' | 'sendOffsets' | 'fenced';
+    failOnce?: 'commit' | 'send-and-abort' | 'sendOffsets' | 'fenced';
+    /** The group's committed offset once a failed commit's producer is replaced (it had landed). */
+    committedOffsetAfterCommitFailure?: string;
     /** How many subscribes fail as on a broker that has not learnt of the topic yet. */
     unknownTopicSubscribes?: number;
   } = {},
@@ -22,11 +26,19 @@ function fakeKafka(
   const log: string[] = [];
   let producers = 0;
   let failures = 0;
+  let commitFailed = false;
   let subscribeFailures = 0;
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   const handlers = new Map<string, (event: unknown) => void>();
   const txn = {
-    sendBatch: () => (log.push('send'), Promise.resolve([])),
+    sendBatch: () => {
+      if (options.failOnce === 'send-and-abort' && failures === 0) {
+        log.push('send:failed');
+        return Promise.reject(new Error('connection lost'));
+      }
+      log.push('send');
+      return Promise.resolve([]);
+    },
     sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => {
       if (options.failOnce === 'sendOffsets' && failures++ === 0) {
         log.push('offsets:CONCURRENT_TRANSACTIONS');
@@ -42,15 +54,20 @@ function fakeKafka(
         log.push('commit:fenced');
         return Promise.reject(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
       }
-      if (options.failOnce === 'commit-and-abort' && failures === 0) {
+      if (options.failOnce === 'commit' && failures++ === 0) {
         log.push('commit:failed');
-        return Promise.reject(new Error('connection lost'));
+        commitFailed = true;
+        return Promise.reject(
+          Object.assign(new Error('Connection error: read ECONNRESET'), {
+            name: 'KafkaJSConnectionError',
+          }),
+        );
       }
       log.push('commit');
       return Promise.resolve();
     },
     abort: () => {
-      if (options.failOnce === 'commit-and-abort' && failures++ === 0) {
+      if (options.failOnce === 'send-and-abort' && failures++ === 0) {
         log.push('abort:failed');
         return Promise.reject(new Error('Cannot continue to use transaction once ended'));
       }
@@ -64,7 +81,18 @@ function fakeKafka(
       disconnect: () => Promise.resolve(),
       fetchOffsets: () =>
         Promise.resolve([
-          { topic: 'in', partitions: [{ partition: 0, offset: options.committedOffset ?? '-1' }] },
+          {
+            topic: 'in',
+            partitions: [
+              {
+                partition: 0,
+                offset:
+                  (commitFailed ? options.committedOffsetAfterCommitFailure : undefined) ??
+                  options.committedOffset ??
+                  '-1',
+              },
+            ],
+          },
         ]),
     }),
     producer: () => ({
@@ -143,7 +171,7 @@ function payload(offsets: string[], heartbeat: () => Promise<void>) {
   return { p, resolved };
 }
 
-const runnerFor = (kafka: Kafka) =>
+const runnerFor = (kafka: Kafka, more: Partial<ExactlyOnceOptions> = {}) =>
   new ExactlyOnceRunner({
     kafka,
     groupId: 'g',
@@ -155,6 +183,7 @@ const runnerFor = (kafka: Kafka) =>
         { topic: 'out', messages: chunk.messages.map((m) => ({ value: m.value })) },
       ]),
     maxBackoffMs: 10,
+    ...more,
   });
 
 describe('ExactlyOnceRunner', () => {
@@ -203,15 +232,13 @@ describe('ExactlyOnceRunner', () => {
   });
 
   it('replaces a producer whose abort failed (kafkajs leaves it stuck) and retries the chunk on a new one', async () => {
-    const fake = fakeKafka({ failOnce: 'commit-and-abort' });
+    const fake = fakeKafka({ failOnce: 'send-and-abort' });
     await runnerFor(fake.kafka).start();
     const { p, resolved } = payload(['0'], () => Promise.resolve());
     await fake.eachBatch(p);
     expect(fake.log).toEqual([
       'producer:1',
-      'send',
-      'offsets:1',
-      'commit:failed',
+      'send:failed',
       'abort:failed',
       'producer:2', // a fresh producer: its initialisation settles the old transaction on the broker
       'send',
@@ -219,6 +246,78 @@ describe('ExactlyOnceRunner', () => {
       'commit',
     ]);
     expect(resolved).toEqual(['0']);
+  });
+
+  it('after a failed commit that did not land, has the state read again and retries the chunk on a new producer', async () => {
+    const fake = fakeKafka({ failOnce: 'commit' });
+    const uncertain: string[] = [];
+    await runnerFor(fake.kafka, {
+      onCommitUncertain: (topic, partition) => uncertain.push(`${topic}/${String(partition)}`),
+    }).start();
+    const { p, resolved } = payload(['0'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual([
+      'producer:1',
+      'send',
+      'offsets:1',
+      'commit:failed', // no abort: kafkajs refuses to abort a transaction it began committing
+      'producer:2', // its initialisation completes or aborts the open transaction on the broker
+      'send',
+      'offsets:1',
+      'commit',
+    ]);
+    expect(uncertain).toEqual(['in/0']);
+    expect(resolved).toEqual(['0']);
+  });
+
+  it('after a failed commit that landed, skips the chunk instead of writing it twice', async () => {
+    const fake = fakeKafka({ failOnce: 'commit', committedOffsetAfterCommitFailure: '1' });
+    const uncertain: string[] = [];
+    let afterCommits = 0;
+    await runnerFor(fake.kafka, {
+      onCommitUncertain: (topic, partition) => uncertain.push(`${topic}/${String(partition)}`),
+      process: () => Promise.resolve({ records: [], afterCommit: () => afterCommits++ }),
+    }).start();
+    const { p, resolved } = payload(['0'], () => Promise.resolve());
+    await fake.eachBatch(p);
+    expect(fake.log).toEqual(['producer:1', 'offsets:1', 'commit:failed', 'producer:2']);
+    // its effects are the changelog's now: the state owner re-reads them (onCommitUncertain)
+    expect(uncertain).toEqual(['in/0']);
+    expect(afterCommits).toBe(0);
+    expect(resolved).toEqual(['0']);
+  });
+
+  it('treats a timer transaction whose commit failed the same way, and never applies it', async () => {
+    const fake = fakeKafka({ failOnce: 'commit' });
+    const uncertain: string[] = [];
+    const failed: string[] = [];
+    const runner = runnerFor(fake.kafka, {
+      onCommitUncertain: (topic, partition) => uncertain.push(`${topic}/${String(partition)}`),
+      onFailed: ({ type }) => failed.push(type),
+    });
+    await runner.start();
+    let applied = 0;
+    const build = () =>
+      Promise.resolve({
+        records: [{ topic: 'out', messages: [{ value: 'v' }] }],
+        afterCommit: () => applied++,
+      });
+    await expect(runner.transact('in', 0, build)).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+    expect({ uncertain, failed, applied }).toEqual({
+      uncertain: ['in/0'],
+      failed: ['COMMIT_OUTCOME_UNKNOWN'],
+      applied: 0,
+    });
+    await runner.transact('in', 0, build);
+    expect(fake.log).toEqual([
+      'producer:1',
+      'send',
+      'commit:failed',
+      'producer:2',
+      'send',
+      'commit',
+    ]);
+    expect(applied).toBe(1);
   });
 });
 
