@@ -66,7 +66,8 @@ export async function snapshotOffsets(kafka: Kafka, topics: RunTopics): Promise<
     }
     const out = new Map<string, { partition: number; offset: string }[]>();
     for (const topic of names) {
-      const offsets = await admin.fetchTopicOffsets(topic);
+      // a topic the pipeline has just created may not have a leader everywhere yet
+      const offsets = await retrying(() => admin.fetchTopicOffsets(topic));
       out.set(
         topic,
         offsets.map((o) => ({ partition: o.partition, offset: o.high })),
@@ -75,6 +76,22 @@ export async function snapshotOffsets(kafka: Kafka, topics: RunTopics): Promise<
     return out;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Retries what fails with a retriable kafkajs error (or a consumer not running yet), for up to 30 s. */
+async function retrying<T>(fn: () => Promise<T>, deadline = Date.now() + 30_000): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const retriable =
+        err instanceof Error &&
+        ((err as { retriable?: boolean }).retriable === true ||
+          /not initialized, consumer#run must be called first/.test(err.message));
+      if (!retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
@@ -139,9 +156,16 @@ export class RunObserver {
         autoCommit: false,
         eachMessage: ({ topic, message }) => observer.take(topic, message),
       });
-      for (const [topic, partitions] of options.from) {
-        for (const { partition, offset } of partitions) consumer.seek({ topic, partition, offset });
-      }
+      // kafkajs refuses a seek while its consumer restarts after a failed first join (a fresh
+      // broker); the run's records are recognised by key, so a seek that never lands only costs
+      // reading from the beginning
+      await retrying(() => {
+        for (const [topic, partitions] of options.from) {
+          for (const { partition, offset } of partitions)
+            consumer.seek({ topic, partition, offset });
+        }
+        return Promise.resolve();
+      }).catch(() => undefined);
     } catch (err) {
       await consumer.disconnect();
       throw err;

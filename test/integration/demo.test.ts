@@ -24,7 +24,19 @@ describe('the demo (README Quick start)', () => {
       expect(lines.join('\n')).toMatch(new RegExp(`sending: ${calls.length}/${calls.length} sent`));
 
       const report = result.report;
-      expect(report?.ok).toBe(true);
+      // on failure, say what the check found wrong
+      const sections = [
+        'stored',
+        'events',
+        'completions',
+        'newTransactions',
+        'alerts',
+        'deadLetters',
+      ] as const;
+      const wrong = sections
+        .map((name) => ({ name, ...report?.[name] }))
+        .filter((s) => s.missing?.length || s.duplicated?.length || s.unexpected?.length);
+      expect(report?.ok, JSON.stringify({ wrong, undecodable: report?.undecodable })).toBe(true);
       expect(report?.stored.matched).toBe(calls.length);
       expect(report?.events.matched).toBe(
         calls.reduce((n, c) => n + (ledger.events[c.id]?.length ?? 0), 0),
