@@ -123,9 +123,21 @@ function fakeEosManager() {
   };
 }
 
+const ABC = [
+  {
+    topic: 't',
+    messages: [
+      { value: 'a', partition: 0 },
+      { value: 'b', partition: 1 },
+      { value: 'c', partition: 0 },
+    ],
+  },
+];
+
 function send(
   cluster: unknown,
   partitioner = (o: { message: { partition?: number } }) => o.message.partition ?? 0,
+  topicMessages: Parameters<Send>[0]['topicMessages'] = ABC,
 ) {
   const sendMessages = createSendMessages({
     logger: quiet,
@@ -143,16 +155,7 @@ function send(
   return sendMessages({
     acks: -1,
     timeout: 1000,
-    topicMessages: [
-      {
-        topic: 't',
-        messages: [
-          { value: 'a', partition: 0 },
-          { value: 'b', partition: 1 },
-          { value: 'c', partition: 0 },
-        ],
-      },
-    ],
+    topicMessages,
   });
 }
 
@@ -197,6 +200,26 @@ describe('kafkajs producer send when a broker dies mid-send (patched, tulios/kaf
     const acks = await send(cluster, partitioner);
     expect(acks.map((a) => a.partition).sort()).toEqual([0, 1]);
     expect(sent).toEqual({ 1: ['0:0:a,c'], 3: ['1:0:b'] });
+  });
+
+  it('sends every message of a topic given twice in one send', async () => {
+    const { cluster, sent } = fakeCluster({
+      leaders: [1, 2],
+      leadersAfterRefresh: [1, 2],
+      failures: {},
+    });
+    const byPartition = (o: { message: { partition?: number } }) => o.message.partition ?? 0;
+    await send(cluster, byPartition, [
+      { topic: 't', messages: [{ value: 'a', partition: 0 }] },
+      {
+        topic: 't',
+        messages: [
+          { value: 'b', partition: 1 },
+          { value: 'c', partition: 0 },
+        ],
+      },
+    ]);
+    expect(sent).toEqual({ 1: ['0:0:a,c'], 2: ['1:0:b'] });
   });
 
   it('keeps each message in the partition the first attempt chose (a retry does not re-partition)', async () => {
