@@ -71,7 +71,11 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
           await one.disconnect();
         }
       }
-      const pipeline = resources.track(await startPipeline(config, endpoints), (p) => p.close());
+      // PIPELINE_LOG=<file> keeps the pipeline's warnings, to debug a failure
+      const pipeline = resources.track(
+        await startPipeline(config, endpoints, process.env.PIPELINE_LOG),
+        (p) => p.close(),
+      );
       const url = pipeline.ingest.url;
       // the topics are replicated as production runs them
       const raw = config.TOPIC_WEBHOOKS_RAW;
