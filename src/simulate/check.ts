@@ -154,7 +154,7 @@ export class RunObserver {
       await consumer.subscribe({ topics: topicNames(options.topics), fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachMessage: ({ topic, message }) => observer.take(topic, message),
+        eachMessage: ({ topic, partition, message }) => observer.take(topic, partition, message),
       });
       // kafkajs refuses a seek while its consumer restarts after a failed first join (a fresh
       // broker); the run's records are recognised by key, so a seek that never lands only costs
@@ -178,9 +178,19 @@ export class RunObserver {
     return this.seen;
   }
 
-  private async take(topic: string, message: KafkaMessage): Promise<void> {
+  /**
+   * Records of the run already taken, by topic, partition and offset: the check's consumer reads
+   * a record again after a seek that lands late or a restart of its own, and a record read twice
+   * is one output, not a duplicate (a duplicate is another record).
+   */
+  private readonly taken = new Set<string>();
+
+  private async take(topic: string, partition: number, message: KafkaMessage): Promise<void> {
     const key = message.key?.toString() ?? '';
     if (!this.ours(key)) return;
+    const at = `${topic}/${String(partition)}/${message.offset}`;
+    if (this.taken.has(at)) return;
+    this.taken.add(at);
     const ingestId = headerText(message.headers, 'ob-ingest-id') ?? null;
     const t = this.topics;
     if (topic === t.raw) {
