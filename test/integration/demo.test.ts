@@ -1,8 +1,24 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { DEMO_DAY, demoSummary, runPipelineDemo } from '../../src/demo/pipeline.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { brokers, registryUrl } from './support/kafka.js';
+
+/** Each distinct message of a pipeline log (with its component and error), counted, in order. */
+function logSummary(file: string): string {
+  const counts = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const j = JSON.parse(line) as { component?: string; msg?: string; err?: { message?: string } };
+    const key = `${j.component ?? '-'} | ${j.msg ?? ''}${j.err?.message ? ` | ${j.err.message.slice(0, 160)}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${String(n)}× ${k}`).join('\n');
+}
 
 describe('the demo (README Quick start)', () => {
   it(
@@ -11,7 +27,11 @@ describe('the demo (README Quick start)', () => {
     async () => {
       const endpoints = { brokers: brokers(), registryUrl: registryUrl() };
       const lines: string[] = [];
-      const result = await runPipelineDemo(loadConfig({}), endpoints, createLogger('silent'), {
+      // the pipeline's log (info) goes to DEMO_LOG or a temporary file; a failure prints a summary
+      const log =
+        process.env.DEMO_LOG ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'demo-')), 'log');
+      const logger = createLogger('info', pino.destination({ dest: log, sync: true }));
+      const result = await runPipelineDemo(loadConfig({}), endpoints, logger, {
         say: (l) => lines.push(l),
         progress: () => undefined,
         progressDone: (l) => {
@@ -36,6 +56,7 @@ describe('the demo (README Quick start)', () => {
       const wrong = sections
         .map((name) => ({ name, ...report?.[name] }))
         .filter((s) => s.missing?.length || s.duplicated?.length || s.unexpected?.length);
+      if (!report?.ok) console.error(`demo log (${log}):\n${logSummary(log)}`);
       expect(report?.ok, JSON.stringify({ wrong, undecodable: report?.undecodable })).toBe(true);
       expect(report?.stored.matched).toBe(calls.length);
       expect(report?.events.matched).toBe(
