@@ -675,7 +675,7 @@ export class ExactlyOnceRunner {
       await this.dropProducer(key);
       const type = errorType(err);
       if (type && FENCED.has(type)) throw err;
-      this.committedFloor.delete(`${topic}:${String(partition)}`);
+      // (the next producer's creation clears the cached committed offsets: they are read again)
       this.options.onCommitUncertain?.(topic, partition);
       throw new CommitOutcomeUnknownError(key, err);
     }
