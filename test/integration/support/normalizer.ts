@@ -14,6 +14,13 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
     TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
     TOPIC_REFRESH_DLQ: uniqueName('dlq'),
+    // every service start creates all of refreshbus's topics: the outputs and changelogs too must
+    // be this test's own, not the defaults with 3 partitions (the demo test's processors then
+    // wrote changelog partitions 3-5 of a 3-partition topic)
+    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
+    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
+    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
+    PROCESS_APPLICATION_ID: uniqueName('processors'),
     TOPIC_PARTITIONS: '3',
     NORMALIZE_GROUP_ID: uniqueName('normalizer'),
     NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer-txn'),
