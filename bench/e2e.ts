@@ -159,6 +159,8 @@ interface TopologyResult {
   readonly commits: Record<string, ReturnType<typeof commitCurve>>;
   readonly missing: number;
   readonly failures: number;
+  /** why, per reason: `HTTP <status>` or the socket error's code */
+  readonly failureReasons: Record<string, number>;
   readonly announceFailures: number;
   readonly lateStarts: number;
   readonly dispatchSeconds: number;
@@ -284,6 +286,7 @@ async function runTopology(
     const okAt = new Map<string, number>();
     const httpMs: number[] = [];
     let failures = 0;
+    const failureReasons = new Map<string, number>();
     let lateStarts = 0;
     const pending: Promise<void>[] = [];
     const started = Date.now();
@@ -298,7 +301,11 @@ async function runTopology(
           client.post('/webhooks/bud', signedHeaders(`msg_${i}`, body), body).then((r) => {
             httpMs.push(r.doneAt - r.sentAt);
             if (r.status === 200) okAt.set(customer(i), r.doneAt);
-            else failures++;
+            else {
+              failures++;
+              const reason = r.error ?? `HTTP ${String(r.status)}`;
+              failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+            }
           }),
         );
       }
@@ -307,7 +314,10 @@ async function runTopology(
     const dispatchSeconds = (Date.now() - started) / 1000;
     await Promise.all(pending);
     const sendSeconds = (Date.now() - started) / 1000;
-    say(`${topology}: sent ${n} webhooks in ${sendSeconds.toFixed(1)} s (${failures} not 200)`);
+    const reasons = [...failureReasons].map(([reason, count]) => `${reason} ×${String(count)}`);
+    say(
+      `${topology}: sent ${n} webhooks in ${sendSeconds.toFixed(1)} s (${failures} not 200${reasons.length ? `: ${reasons.join(', ')}` : ''})`,
+    );
 
     // 3. wait for the signals still on their way
     const drainStarted = Date.now();
@@ -372,6 +382,7 @@ async function runTopology(
       commits,
       missing,
       failures,
+      failureReasons: Object.fromEntries(failureReasons),
       announceFailures,
       lateStarts,
       dispatchSeconds,
@@ -435,6 +446,13 @@ function figuresOf(r: TopologyResult): Figure[] {
       unit: '',
       measured: r.failures,
       target: { op: '<=', value: 0 },
+      ...(r.failures > 0
+        ? {
+            note: Object.entries(r.failureReasons)
+              .map(([reason, count]) => `${reason} ×${String(count)}`)
+              .join(', '),
+          }
+        : {}),
     },
     {
       name: `achieved send rate${tag}`,

@@ -101,7 +101,13 @@ export async function waitForHttp(
     }
     if (service && (service.child.exitCode !== null || service.child.signalCode !== null))
       throw new Error(`${url}: the process exited before answering`);
-    if (Date.now() - started > timeoutMs) throw new Error(`${url}: no 200 within ${timeoutMs} ms`);
+    if (Date.now() - started > timeoutMs) {
+      // what the service said last (its log lines: messages and codes, never webhook bodies)
+      const tail = service?.stdout().trimEnd().split('\n').slice(-15).join('\n') ?? '';
+      throw new Error(
+        `${url}: no 200 within ${timeoutMs} ms${tail ? `; the service's last log lines:\n${tail}` : ''}`,
+      );
+    }
     await sleep(100);
   }
 }
