@@ -2,6 +2,7 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
 import type { Config } from '../config/config.js';
+import { OperatorError } from '../ops/errors.js';
 
 /** Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they are. */
 export async function ensureTopics(
@@ -79,6 +80,63 @@ export async function createMissingTopics(
       ensureTopics(admin, topicDefinitions(config)),
     );
     if (created.length) log.info({ topics: created }, 'created missing topics');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The processors' co-partitioned topics: the inputs (events and requests, read together per
+ * partition) and the changelogs (partition N holds the state of input partition N).
+ */
+export function coPartitionedTopics(config: Config): string[] {
+  return [config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_REQUESTS, ...changelogTopics(config)];
+}
+
+/**
+ * Why the processors cannot run on these partition counts, or undefined when they can. Pure: the
+ * start-up check below feeds it the cluster's counts.
+ */
+export function coPartitioningProblem(
+  config: Config,
+  partitionsOf: ReadonlyMap<string, number>,
+): string | undefined {
+  const topics = coPartitionedTopics(config);
+  const counts = topics.map((topic) => partitionsOf.get(topic));
+  if (new Set(counts).size <= 1) return undefined;
+  const listed = topics
+    .map((topic, i) => `${topic} ${counts[i] === undefined ? 'missing' : String(counts[i])}`)
+    .join(', ');
+  return (
+    `the processors' co-partitioned topics differ in partition count (${listed}). ` +
+    'Input partition N is processed with its state in changelog partition N, and a customer’s ' +
+    'events and requests must land on partitions of the same number: give them all the same ' +
+    'count (`refreshbus topics apply` reports the drift), or set PROCESS_APPLICATION_ID to a ' +
+    'new application whose changelogs are created with the inputs’ count.'
+  );
+}
+
+/**
+ * At the processors' start-up, after the topics were created: refuses to run on topics whose
+ * partition counts differ (say, changelogs made with another TOPIC_PARTITIONS), which would
+ * otherwise stall every transaction writing state for a partition the changelog lacks.
+ */
+export async function assertCoPartitioned(
+  kafka: Kafka,
+  config: Config,
+  log: Logger,
+): Promise<void> {
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', log, () => admin.connect());
+  try {
+    const { topics } = await retrying('reading topic metadata', log, () =>
+      admin.fetchTopicMetadata({ topics: coPartitionedTopics(config) }),
+    );
+    const problem = coPartitioningProblem(
+      config,
+      new Map(topics.map((t) => [t.name, t.partitions.length])),
+    );
+    if (problem) throw new OperatorError(problem);
   } finally {
     await admin.disconnect();
   }

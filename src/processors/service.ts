@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
-import { createMissingTopics } from '../kafka/topics.js';
+import { assertCoPartitioned, createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
 import { StreamMetrics, createMetricsRegistry } from '../observability/metrics.js';
 import type { Readiness, RunningOpsServer } from '../observability/ops-server.js';
@@ -43,6 +43,7 @@ export async function startProcessors(
     logger,
   );
   await createMissingTopics(kafka, config, log);
+  await assertCoPartitioned(kafka, config, log);
 
   const registry = createRegistry(endpoints.registryUrl);
   // registered once at start; outputs are then encoded synchronously (avsc behind the wire header)

@@ -7,7 +7,8 @@ import type {
   ReconnectAlert,
 } from '../../src/processors/types.js';
 import { budV1, yodlee } from '../support/events.js';
-import { Resources, readAll, testKafka, testRegistry } from './support/kafka.js';
+import { OperatorError } from '../../src/ops/errors.js';
+import { Resources, createTopics, readAll, testKafka, testRegistry } from './support/kafka.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
 const resources = new Resources();
@@ -180,5 +181,22 @@ describe('processors on the real broker', () => {
       ['y6', 'RAISED', 'UPDATE_CREDENTIALS'],
     ]);
     expect(running.host.stateSize()).toMatchObject({ rounds: 6, alerts: 6 });
+  });
+
+  it('refuses to start, naming the topics, when a changelog has fewer partitions than the inputs', async () => {
+    const config = processorConfig(); // 3 partitions
+    const admin = resources.track(testKafka().admin(), (a) => a.disconnect());
+    await admin.connect();
+    // changelogs left by a run with TOPIC_PARTITIONS=2
+    await createTopics(admin, [`${config.PROCESS_APPLICATION_ID}.rounds.changelog`], 2);
+    const start = startProcessors(
+      config,
+      { brokers: config.KAFKA_BROKERS ?? [], registryUrl: config.SCHEMA_REGISTRY_URL ?? '' },
+      createLogger('silent'),
+    );
+    await expect(start).rejects.toThrow(OperatorError);
+    await expect(start).rejects.toThrow(
+      `${config.TOPIC_REFRESH_EVENTS} 3, ${config.TOPIC_REFRESH_REQUESTS} 3, ${config.PROCESS_APPLICATION_ID}.rounds.changelog 2, ${config.PROCESS_APPLICATION_ID}.alerts.changelog 3`,
+    );
   });
 });
