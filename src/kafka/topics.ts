@@ -73,13 +73,24 @@ export async function createMissingTopics(
   config: Config,
   log: Logger,
 ): Promise<void> {
-  const admin = kafka.admin();
-  await retrying('connecting to Kafka', log, () => admin.connect());
-  try {
+  await withAdmin(kafka, log, async (admin) => {
     const created = await retrying('creating topics', log, () =>
       ensureTopics(admin, topicDefinitions(config)),
     );
     if (created.length) log.info({ topics: created }, 'created missing topics');
+  });
+}
+
+/** An admin client connected (waiting for Kafka) for `fn`, then disconnected. */
+async function withAdmin(
+  kafka: Kafka,
+  log: Logger,
+  fn: (admin: Admin) => Promise<void>,
+): Promise<void> {
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', log, () => admin.connect());
+  try {
+    await fn(admin);
   } finally {
     await admin.disconnect();
   }
@@ -126,9 +137,7 @@ export async function assertCoPartitioned(
   config: Config,
   log: Logger,
 ): Promise<void> {
-  const admin = kafka.admin();
-  await retrying('connecting to Kafka', log, () => admin.connect());
-  try {
+  await withAdmin(kafka, log, async (admin) => {
     const { topics } = await retrying('reading topic metadata', log, () =>
       admin.fetchTopicMetadata({ topics: coPartitionedTopics(config) }),
     );
@@ -137,7 +146,5 @@ export async function assertCoPartitioned(
       new Map(topics.map((t) => [t.name, t.partitions.length])),
     );
     if (problem) throw new OperatorError(problem);
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
