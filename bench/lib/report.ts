@@ -74,7 +74,9 @@ const unit = (u: string) => (u ? ` ${u}` : '');
 const yesNo = (b: boolean | undefined) => (b === undefined ? '—' : b ? '✅ yes' : '❌ no');
 
 /** `YYYY-MM-DD` of today (UTC): the report's file name. */
-export const reportDate = () => new Date().toISOString().slice(0, 10);
+/** The report's name: today's date, or BENCH_REPORT_NAME (a second run the same day, say). */
+export const reportDate = () =>
+  process.env.BENCH_REPORT_NAME ?? new Date().toISOString().slice(0, 10);
 
 /**
  * Writes `bench/results/<date>.md` and `.json` and one SVG per chart
