@@ -73,8 +73,10 @@ const op = (o: '>=' | '<=') => (o === '>=' ? '≥' : '≤');
 const unit = (u: string) => (u ? ` ${u}` : '');
 const yesNo = (b: boolean | undefined) => (b === undefined ? '—' : b ? '✅ yes' : '❌ no');
 
-/** `YYYY-MM-DD` of today (UTC): the report's file name. */
-/** The report's name: today's date, or BENCH_REPORT_NAME (a second run the same day, say). */
+/**
+ * The report's file name: `YYYY-MM-DD` of today (UTC), or BENCH_REPORT_NAME (a second run the
+ * same day, say).
+ */
 export const reportDate = () =>
   process.env.BENCH_REPORT_NAME ?? new Date().toISOString().slice(0, 10);
 
