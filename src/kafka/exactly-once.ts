@@ -9,6 +9,8 @@ import type {
   Transaction,
 } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
+import { OperatorError } from '../ops/errors.js';
+import { fetchStableOffset } from './offsets.js';
 import { KeyHashPartitioner } from './partitioner.js';
 
 /** Records to write in the same transaction as a batch's input offsets. */
@@ -354,6 +356,7 @@ export class ExactlyOnceRunner {
 
   async start(): Promise<void> {
     await this.admin.connect();
+    await this.assertStableOffsetsSupported();
     await this.consumer.connect();
     for (const topic of this.options.topics) await this.subscribe(topic);
     this.consumer.on(this.consumer.events.CRASH, (event) => {
@@ -478,6 +481,26 @@ export class ExactlyOnceRunner {
   }
 
   /**
+   * Committed offsets are read with require_stable (OffsetFetch v7, Kafka 2.5+); without it a
+   * chunk could be processed twice. An older broker is refused at start, not at the first chunk.
+   * Any other answer (a commit pending on that partition, a coordinator loading) is the chunks'
+   * business.
+   */
+  private async assertStableOffsetsSupported(): Promise<void> {
+    const [topic] = this.options.topics;
+    if (topic === undefined) return;
+    try {
+      await fetchStableOffset(this.admin, this.options.groupId, topic, 0, { timeoutMs: 0 });
+    } catch (err) {
+      if (err instanceof Error && err.name === 'KafkaJSServerDoesNotSupportApiKey')
+        throw new OperatorError(
+          `exactly-once processing needs Kafka 2.5 or later (${err.message}); upgrade the brokers`,
+          { cause: err },
+        );
+    }
+  }
+
+  /**
    * On a fresh multi-broker cluster a topic just created is not known to every broker at once,
    * and kafkajs does not retry UNKNOWN_TOPIC_OR_PARTITION in `subscribe`: wait for it (bounded).
    */
@@ -590,12 +613,9 @@ export class ExactlyOnceRunner {
     const id = `${topic}:${partition}`;
     const known = this.committedFloor.get(id);
     if (known !== undefined) return known;
-    const [offsets] = await this.admin.fetchOffsets({
-      groupId: this.options.groupId,
-      topics: [topic],
-    });
-    const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-    const floor = BigInt(committed) < 0n ? 0n : BigInt(committed);
+    // stable: the previous owner's (or our own unknown) commit may not be applied yet
+    const committed = await fetchStableOffset(this.admin, this.options.groupId, topic, partition);
+    const floor = committed < 0n ? 0n : committed;
     this.committedFloor.set(id, floor);
     return floor;
   }

@@ -8,6 +8,7 @@ import {
   whileHeartbeating,
 } from '../../../src/kafka/exactly-once.js';
 import { createLogger } from '../../../src/lib/logger.js';
+import { OperatorError } from '../../../src/ops/errors.js';
 
 /**
  * A scripted stand-in for kafkajs: the runner's control flow around transactions is what is
@@ -21,6 +22,8 @@ function fakeKafka(
     committedOffsetAfterCommitFailure?: string;
     /** How many subscribes fail as on a broker that has not learnt of the topic yet. */
     unknownTopicSubscribes?: number;
+    /** The broker predates OffsetFetch v7 (Kafka < 2.5): no stable read of committed offsets. */
+    noStableOffsets?: boolean;
   } = {},
 ) {
   const log: string[] = [];
@@ -79,21 +82,30 @@ function fakeKafka(
     admin: () => ({
       connect: () => Promise.resolve(),
       disconnect: () => Promise.resolve(),
-      fetchOffsets: () =>
-        Promise.resolve([
-          {
-            topic: 'in',
-            partitions: [
+      fetchOffsets: (request: { requireStable?: boolean }) =>
+        options.noStableOffsets && request.requireStable
+          ? Promise.reject(
+              Object.assign(
+                new Error(
+                  'requireStable needs OffsetFetch v7 (Kafka 2.5 or later); this broker offers v6',
+                ),
+                { name: 'KafkaJSServerDoesNotSupportApiKey' },
+              ),
+            )
+          : Promise.resolve([
               {
-                partition: 0,
-                offset:
-                  (commitFailed ? options.committedOffsetAfterCommitFailure : undefined) ??
-                  options.committedOffset ??
-                  '-1',
+                topic: 'in',
+                partitions: [
+                  {
+                    partition: 0,
+                    offset:
+                      (commitFailed ? options.committedOffsetAfterCommitFailure : undefined) ??
+                      options.committedOffset ??
+                      '-1',
+                  },
+                ],
               },
-            ],
-          },
-        ]),
+            ]),
     }),
     producer: () => ({
       connect: () => (log.push(`producer:${++producers}`), Promise.resolve()),
@@ -435,6 +447,18 @@ describe('splitForProduce', () => {
       'subscribe:UNKNOWN_TOPIC_OR_PARTITION',
     ]);
     expect(runner.status().member).toBe(true);
+  });
+
+  it('refuses to start on a broker that cannot read committed offsets stable (Kafka < 2.5), saying so', async () => {
+    const fake = fakeKafka({ noStableOffsets: true });
+    const started = runnerFor(fake.kafka).start();
+    await expect(started).rejects.toBeInstanceOf(OperatorError);
+    await expect(started).rejects.toThrow(
+      /needs Kafka 2.5 or later .*offers v6.*upgrade the brokers/,
+    );
+    // reads committed offsets stable on a broker that can
+    const ok = fakeKafka();
+    await expect(runnerFor(ok.kafka).start()).resolves.toBeUndefined();
   });
 
   it('heartbeats while a chunk waits for its state to be restored (a large restore outlasts a session)', async () => {
