@@ -38,6 +38,7 @@ const { KafkaJSConnectionError } = require('kafkajs/src/errors.js') as {
 };
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const connectionLost = () => new KafkaJSConnectionError('Connection error: read ECONNRESET');
 
 /** What each broker was sent, as `partition:firstSequence:values`. */
 type Sent = Record<number, string[]>;
@@ -50,7 +51,12 @@ function fakeCluster(options: {
   failures: Record<number, (Error | undefined)[]>;
   /** the refresh replaces the Broker objects (as kafkajs does for a broker it re-learns) */
   replaceBrokersOnRefresh?: boolean;
+  /** how many lookups of each broker fail first (a dead broker: no connection to it) */
+  findBrokerFailures?: Record<number, number>;
+  /** how long each broker takes to answer, in ms */
+  answerAfterMs?: Record<number, number>;
 }) {
+  const lookupFailures = { ...options.findBrokerFailures };
   let leaders = options.leaders;
   const sent: Sent = {};
   const attempts: Record<number, number> = {};
@@ -67,8 +73,9 @@ function fakeCluster(options: {
         ),
       );
       (sent[nodeId] ??= []).push(...lines.map((l) => (failure ? `${l} (failed)` : l)));
-      if (failure) return Promise.reject(failure);
-      return Promise.resolve({
+      const answered = new Promise((r) => setTimeout(r, options.answerAfterMs?.[nodeId] ?? 0));
+      if (failure) return answered.then(() => Promise.reject(failure));
+      return answered.then(() => ({
         topics: topicData.map(({ topic, partitions }) => ({
           topicName: topic,
           partitions: partitions.map((p) => ({
@@ -79,7 +86,7 @@ function fakeCluster(options: {
             logStartOffset: '0',
           })),
         })),
-      });
+      }));
     },
   });
   let brokers = new Map([1, 2, 3].map((id) => [id, broker(id)]));
@@ -101,7 +108,14 @@ function fakeCluster(options: {
     findLeaderForPartitions(topic: string, partitions: string[]) {
       return Cluster.prototype.findLeaderForPartitions.call(this, topic, partitions);
     },
-    findBroker: ({ nodeId }: { nodeId: string }) => Promise.resolve(brokers.get(Number(nodeId))),
+    findBroker: ({ nodeId }: { nodeId: string }) => {
+      const id = Number(nodeId);
+      if ((lookupFailures[id] ?? 0) > 0) {
+        lookupFailures[id] = (lookupFailures[id] ?? 0) - 1;
+        return Promise.reject(connectionLost());
+      }
+      return Promise.resolve(brokers.get(id));
+    },
   };
   return { cluster, sent };
 }
@@ -158,8 +172,6 @@ function send(
     topicMessages,
   });
 }
-
-const connectionLost = () => new KafkaJSConnectionError('Connection error: read ECONNRESET');
 
 describe('kafkajs producer send when a broker dies mid-send (patched, tulios/kafkajs#1303)', () => {
   it('sends the dead broker’s partitions to their new leader, even one that already answered', async () => {
@@ -220,6 +232,46 @@ describe('kafkajs producer send when a broker dies mid-send (patched, tulios/kaf
       },
     ]);
     expect(sent).toEqual({ 1: ['0:0:a,c'], 2: ['1:0:b'] });
+  });
+
+  it('starts no request of an attempt before every leader of it is found (a request left running was sent again)', async () => {
+    // the lookup of broker 2 fails once (it died); broker 1 answers after 30 ms. Before, broker
+    // 1's request was already running when the lookup failed: the retry sent partition 0 again,
+    // with the next sequence numbers, while the first request was still in flight (a copy).
+    const { cluster, sent } = fakeCluster({
+      leaders: [1, 2],
+      leadersAfterRefresh: [1, 2],
+      failures: {},
+      findBrokerFailures: { 2: 1 },
+      answerAfterMs: { 1: 30 },
+    });
+    const acks = await send(cluster);
+    expect(acks.map((a) => a.partition).sort()).toEqual([0, 1]);
+    expect(sent).toEqual({ 1: ['0:0:a,c'], 2: ['1:0:b'] });
+  });
+
+  it('leaves no failed request unwatched when a leader cannot be found', async () => {
+    // as above, but broker 1's answer is an error: before, nobody awaited that request, and its
+    // rejection was unhandled (it failed the cluster-broker-loss test run)
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const { cluster, sent } = fakeCluster({
+        leaders: [1, 2],
+        leadersAfterRefresh: [1, 2],
+        failures: { 1: [connectionLost()] },
+        findBrokerFailures: { 2: 1 },
+        answerAfterMs: { 1: 20 },
+      });
+      const acks = await send(cluster);
+      expect(acks.map((a) => a.partition).sort()).toEqual([0, 1]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      expect(sent).toEqual({ 1: ['0:0:a,c (failed)', '0:0:a,c'], 2: ['1:0:b'] });
+    } finally {
+      process.off('unhandledRejection', record);
+    }
   });
 
   it('keeps each message in the partition the first attempt chose (a retry does not re-partition)', async () => {
