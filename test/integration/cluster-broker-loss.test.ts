@@ -9,6 +9,7 @@ import {
   answersBetween,
   checkLedger,
   expectLedgerHolds,
+  explainMissingEvents,
   figures,
   ingestAnswers,
   pipelineConfig,
@@ -116,6 +117,9 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
       // the day went on on two brokers: every call answered 2xx in the end, each stored once,
       // and every output exactly once
       expect(Object.keys(during).filter((s) => s !== '200' && s !== '503')).toEqual([]);
+      // a missing event once failed this test without a clue: say where each one got to
+      for (const line of await explainMissingEvents(endpoints, config, report))
+        console.info(`[cluster-broker-loss] missing: ${line}`);
       expectLedgerHolds(plan, sent, report);
       console.info(
         JSON.stringify({

@@ -278,3 +278,81 @@ export function figures(plan: DayPlan, sent: SendResult, report: CheckReport) {
     unacknowledgedCopies: report.unacknowledgedCopies,
   };
 }
+
+/**
+ * When the check misses events, says for each missing webhook where it got to: its raw record
+ * (partition/offset), the normalizer group's committed offset there, and any record for it on the
+ * events topic read uncommitted. "Committed past it, no event" is a loss; "not committed past it"
+ * a stalled partition; "event present uncommitted" an output that never became readable.
+ */
+export async function explainMissingEvents(
+  endpoints: Endpoints,
+  config: Config,
+  report: CheckReport,
+): Promise<string[]> {
+  const missing = new Set(
+    report.events.missing.flatMap((label) => /\(ingest ([^)]+)\)/.exec(label)?.[1] ?? []),
+  );
+  if (missing.size === 0) return [];
+  const kafka = createKafka(
+    { brokers: endpoints.brokers, clientId: 'outage-explain' },
+    createLogger('silent'),
+  );
+  const raw = config.TOPIC_WEBHOOKS_RAW;
+  const events = config.TOPIC_REFRESH_EVENTS;
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: uniqueName('explain'), readUncommitted: true });
+  const found = new Map<string, string[]>();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of [raw, events])
+      for (const p of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}/${String(p.partition)}`, BigInt(p.high));
+    const read = new Map<string, bigint>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [raw, events], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ topic, partition, message }) => {
+        read.set(`${topic}/${String(partition)}`, BigInt(message.offset) + 1n);
+        const id = message.headers?.['ob-ingest-id']?.toString();
+        if (id && missing.has(id)) {
+          const list = found.get(id) ?? [];
+          list.push(`${topic === raw ? 'raw' : 'event'} ${String(partition)}/${message.offset}`);
+          found.set(id, list);
+        }
+        return Promise.resolve();
+      },
+    });
+    // every partition read to its end (transaction markers leave the last offsets unread)
+    await until('the raw and events topics to be read', 30_000, () =>
+      [...ends].every(([at, end]) => (read.get(at) ?? 0n) >= end - 1n || end === 0n)
+        ? true
+        : undefined,
+    ).catch(() => undefined);
+    const committed = new Map<number, string>();
+    for (const p of (
+      await admin.fetchOffsets({ groupId: config.NORMALIZE_GROUP_ID, topics: [raw] })
+    )[0]?.partitions ?? [])
+      committed.set(p.partition, p.offset);
+    const ends0 = [...ends].map(
+      ([at, end]) => `${at}: end ${String(end)}, read ${String(read.get(at) ?? 0n)}`,
+    );
+    return [
+      ...[...missing].map((id) => {
+        const places = found.get(id) ?? [];
+        const rawAt = places.find((p) => p.startsWith('raw '));
+        const partition = rawAt ? Number(rawAt.slice(4).split('/')[0]) : undefined;
+        const at =
+          partition === undefined
+            ? ''
+            : `; normalizer committed ${String(partition)} at ${committed.get(partition) ?? '?'}`;
+        return `ingest ${id}: ${places.join(', ') || 'nowhere'}${at}`;
+      }),
+      ...ends0,
+    ];
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+}
