@@ -272,9 +272,17 @@ export const configSchema = z.object({
     .int()
     .min(1)
     .max(64)
-    .default(4)
+    .default(12)
     .describe(
-      'Normalize: input partitions processed at the same time, each in its own transactions.',
+      'Normalize: input partitions processed at the same time, each in its own transactions. At least the partitions one instance holds, or NORMALIZE_TRANSACTION_INTERVAL_MS does not apply.',
+    ),
+  NORMALIZE_TRANSACTION_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(50)
+    .describe(
+      'Normalizer: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none.',
     ),
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
@@ -331,8 +339,18 @@ export const configSchema = z.object({
     .int()
     .min(1)
     .max(64)
-    .default(4)
-    .describe('Processors: partitions processed at the same time, each in its own transactions.'),
+    .default(12)
+    .describe(
+      'Processors: input partitions (of both input topics) processed at the same time, each in its own transactions. At least the partitions one instance holds, or PROCESS_TRANSACTION_INTERVAL_MS does not apply.',
+    ),
+  PROCESS_TRANSACTION_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(50)
+    .describe(
+      'Processors: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none.',
+    ),
   PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Processors: on SIGTERM, time to finish the batch in hand.',
   ),

@@ -137,6 +137,7 @@ export async function startNormalizer(
     transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
     sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: config.NORMALIZE_CONCURRENCY,
+    minTransactionIntervalMs: config.NORMALIZE_TRANSACTION_INTERVAL_MS,
     logger: log,
     ...metrics.transactions('normalize'),
     process: normalizeBatch(

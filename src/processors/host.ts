@@ -96,6 +96,7 @@ export class ProcessorHost {
       partitionAssigners: [CoPartitionedAssigner],
       sessionTimeoutMs: config.PROCESS_SESSION_TIMEOUT_MS,
       partitionsConsumedConcurrently: config.PROCESS_CONCURRENCY,
+      minTransactionIntervalMs: config.PROCESS_TRANSACTION_INTERVAL_MS,
       logger,
       onAssignment: (assignment, { rejoined }) => {
         if (rejoined) {

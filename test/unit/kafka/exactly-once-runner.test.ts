@@ -1,5 +1,5 @@
 import type { EachBatchPayload, Kafka } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ExactlyOnceOptions } from '../../../src/kafka/exactly-once.js';
 import {
   CommitOutcomeUnknownError,
@@ -447,6 +447,37 @@ describe('splitForProduce', () => {
       'subscribe:UNKNOWN_TOPIC_OR_PARTITION',
     ]);
     expect(runner.status().member).toBe(true);
+  });
+
+  it('holds a partition after a small batch for the rest of the transaction interval, but not a worker other partitions wait for', async () => {
+    vi.useFakeTimers();
+    try {
+      const fake = fakeKafka();
+      await runnerFor(fake.kafka, { minTransactionIntervalMs: 200 }).start();
+      let returned = false;
+      const first = fake.eachBatch(payload(['0'], () => Promise.resolve()).p).then(() => {
+        returned = true;
+      });
+      await vi.advanceTimersByTimeAsync(100);
+      expect(fake.log.filter((l) => l === 'commit')).toHaveLength(1); // committed at once
+      expect(returned).toBe(false); // the partition is not handed back yet
+      await vi.advanceTimersByTimeAsync(150);
+      expect(returned).toBe(true);
+      await first;
+
+      // two partitions and one worker: a hold would make the other partition wait
+      fake.join({ in: [0, 1] });
+      returned = false;
+      const second = fake.eachBatch(payload(['1'], () => Promise.resolve()).p).then(() => {
+        returned = true;
+      });
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fake.log.filter((l) => l === 'commit')).toHaveLength(2);
+      expect(returned).toBe(true);
+      await second;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses to start on a broker that cannot read committed offsets stable (Kafka < 2.5), saying so', async () => {
