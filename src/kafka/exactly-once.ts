@@ -125,6 +125,8 @@ export interface ExactlyOnceOptions {
    * `partitionsConsumedConcurrently`. @default 0
    */
   readonly minTransactionIntervalMs?: number;
+  /** How long start-up tries to learn whether the brokers can read offsets stable. @default 30000 */
+  readonly startupCheckTimeoutMs?: number;
   /** Input partitions processed at the same time (each with its own producer). @default 1 */
   readonly partitionsConsumedConcurrently?: number;
   readonly sessionTimeoutMs?: number;
@@ -326,6 +328,8 @@ export class ExactlyOnceRunner {
   private rebalancing = false;
   private assignment: Record<string, number[]> = {};
   private failingSince: number | undefined;
+  /** Wakers of the partitions held until their transaction interval has passed. */
+  private readonly holds = new Set<() => void>();
 
   private key(topic: string, partition: number): string {
     return this.options.producerKey?.(topic, partition) ?? `${topic}.${partition}`;
@@ -379,6 +383,7 @@ export class ExactlyOnceRunner {
     });
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.rebalancing = true;
+      this.endHolds();
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.member = true;
@@ -498,7 +503,21 @@ export class ExactlyOnceRunner {
     if (wait <= 0 || this.isStopped() || !payload.isRunning() || payload.isStale()) return;
     const assigned = Object.values(this.assignment).reduce((n, parts) => n + parts.length, 0);
     if (assigned > (this.options.partitionsConsumedConcurrently ?? 1)) return;
-    await new Promise((r) => setTimeout(r, wait));
+    // a stop or a rebalance waits for every batch in hand: they end the hold at once
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.holds.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, wait);
+      this.holds.add(wake);
+    });
+  }
+
+  /** Ends every hold of {@link holdUntilInterval} now. */
+  private endHolds(): void {
+    for (const wake of [...this.holds]) wake();
   }
 
   private async fence(topic: string, partition: number): Promise<void> {
@@ -518,14 +537,29 @@ export class ExactlyOnceRunner {
   private async assertStableOffsetsSupported(): Promise<void> {
     const [topic] = this.options.topics;
     if (topic === undefined) return;
-    try {
-      await fetchStableOffset(this.admin, this.options.groupId, topic, 0, { timeoutMs: 0 });
-    } catch (err) {
-      if (err instanceof Error && err.name === 'KafkaJSServerDoesNotSupportApiKey')
-        throw new OperatorError(
-          `exactly-once processing needs Kafka 2.5 or later (${err.message}); upgrade the brokers`,
-          { cause: err },
-        );
+    // until the broker answers one way or the other (a coordinator may still be loading)
+    const deadline = Date.now() + (this.options.startupCheckTimeoutMs ?? 30_000);
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
+      try {
+        await fetchStableOffset(this.admin, this.options.groupId, topic, 0, { timeoutMs: 0 });
+        return;
+      } catch (err) {
+        if (err instanceof Error && err.name === 'KafkaJSServerDoesNotSupportApiKey')
+          throw new OperatorError(
+            `exactly-once processing needs Kafka 2.5 or later (${err.message}); upgrade the brokers`,
+            { cause: err },
+          );
+        // UNSTABLE_OFFSET_COMMIT is an answer of v7: supported
+        if (errorType(err) === 'UNSTABLE_OFFSET_COMMIT') return;
+        if (Date.now() + backoff > deadline) {
+          this.options.logger.warn(
+            { err },
+            'could not check that the brokers read committed offsets stable (Kafka 2.5+); going on',
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, backoff));
+      }
     }
   }
 
@@ -799,6 +833,7 @@ export class ExactlyOnceRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.endHolds();
     await this.consumer.disconnect();
     await Promise.all([...this.producers.keys()].map((key) => this.dropProducer(key)));
     await this.admin.disconnect();

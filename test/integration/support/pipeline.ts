@@ -283,7 +283,8 @@ export function figures(plan: DayPlan, sent: SendResult, report: CheckReport) {
  * When the check misses events, says for each missing webhook where it got to: its raw record
  * (partition/offset), the normalizer group's committed offset there, and any record for it on the
  * events topic read uncommitted. "Committed past it, no event" is a loss; "not committed past it"
- * a stalled partition; "event present uncommitted" an output that never became readable.
+ * a stalled partition; an event read uncommitted only is in a transaction left open or aborted
+ * (a retried chunk's aborted copy is harmless; the check's read_committed reader did not see it).
  */
 export async function explainMissingEvents(
   endpoints: Endpoints,
@@ -318,7 +319,9 @@ export async function explainMissingEvents(
         const id = message.headers?.['ob-ingest-id']?.toString();
         if (id && missing.has(id)) {
           const list = found.get(id) ?? [];
-          list.push(`${topic === raw ? 'raw' : 'event'} ${String(partition)}/${message.offset}`);
+          list.push(
+            `${topic === raw ? 'raw' : 'event (read_uncommitted: committed, open or aborted)'} ${String(partition)}/${message.offset}`,
+          );
           found.set(id, list);
         }
         return Promise.resolve();

@@ -24,6 +24,8 @@ function fakeKafka(
     unknownTopicSubscribes?: number;
     /** The broker predates OffsetFetch v7 (Kafka < 2.5): no stable read of committed offsets. */
     noStableOffsets?: boolean;
+    /** How many offset fetches fail first as while the group coordinator loads. */
+    offsetFetchFailures?: number;
   } = {},
 ) {
   const log: string[] = [];
@@ -31,6 +33,7 @@ function fakeKafka(
   let failures = 0;
   let commitFailed = false;
   let subscribeFailures = 0;
+  let offsetFetchFailures = 0;
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   const handlers = new Map<string, (event: unknown) => void>();
   const txn = {
@@ -83,29 +86,35 @@ function fakeKafka(
       connect: () => Promise.resolve(),
       disconnect: () => Promise.resolve(),
       fetchOffsets: (request: { requireStable?: boolean }) =>
-        options.noStableOffsets && request.requireStable
+        (options.offsetFetchFailures ?? 0) > offsetFetchFailures++
           ? Promise.reject(
-              Object.assign(
-                new Error(
-                  'requireStable needs OffsetFetch v7 (Kafka 2.5 or later); this broker offers v6',
-                ),
-                { name: 'KafkaJSServerDoesNotSupportApiKey' },
-              ),
+              Object.assign(new Error('The coordinator is loading'), {
+                type: 'COORDINATOR_LOAD_IN_PROGRESS',
+              }),
             )
-          : Promise.resolve([
-              {
-                topic: 'in',
-                partitions: [
-                  {
-                    partition: 0,
-                    offset:
-                      (commitFailed ? options.committedOffsetAfterCommitFailure : undefined) ??
-                      options.committedOffset ??
-                      '-1',
-                  },
-                ],
-              },
-            ]),
+          : options.noStableOffsets && request.requireStable
+            ? Promise.reject(
+                Object.assign(
+                  new Error(
+                    'requireStable needs OffsetFetch v7 (Kafka 2.5 or later); this broker offers v6',
+                  ),
+                  { name: 'KafkaJSServerDoesNotSupportApiKey' },
+                ),
+              )
+            : Promise.resolve([
+                {
+                  topic: 'in',
+                  partitions: [
+                    {
+                      partition: 0,
+                      offset:
+                        (commitFailed ? options.committedOffsetAfterCommitFailure : undefined) ??
+                        options.committedOffset ??
+                        '-1',
+                    },
+                  ],
+                },
+              ]),
     }),
     producer: () => ({
       connect: () => (log.push(`producer:${++producers}`), Promise.resolve()),
@@ -475,13 +484,28 @@ describe('splitForProduce', () => {
       expect(fake.log.filter((l) => l === 'commit')).toHaveLength(2);
       expect(returned).toBe(true);
       await second;
+
+      // a rebalance (or a stop) waits for every batch in hand: it ends a hold at once
+      fake.join({ in: [0] });
+      returned = false;
+      const third = fake.eachBatch(payload(['2'], () => Promise.resolve()).p).then(() => {
+        returned = true;
+      });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(fake.log.filter((l) => l === 'commit')).toHaveLength(3);
+      expect(returned).toBe(false);
+      fake.emit('consumer.rebalancing');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(returned).toBe(true);
+      await third;
     } finally {
       vi.useRealTimers();
     }
   });
 
   it('refuses to start on a broker that cannot read committed offsets stable (Kafka < 2.5), saying so', async () => {
-    const fake = fakeKafka({ noStableOffsets: true });
+    // the first answer is no answer (the coordinator loading): asked again, not taken for a yes
+    const fake = fakeKafka({ noStableOffsets: true, offsetFetchFailures: 1 });
     const started = runnerFor(fake.kafka).start();
     await expect(started).rejects.toBeInstanceOf(OperatorError);
     await expect(started).rejects.toThrow(

@@ -78,6 +78,9 @@ describe('kafkajs OffsetFetch v5–v7 (patched in)', () => {
     ]);
     const plain = offsetFetch.protocol({ version: 7 })({ groupId: 'g', topics: null });
     expect((await bytes(plain.request)).slice(-3)).toEqual([0x00, 0x00, 0x00]); // null topics, false
+    // no topics asks for all of them, as v1–v5 did (admin.fetchOffsets without topics sends [])
+    const all = offsetFetch.protocol({ version: 7 })({ groupId: 'g', topics: [] });
+    expect(await bytes(all.request)).toEqual(await bytes(plain.request));
   });
 
   it('encodes v6 without require_stable and v5 as v4 was', async () => {
