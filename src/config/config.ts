@@ -167,6 +167,9 @@ export const configSchema = z.object({
   INGEST_REQUEST_TIMEOUT_MS: ms(30_000).describe(
     'Ingest: time a client has to send the whole request.',
   ),
+  INGEST_KEEP_ALIVE_TIMEOUT_MS: ms(72_000).describe(
+    'Ingest: how long an idle keep-alive connection stays open; above the idle timeout of a load balancer or sender pool in front, or they meet ECONNRESET.',
+  ),
   INGEST_PUBLISH_TIMEOUT_MS: ms(5000).describe(
     'Ingest: how long a request waits for Kafka to acknowledge its record before answering 503.',
   ),
@@ -280,9 +283,10 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(0)
+    .max(1000)
     .default(50)
     .describe(
-      'Normalizer: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none.',
+      'Normalizer: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none; at most 1000.',
     ),
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
@@ -347,9 +351,10 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(0)
+    .max(1000)
     .default(50)
     .describe(
-      'Processors: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none.',
+      'Processors: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none; at most 1000.',
     ),
   PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Processors: on SIGTERM, time to finish the batch in hand.',

@@ -45,6 +45,12 @@ export interface IngestAppDeps {
     readonly requestTimeoutMs: number;
     /** Time a client has to send its headers (slowloris protection). @default 10000 */
     readonly headersTimeoutMs?: number;
+    /**
+     * How long an idle keep-alive connection stays open. Above the idle timeout of whatever
+     * reuses connections to the ingest (a load balancer, a sender's pool): when the server closes
+     * a connection just as the client sends on it, the client sees ECONNRESET. @default 72000
+     */
+    readonly keepAliveTimeoutMs?: number;
     readonly publishTimeoutMs: number;
     readonly retryAfterSeconds: number;
     readonly trustedProxies?: readonly string[] | undefined;
@@ -186,15 +192,20 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     requestTimeout: settings.requestTimeoutMs,
     // Node checks header and request deadlines on an interval (30 s by default): tighten it so
     // slow clients are cut off close to their deadline
-    serverFactory: (handler) =>
-      http.createServer(
+    // (a server factory also means fastify leaves the keep-alive timeout at Node's 5 s, which the
+    // bench's pooled sender met as ECONNRESET: set here, as fastify would, 72 s by default)
+    serverFactory: (handler) => {
+      const server = http.createServer(
         {
           headersTimeout: settings.headersTimeoutMs ?? 10_000,
           requestTimeout: settings.requestTimeoutMs,
           connectionsCheckingInterval: 1000,
         },
         handler,
-      ),
+      );
+      server.keepAliveTimeout = settings.keepAliveTimeoutMs ?? 72_000;
+      return server;
+    },
     trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
     genReqId: () => newId(),
     return503OnClosing: true,

@@ -173,6 +173,7 @@ export async function startIngest(
       bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES,
       requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       headersTimeoutMs: config.INGEST_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.INGEST_KEEP_ALIVE_TIMEOUT_MS,
       publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
       retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
       trustedProxies: config.INGEST_TRUSTED_PROXIES,

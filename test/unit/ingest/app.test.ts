@@ -1,3 +1,5 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardWebhooksVerifier } from '../../../src/ingest/auth/standard-webhooks.js';
 import { PublishUnavailableError } from '../../../src/ingest/publisher.js';
@@ -314,5 +316,52 @@ describe('a body the raw topic cannot hold', () => {
     });
     expect(res.statusCode).toBe(413);
     expect(res.json<{ error: { code: string } }>().error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('keep-alive connections', () => {
+  /** Sends one request on a fresh keep-alive socket; resolves when the server closes it. */
+  async function idleClose(keepAliveTimeoutMs?: number): Promise<{ closedAfterMs: number }> {
+    const built = await buildTestApp({
+      settings: keepAliveTimeoutMs ? { keepAliveTimeoutMs } : {},
+    });
+    await built.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = built.app.server.address() as AddressInfo;
+      const socket = net.connect(port, '127.0.0.1');
+      let answeredAt = 0;
+      const closed = new Promise<number>((resolve) => {
+        socket.on('data', () => {
+          answeredAt ||= Date.now();
+        });
+        socket.on('close', () => {
+          resolve(Date.now() - answeredAt);
+        });
+      });
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+      const raced = await Promise.race([
+        closed,
+        new Promise<number>((r) =>
+          setTimeout(() => {
+            r(-1);
+          }, 1500),
+        ),
+      ]);
+      socket.destroy();
+      return { closedAfterMs: raced };
+    } finally {
+      await built.app.close();
+    }
+  }
+
+  it('keeps an idle one open as long as configured, not Node’s 5 s (fastify’s 72 s by default)', async () => {
+    const built = await buildTestApp();
+    expect(built.app.server.keepAliveTimeout).toBe(72_000);
+    await built.app.close();
+    // a short setting closes the idle connection after about that long; a longer one keeps it
+    const short = await idleClose(200);
+    expect(short.closedAfterMs).toBeGreaterThanOrEqual(150);
+    expect(short.closedAfterMs).toBeLessThan(1500);
+    expect((await idleClose(5000)).closedAfterMs).toBe(-1); // still open after 1.5 s
   });
 });
