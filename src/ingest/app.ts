@@ -248,6 +248,13 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send(errorBody('NOT_FOUND', 'no such route'));
   });
+  // on close, connections answered from now on are not kept alive: a 72 s keep-alive would hold
+  // the shutdown (fastify closes the connections idle when it starts closing, not those that
+  // become idle after)
+  app.addHook('preClose', (done) => {
+    app.server.keepAliveTimeout = 1;
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.requests.inc({
       source: request.routeOptions.config.source ?? 'other',

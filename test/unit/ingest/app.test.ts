@@ -354,6 +354,40 @@ describe('keep-alive connections', () => {
     }
   }
 
+  it('on close, answers the requests in flight, then closes their connections, not 72 s later', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const built = await buildTestApp({ publish: () => gate });
+    await built.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = built.app.server.address() as AddressInfo;
+    // fetch keeps its connections alive, as a sender's pool does
+    const inFlight = Array.from({ length: 20 }, () =>
+      fetch(`http://127.0.0.1:${String(port)}/webhooks/bud`, {
+        method: 'POST',
+        headers: json,
+        body: budV1,
+      }).then((r) => r.status),
+    );
+    await new Promise((r) => setTimeout(r, 200)); // the requests wait for Kafka
+    const closing = built.app.close();
+    await new Promise((r) => setTimeout(r, 200)); // closing has begun: no connection is idle yet
+    release();
+    expect(await Promise.all(inFlight)).toEqual(Array.from({ length: 20 }, () => 200));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closing,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error('still open after 3 s'));
+        }, 3000);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+    });
+  });
+
   it('keeps an idle one open as long as configured, not Node’s 5 s (fastify’s 72 s by default)', async () => {
     const built = await buildTestApp();
     expect(built.app.server.keepAliveTimeout).toBe(72_000);
