@@ -20,6 +20,17 @@ const csv = z
   .pipe(z.array(z.string()).min(1));
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** The least time between two transactions of one input partition (normalizer, processors). */
+const transactionInterval = (who: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(50)
+    .describe(
+      `${who}: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none; at most 1000.`,
+    );
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -279,15 +290,7 @@ export const configSchema = z.object({
     .describe(
       'Normalize: input partitions processed at the same time, each in its own transactions. At least the partitions one instance holds, or NORMALIZE_TRANSACTION_INTERVAL_MS does not apply.',
     ),
-  NORMALIZE_TRANSACTION_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1000)
-    .default(50)
-    .describe(
-      'Normalizer: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none; at most 1000.',
-    ),
+  NORMALIZE_TRANSACTION_INTERVAL_MS: transactionInterval('Normalizer'),
   NORMALIZE_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Normalizer: on SIGTERM, time to finish the batch in hand.',
   ),
@@ -347,15 +350,7 @@ export const configSchema = z.object({
     .describe(
       'Processors: input partitions (of both input topics) processed at the same time, each in its own transactions. At least the partitions one instance holds, or PROCESS_TRANSACTION_INTERVAL_MS does not apply.',
     ),
-  PROCESS_TRANSACTION_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1000)
-    .default(50)
-    .describe(
-      'Processors: least time between the starts of two transactions of one input partition; under load its records gather into fewer, larger transactions (less broker work) at up to this much added latency. 0: none; at most 1000.',
-    ),
+  PROCESS_TRANSACTION_INTERVAL_MS: transactionInterval('Processors'),
   PROCESS_SHUTDOWN_TIMEOUT_MS: ms(30_000).describe(
     'Processors: on SIGTERM, time to finish the batch in hand.',
   ),
