@@ -100,3 +100,29 @@ export function bucketCurve(buckets: readonly { le: number; count: number }[]): 
     return { p, ms: round2(top * 1000) };
   });
 }
+
+/**
+ * p99 per window of `windowMs` of the run, by the instant each sample started (ms since the
+ * run's start): shows whether a tail is spread over the run or comes from a few seconds of it.
+ */
+export function windowedP99(
+  samples: readonly { readonly at: number; readonly ms: number }[],
+  windowMs: number,
+): { fromS: number; count: number; p99: number }[] {
+  const windows: number[][] = [];
+  for (const { at, ms } of samples) {
+    const w = Math.max(0, Math.floor(at / windowMs));
+    (windows[w] ??= []).push(ms);
+  }
+  const out: { fromS: number; count: number; p99: number }[] = [];
+  // windows without a sample are holes of the sparse array: count 0, p99 NaN
+  for (let w = 0; w < windows.length; w++) {
+    const sorted = [...(windows[w] ?? [])].sort((a, b) => a - b);
+    out.push({
+      fromS: (w * windowMs) / 1000,
+      count: sorted.length,
+      p99: round2(percentile(sorted, 99)),
+    });
+  }
+  return out;
+}
