@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { loadConfig, packageRoot } from '../src/config/config.js';
 import { openStack } from '../src/stack/select.js';
 import { lastJson, startBenchScript } from './lib/child.js';
+import { waitForQuietMachine } from './lib/cpu.js';
 import { machineInfo } from './lib/machine.js';
 import { flagOption, quick, say } from './lib/options.js';
 import type { StageFailure, StageResult } from './lib/report.js';
@@ -64,8 +65,18 @@ const machine = machineInfo();
 
 const results: StageResult[] = [];
 const failures: StageFailure[] = [];
+const QUIET = { busyBelowPercent: 15, quietMs: 5000, maxMs: 120_000 };
+const settled: string[] = [];
 for (const stage of stages) {
-  say(`— stage ${stage} —`);
+  // the broker goes on with the last stage's work for a while (segments of millions of records,
+  // deleted topics, compaction, its GC): wait for the machine to be quiet before measuring again
+  const quiet = await waitForQuietMachine(QUIET);
+  settled.push(
+    `${stage} ${(quiet.waitedMs / 1000).toFixed(0)} s${quiet.quiet ? '' : ` (not quiet: ${quiet.lastBusyPercent} % busy)`}`,
+  );
+  say(
+    `— stage ${stage} — (machine quiet after ${(quiet.waitedMs / 1000).toFixed(1)} s${quiet.quiet ? '' : ', or not: gave up'})`,
+  );
   const child = startBenchScript(
     stage,
     `bench/${stage}.ts`,
@@ -93,6 +104,7 @@ const report = await writeReport({
   command,
   results,
   failures,
+  settling: `Before each stage the bench waited for the machine to be quiet (under ${QUIET.busyBelowPercent} % of all cores busy for ${QUIET.quietMs / 1000} s in a row, at most ${QUIET.maxMs / 1000} s): ${settled.join(', ')}.`,
   ...(note ? { note } : {}),
 });
 say(`report: ${report}`);

@@ -120,3 +120,34 @@ export function sampleCpu(
     },
   };
 }
+
+/**
+ * Waits until the whole machine has been quiet — under `busyBelowPercent` of all cores — for
+ * `quietMs` in a row, at most `maxMs`. Between stages: the broker goes on with the last stage's
+ * work (log segments, compaction, deleted topics, its garbage collector) for a while after the
+ * stage's processes have exited, and that is not the next stage's to pay. Returns how long it
+ * waited and whether the machine did become quiet.
+ */
+export async function waitForQuietMachine({
+  busyBelowPercent = 15,
+  quietMs = 5000,
+  maxMs = 120_000,
+  intervalMs = 1000,
+} = {}): Promise<{ waitedMs: number; quiet: boolean; lastBusyPercent: number }> {
+  const started = Date.now();
+  let last = machineTicks();
+  let quietSince = Date.now();
+  let lastBusyPercent = Number.NaN;
+  while (Date.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const now = machineTicks();
+    if (now.total <= last.total)
+      return { waitedMs: Date.now() - started, quiet: false, lastBusyPercent }; // no /proc/stat
+    lastBusyPercent = Math.round(((now.busy - last.busy) / (now.total - last.total)) * 100);
+    last = now;
+    if (lastBusyPercent >= busyBelowPercent) quietSince = Date.now();
+    else if (Date.now() - quietSince >= quietMs)
+      return { waitedMs: Date.now() - started, quiet: true, lastBusyPercent };
+  }
+  return { waitedMs: Date.now() - started, quiet: false, lastBusyPercent };
+}

@@ -93,6 +93,8 @@ export async function writeReport(options: {
   date?: string;
   /** Conditions worth knowing when reading the figures (a busy machine, say). */
   note?: string;
+  /** How long the bench waited for a quiet machine before each stage. */
+  settling?: string;
 }): Promise<string> {
   const dir = options.dir ?? path.join(packageRoot, 'bench', 'results');
   const date = options.date ?? reportDate();
@@ -103,6 +105,7 @@ export async function writeReport(options: {
     '',
     `Command: \`${options.command}\` (${results.some((r) => r.quick) ? 'quick mode: shorter runs and smaller sizes than the issue’s' : 'full mode: the sizes of issue 7'}).`,
     'Each stage ran in its own process; each measured its baselines in the same run, so the ratios hold on a noisy machine better than the absolute figures.',
+    ...(options.settling ? ['', options.settling] : []),
     ...(options.note ? ['', `**Note:** ${options.note}`] : []),
     '',
     '## Machine',
@@ -179,7 +182,15 @@ export async function writeReport(options: {
   await writeFile(
     path.join(dir, `${date}.json`),
     JSON.stringify(
-      { date, command: options.command, machine, results, failures: options.failures },
+      {
+        date,
+        command: options.command,
+        machine,
+        results,
+        failures: options.failures,
+        ...(options.settling ? { settling: options.settling } : {}),
+        ...(options.note ? { note: options.note } : {}),
+      },
       null,
       2,
     ) + '\n',
