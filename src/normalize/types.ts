@@ -28,6 +28,17 @@ export interface RefreshEvent {
   reconnect_required: boolean;
   has_new_transactions: boolean | null;
   data_updated_at: number | null;
+  /**
+   * Whether this report ends its task: true = nothing the source retries will change it; false =
+   * a temporary failure the source may still retry; null = not said (events of older versions).
+   */
+  final: boolean | null;
+  /** The source's reason beside its code (Bud's consent-revoked `reason`), or null. */
+  reason: string | null;
+  /** This event's position among the events its delivery fanned out to (0-based). */
+  delivery_index: number;
+  /** How many events its delivery fanned out to (Bud V2 sub-tasks, Yodlee provider accounts). */
+  delivery_count: number;
   occurred_at: number;
   received_at: number;
   ingest_id: string;
@@ -54,6 +65,7 @@ export type RejectionCode =
   | 'INVALID_JSON'
   | 'UNKNOWN_SHAPE'
   | 'UNSUPPORTED_EVENT'
+  | 'UNUSED_EVENT'
   | 'MISSING_FIELD'
   | 'INVALID_FIELD';
 
@@ -72,6 +84,8 @@ export type MappedFields = Omit<
   | 'raw_partition'
   | 'raw_offset'
   | 'occurred_at'
+  | 'delivery_index'
+  | 'delivery_count'
 > & {
   /** When it happened, if the source says; otherwise the receipt time is used. */
   occurred_at: number | null;

@@ -31,6 +31,7 @@ export class StreamMetrics {
   readonly failed: Counter<'service' | 'type'>;
   readonly rebalances: Counter<'service'>;
   readonly restoreRecords: Counter<'store'>;
+  readonly processorNotes: Counter<'processor' | 'note'>;
   private readonly runners = new Map<StreamService, ExactlyOnceRunner>();
   private readonly readiness = new Map<StreamService, () => boolean>();
   private readonly stores = new Map<StreamService, () => Record<string, number>>();
@@ -91,6 +92,12 @@ export class StreamMetrics {
       name: 'refreshbus_state_restore_records_total',
       help: 'Changelog records read while restoring state, by store.',
       labelNames: ['store'] as const,
+      registers,
+    });
+    this.processorNotes = new Counter({
+      name: 'refreshbus_processor_inputs_set_aside_total',
+      help: 'Inputs a processor deliberately set aside (committed), by processor and reason: stale-failure-after-success = a failure reported for a task whose success was already applied.',
+      labelNames: ['processor', 'note'] as const,
       registers,
     });
     const runners = this.runners;

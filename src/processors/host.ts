@@ -18,7 +18,9 @@ import { PartitionStore } from '../state/partition-store.js';
 import { restoreChangelogs } from '../state/restore.js';
 import { InputProgress } from './input-progress.js';
 import { alertsProcessor } from './alerts/reduce.js';
+import { DEFAULT_ALERT_SETTINGS } from './alerts/state.js';
 import { roundsProcessor } from './rounds/reduce.js';
+import { DEFAULT_ROUND_SETTINGS } from './rounds/state.js';
 import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
 
 /** The outputs' encoders (Avro, Confluent wire format, schemas registered), by output kind. */
@@ -63,12 +65,12 @@ export class ProcessorHost {
     if (wanted.has('reconnect-alerts')) kinds.add('alert');
     this.enabled = kinds;
     const settings = {
+      ...DEFAULT_ROUND_SETTINGS,
       settleMs: config.ROUND_SETTLE_MS,
       retryGraceMs: config.ROUND_RETRY_GRACE_MS,
       quietDeadlineMs: config.ROUND_QUIET_DEADLINE_MS,
       knownConnectionTtlMs: config.KNOWN_CONNECTION_TTL_MS,
       stateTtlMs: config.STATE_TTL_MS,
-      recentEventIds: 500,
     };
     this.processors = [];
     if (kinds.has('completed') || kinds.has('new-transactions')) {
@@ -79,10 +81,7 @@ export class ProcessorHost {
     }
     if (kinds.has('alert')) {
       this.processors.push({
-        processor: alertsProcessor({
-          stateTtlMs: config.STATE_TTL_MS,
-          recentEventIds: 500,
-        }),
+        processor: alertsProcessor({ ...DEFAULT_ALERT_SETTINGS, stateTtlMs: config.STATE_TTL_MS }),
         changelog: alertsLog,
       });
     }
@@ -306,6 +305,7 @@ export class ProcessorHost {
     const now = this.clock();
     const staged = new Map<string, Map<string, unknown>>();
     const outputs: ProcessorOutput[] = [];
+    const notes: { processor: string; note: string }[] = [];
     const store = this.partitions.get(partition);
     for (const { customer, input, processor: only } of inputs) {
       for (const [s, { processor }] of this.processors.entries()) {
@@ -321,6 +321,7 @@ export class ProcessorHost {
         const result = processor.reduce(current, input, now);
         stagedFor.set(customer, result.state);
         outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
+        for (const note of result.notes ?? []) notes.push({ processor: processor.name, note });
       }
     }
     const records: TopicRecords[] = [];
@@ -351,6 +352,7 @@ export class ProcessorHost {
     return {
       records,
       afterCommit: () => {
+        for (const n of notes) this.metrics?.processorNotes.inc(n);
         // the partition's store now (it may have been forgotten meanwhile: then nothing to do)
         const target = this.partitions.get(partition);
         if (!target) return;

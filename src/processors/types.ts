@@ -55,6 +55,7 @@ export interface ReconnectAlert {
   status: 'RAISED' | 'CLEARED';
   action_required: ActionRequired;
   result_code: string | null;
+  reason: string | null;
   first_failed_at: number | null;
   at: number;
 }
@@ -64,6 +65,17 @@ export type ProcessorOutput =
   | { readonly kind: 'completed'; readonly value: CustomerRefreshCompleted }
   | { readonly kind: 'new-transactions'; readonly value: NewTransactionsAvailable }
   | { readonly kind: 'alert'; readonly value: ReconnectAlert };
+
+/** Inputs a processor deliberately set aside, counted by the host in a metric. */
+export type ProcessorNote =
+  /** a failure reported for a task whose success was already seen (a retried delivery that lost the race) */
+  'stale-failure-after-success';
+
+export interface ReduceResult<S> {
+  state: S | undefined;
+  outputs: ProcessorOutput[];
+  notes?: ProcessorNote[];
+}
 
 /**
  * A processor over one customer's state, deterministic: the same state, input and time give the
@@ -78,11 +90,7 @@ export interface Processor<S> {
    * driver pass a copy decoded for the call (or the result of the previous call), never one they
    * still use — a defensive deep copy here took 10 % of the processors' CPU (structuredClone).
    */
-  reduce(
-    state: S | undefined,
-    input: ProcessorInput,
-    now: number,
-  ): { state: S | undefined; outputs: ProcessorOutput[] };
+  reduce(state: S | undefined, input: ProcessorInput, now: number): ReduceResult<S>;
   /** The next deadline after `now` at which `reduce` wants a tick, or undefined. */
   nextTimer(state: S, now: number): number | undefined;
 }
@@ -94,14 +102,3 @@ export const USER_ACTIONS: ReadonlySet<ActionRequired> = new Set([
   'PROVIDE_MFA',
   'ACT_AT_PROVIDER',
 ]);
-
-/** The identity of a customer's connection across events: connection id, else provider, else task. */
-export function connectionKey(e: {
-  connection_id: string | null;
-  provider: string | null;
-  task_id: string | null;
-}): string {
-  if (e.connection_id) return `c:${e.connection_id}`;
-  if (e.provider) return `p:${e.provider}`;
-  return `t:${e.task_id ?? 'unknown'}`;
-}

@@ -5,19 +5,31 @@ import type { Schema } from 'avsc';
  * How a processor's state is written to its changelog and held in memory: Avro binary behind a
  * one-byte format version. Avro keeps field names out of every value, so a customer's state takes
  * about a third of its JSON size — in memory (1M customers) and in the changelog (restore reads
- * it all). Values written as JSON by earlier versions (first byte `{`) are still read.
+ * it all). Values written by earlier versions are still read: JSON (first byte `{`), and Avro of
+ * every earlier state schema (first byte its version), resolved to the current schema with the
+ * defaults of the fields added since.
  */
 export interface StateCodec<S> {
   encode(state: S): Buffer;
   decode(bytes: Buffer): S;
 }
 
-const AVRO_V1 = 0x01;
 const JSON_START = 0x7b; // '{'
 
-/** A codec for states of the given Avro schema (a record; extra fields are rejected, not dropped). */
-export function avroStateCodec<S>(schema: Schema): StateCodec<S> {
+/**
+ * A codec for states of an Avro schema (a record; extra fields are rejected, not dropped).
+ * `versions` lists every state schema ever written, oldest first: version byte n is
+ * `versions[n - 1]`; the last one is written.
+ */
+export function avroStateCodec<S>(versions: readonly Schema[]): StateCodec<S> {
+  const schema = versions.at(-1);
+  if (schema === undefined) throw new Error('a state codec needs a schema');
+  const version = versions.length;
   const type = avro.Type.forSchema(schema, { omitRecordMethods: true });
+  const resolvers = versions
+    .slice(0, -1)
+    .map((old) => type.createResolver(avro.Type.forSchema(old, { omitRecordMethods: true })));
+  const firstType = avro.Type.forSchema(versions[0] as Schema, { omitRecordMethods: true });
   const fields = new Map<avro.Type, Map<string, avro.Type>>();
   collectFields(type, fields);
   return {
@@ -25,14 +37,23 @@ export function avroStateCodec<S>(schema: Schema): StateCodec<S> {
       assertKnownFields(state, type, fields);
       const body = type.toBuffer(state);
       const out = Buffer.allocUnsafe(body.length + 1);
-      out[0] = AVRO_V1;
+      out[0] = version;
       body.copy(out, 1);
       return out;
     },
     decode(bytes) {
-      if (bytes[0] === AVRO_V1) return type.fromBuffer(bytes.subarray(1)) as S;
-      if (bytes[0] === JSON_START) return JSON.parse(bytes.toString('utf8')) as S;
-      throw new Error(`unknown state format (first byte ${String(bytes[0])})`);
+      const first = bytes[0] ?? 0;
+      if (first === version) return type.fromBuffer(bytes.subarray(1)) as S;
+      const resolver = resolvers[first - 1];
+      if (resolver) return type.fromBuffer(bytes.subarray(1), resolver) as S;
+      if (first === JSON_START) {
+        const json: unknown = JSON.parse(bytes.toString('utf8'));
+        if (type.isValid(json)) return json as S;
+        // JSON was written before the first Avro schema, in its shape: read it as that version
+        const toCurrent = resolvers[0];
+        return (toCurrent ? type.fromBuffer(firstType.toBuffer(json), toCurrent) : json) as S;
+      }
+      throw new Error(`unknown state format (first byte ${String(first)})`);
     },
   };
 }
@@ -87,8 +108,8 @@ function assertKnownFields(
 const nullable = (type: Schema) => ['null', type] as Schema;
 const millis = 'long';
 
-/** `RoundsState` (src/processors/rounds/state.ts). */
-export const ROUNDS_STATE_SCHEMA: Schema = {
+/** `RoundsState` as version 1 wrote it. */
+const ROUNDS_STATE_SCHEMA_V1: Schema = {
   type: 'record',
   name: 'RoundsState',
   namespace: 'io.refreshbus.state.v1',
@@ -177,8 +198,8 @@ export const ROUNDS_STATE_SCHEMA: Schema = {
   ],
 };
 
-/** `AlertsState` (src/processors/alerts/state.ts). */
-export const ALERTS_STATE_SCHEMA: Schema = {
+/** `AlertsState` as version 1 wrote it. */
+const ALERTS_STATE_SCHEMA_V1: Schema = {
   type: 'record',
   name: 'AlertsState',
   namespace: 'io.refreshbus.state.v1',
@@ -207,3 +228,77 @@ export const ALERTS_STATE_SCHEMA: Schema = {
     { name: 'touched_at', type: millis },
   ],
 };
+
+type RecordSchema = { name: string; fields: { name: string; type: unknown; default?: unknown }[] };
+
+/** A copy of `schema` in which the record named `record` gains `fields` (each with a default). */
+function withFields(schema: Schema, record: string, fields: RecordSchema['fields']): Schema {
+  const copy = structuredClone(schema) as RecordSchema;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const r = node as Partial<RecordSchema> & { values?: unknown; items?: unknown };
+    if (r.name === record && Array.isArray(r.fields)) r.fields.push(...fields);
+    if (Array.isArray(r.fields)) for (const f of r.fields) visit(f.type);
+    visit(r.values);
+    visit(r.items);
+    if ('type' in r && typeof r.type === 'object') visit(r.type);
+  };
+  visit(copy);
+  return copy as Schema;
+}
+
+const stringMap = { type: 'map', values: 'string' } as const;
+
+/** Version 2: consent → provider pairs, finished tasks, fanned-out deliveries, the connection's source. */
+const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
+  const withSource = withFields(ROUNDS_STATE_SCHEMA_V1, 'RoundConnection', [
+    { name: 'source', type: 'string', default: 'BUD' },
+  ]);
+  return withFields(withSource, 'RoundsState', [
+    { name: 'consent_providers', type: stringMap, default: {} },
+    {
+      name: 'finished_tasks',
+      type: {
+        type: 'map',
+        values: {
+          type: 'record',
+          name: 'FinishedTask',
+          fields: [
+            { name: 'connection', type: 'RoundConnection' },
+            { name: 'finished_at', type: millis },
+          ],
+        },
+      },
+      default: {},
+    },
+    { name: 'pending_deliveries', type: { type: 'map', values: 'int' }, default: {} },
+  ]);
+})();
+
+/** Version 2: consent → provider pairs, succeeded tasks, the raise's reason. */
+const ALERTS_STATE_SCHEMA_V2 = withFields(
+  withFields(ALERTS_STATE_SCHEMA_V1, 'ConnectionAlertState', [
+    { name: 'reason', type: nullable('string'), default: null },
+  ]),
+  'AlertsState',
+  [
+    { name: 'consent_providers', type: stringMap, default: {} },
+    { name: 'succeeded_tasks', type: { type: 'array', items: 'string' }, default: [] },
+  ],
+);
+
+/** `RoundsState` (src/processors/rounds/state.ts): every version written, oldest first. */
+export const ROUNDS_STATE_SCHEMAS: readonly Schema[] = [
+  ROUNDS_STATE_SCHEMA_V1,
+  ROUNDS_STATE_SCHEMA_V2,
+];
+
+/** `AlertsState` (src/processors/alerts/state.ts): every version written, oldest first. */
+export const ALERTS_STATE_SCHEMAS: readonly Schema[] = [
+  ALERTS_STATE_SCHEMA_V1,
+  ALERTS_STATE_SCHEMA_V2,
+];

@@ -6,16 +6,8 @@ import type {
   RawWebhook,
   RefreshEvent,
 } from '../types.js';
+import { budCode } from './bud-codes.js';
 import { field, finish, flag, lookup, reject, text, time } from './common.js';
-
-/** Bud result codes that mean the refresh will not work whatever the user does. */
-const UNSUPPORTED_RESULTS = new Set([
-  'provider_endpoint_deprecated',
-  'provider_endpoint_unimplemented',
-  'provider_endpoint_unsupported',
-  'extension_not_permitted',
-  'provider_not_found',
-]);
 
 /**
  * Outcome from Bud's `status` (Completed/Failed) and `result`: a Completed task whose result is
@@ -30,18 +22,22 @@ export function budOutcome(status: string | null, result: string | null): Outcom
 }
 
 /**
- * What the user must do. Bud's `reconnect_required` is trusted over any reading of the code (its
- * own `connection_not_found` example says false), so only it raises RECONNECT.
+ * What the user must do, and whether the report is final. A present `reconnect_required` wins:
+ * `true` is RECONNECT whatever the code; `false` means the user need not reconnect, so a code that
+ * would ask it becomes a temporary failure. An absent flag (optional in Bud's V1 schema) lets the
+ * code decide (`bud-codes.ts`); an unknown code is temporary.
  */
 export function budAction(
   outcome: Outcome,
   result: string | null,
-  reconnect: boolean,
-): ActionRequired {
-  if (reconnect) return 'RECONNECT';
-  if (outcome === 'SUCCESS') return 'NONE';
-  if (result !== null && UNSUPPORTED_RESULTS.has(result)) return 'UNSUPPORTED';
-  return 'RETRY_LATER';
+  reconnect: boolean | null,
+): { action: ActionRequired; final: boolean } {
+  if (reconnect === true) return { action: 'RECONNECT', final: true };
+  if (outcome === 'SUCCESS') return { action: 'NONE', final: true };
+  const code = budCode(result);
+  if (reconnect === false && code.action === 'RECONNECT')
+    return { action: 'RETRY_LATER', final: false };
+  return { action: code.action, final: code.final };
 }
 
 interface TaskFields {
@@ -51,38 +47,42 @@ interface TaskFields {
   readonly hasNew: unknown;
 }
 
-function taskResult(
-  t: TaskFields,
-):
-  | Pick<
-      MappedFields,
-      | 'phase'
-      | 'outcome'
-      | 'result_code'
-      | 'action_required'
-      | 'reconnect_required'
-      | 'has_new_transactions'
-    >
-  | undefined {
+type TaskResult = Pick<
+  MappedFields,
+  | 'phase'
+  | 'outcome'
+  | 'result_code'
+  | 'action_required'
+  | 'reconnect_required'
+  | 'has_new_transactions'
+  | 'final'
+>;
+
+function taskResult(t: TaskFields): TaskResult | undefined {
   const result = text(t.result);
   const outcome = budOutcome(text(t.status), result);
   if (!outcome) return undefined;
-  const reconnect = flag(t.reconnect) ?? false;
+  const reconnect = flag(t.reconnect);
+  const { action, final } = budAction(outcome, result, reconnect);
   return {
     phase: 'COMPLETED',
     outcome,
     result_code: result ?? text(t.status),
-    action_required: budAction(outcome, result, reconnect),
-    reconnect_required: reconnect,
+    action_required: action,
+    reconnect_required: reconnect ?? action === 'RECONNECT',
     has_new_transactions: flag(t.hasNew),
+    final,
   };
 }
 
-const TASK_TYPE = /^[a-z][a-z0-9_]{0,40}$/;
+const TASK_TYPE = /^[a-z][a-z0-9_-]{0,40}$/;
 
-/** Bud V1 `{data:{task_id, task_type, customer_id, status, result, …}}`: one event. */
-export function mapBudV1(raw: RawWebhook, body: unknown): MapResult {
-  const data = field(body, 'data');
+/**
+ * Bud's task callbacks wrapped in `data`: refresh completed (V1), connect completed and sync
+ * complete (`task_type` connect | refresh | revoke | consent-refresh): one event. The connection
+ * is the `consent_id`, else the `provider`, else none — never the task id.
+ */
+export function mapBudTask(raw: RawWebhook, data: unknown): MapResult {
   const customer = text(field(data, 'customer_id'));
   if (!customer) return reject('MISSING_FIELD', 'data.customer_id is missing');
   const taskType = text(field(data, 'task_type')) ?? 'refresh';
@@ -102,9 +102,12 @@ export function mapBudV1(raw: RawWebhook, body: unknown): MapResult {
     task_id: text(field(data, 'task_id')),
     parent_task_id: null,
     data_updated_at: null,
-    occurred_at: null, // V1 carries no time: the receipt time stands in
+    reason: null,
+    occurred_at: null, // task callbacks carry no time: the receipt time stands in
     ...result,
   };
+  // a connect is over when it is reported: Bud retries refreshes, not connects
+  if (taskType !== 'refresh') fields.final = true;
   return { ok: true, events: [finish(raw, fields)] };
 }
 
@@ -119,17 +122,16 @@ function connectionOf(task: unknown): string | null {
 
 /**
  * Bud V2 `open_banking.v2.refresh.completed` (one event per sub-task, `parent_task_id` set) and
- * `open_banking.v2.refresh.provider.completed` (one event). `occurred_at` is the task's `start_time`.
+ * `open_banking.v2.refresh.provider.completed` (one event). `occurred_at` is the task's
+ * `start_time`. A `refresh.completed` is Bud's last word on its sub-tasks: each is final.
  */
 export function mapBudV2(raw: RawWebhook, body: unknown, event: string): MapResult {
   const customer = text(field(body, 'customer_id'));
   if (!customer) return reject('MISSING_FIELD', 'customer_id is missing');
   const started = time(field(body, 'start_time'));
-  const sourceEvent =
-    event === 'open_banking.v2.refresh.completed'
-      ? 'bud.v2.refresh.completed'
-      : 'bud.v2.refresh.provider.completed';
-  const fromTask = (task: unknown, parent: string | null): RefreshEvent | undefined => {
+  const completed = event === 'open_banking.v2.refresh.completed';
+  const sourceEvent = completed ? 'bud.v2.refresh.completed' : 'bud.v2.refresh.provider.completed';
+  const fieldsOf = (task: unknown, parent: string | null): MappedFields | undefined => {
     const result = taskResult({
       status: field(task, 'status'),
       result: field(task, 'result'),
@@ -137,7 +139,7 @@ export function mapBudV2(raw: RawWebhook, body: unknown, event: string): MapResu
       hasNew: field(task, 'has_new_transactions'),
     });
     if (!result) return undefined;
-    return finish(raw, {
+    return {
       source: 'BUD',
       source_event: sourceEvent,
       customer_id: customer,
@@ -146,87 +148,109 @@ export function mapBudV2(raw: RawWebhook, body: unknown, event: string): MapResu
       task_id: text(field(task, 'task_id')),
       parent_task_id: parent,
       data_updated_at: null,
+      reason: null,
       occurred_at: time(field(task, 'start_time')) ?? started,
       ...result,
-    });
+      final: completed ? true : result.final,
+    };
   };
 
   const subTasks = field(body, 'sub_tasks');
-  if (sourceEvent === 'bud.v2.refresh.completed' && Array.isArray(subTasks)) {
+  if (completed && Array.isArray(subTasks)) {
     const parent = text(field(body, 'task_id'));
     // a malformed sub-task is skipped; the others still count
-    const events = subTasks.flatMap((t) => {
-      const e = typeof t === 'object' && t !== null ? fromTask(t, parent) : undefined;
-      return e ? [e] : [];
+    const mapped = subTasks.flatMap((t) => {
+      const f = typeof t === 'object' && t !== null ? fieldsOf(t, parent) : undefined;
+      return f ? [f] : [];
     });
+    const events: RefreshEvent[] = mapped.map((f, index) =>
+      finish(raw, f, [], { index, count: mapped.length }),
+    );
     if (events.length > 0) return { ok: true, events };
   }
-  const single = fromTask(body, null);
+  const single = fieldsOf(body, null);
   return single
-    ? { ok: true, events: [single] }
+    ? { ok: true, events: [finish(raw, single)] }
     : reject('MISSING_FIELD', 'status and result are both missing');
 }
 
-const CONSENT_EVENTS: Record<
-  string,
-  { outcome: Outcome; action: ActionRequired; reconnect: boolean }
-> = {
-  'open_banking.consent.revoked': { outcome: 'FAILED', action: 'RECONNECT', reconnect: true },
-  'open_banking.consent.reconfirmed': { outcome: 'SUCCESS', action: 'NONE', reconnect: false },
-  'open_banking.consent.reauthorised': { outcome: 'SUCCESS', action: 'NONE', reconnect: false },
+const CONSENT_EVENTS: Record<string, { outcome: Outcome; action: ActionRequired }> = {
+  'open_banking.consent.revoked': { outcome: 'FAILED', action: 'RECONNECT' },
+  'open_banking.consent.reconfirmed': { outcome: 'SUCCESS', action: 'NONE' },
+  'open_banking.consent.reauthorised': { outcome: 'SUCCESS', action: 'NONE' },
 };
 
 /**
- * Bud consent events. A revoked consent needs the user: a FAILED/RECONNECT event for the consent's
- * connection (the reconnect processor raises an alert); a reconfirmed or reauthorised consent is a
- * SUCCESS for it (the alert clears). They carry no task and open no refresh round.
+ * Bud consent events (`OBConsentWebhookBody`, `{data:{event, consent_id, customer_id, provider,
+ * updated_at, reason}}`). A revoked consent needs the user: FAILED/RECONNECT for the consent's
+ * connection, with Bud's `reason`; a reconfirmed or reauthorised consent is a SUCCESS for it.
+ * They carry no task and open no refresh round.
  */
-export function mapBudConsent(raw: RawWebhook, body: unknown, event: string): MapResult {
+export function mapBudConsent(raw: RawWebhook, data: unknown, event: string): MapResult {
   const kind = lookup(CONSENT_EVENTS, event);
   if (!kind)
     return reject(
       'UNSUPPORTED_EVENT',
       `Bud event ${JSON.stringify(event.slice(0, 100))} is not supported`,
     );
-  const customer = text(field(body, 'customer_id'));
-  if (!customer) return reject('MISSING_FIELD', 'customer_id is missing');
+  const customer = text(field(data, 'customer_id'));
+  if (!customer) return reject('MISSING_FIELD', 'data.customer_id is missing');
   const name = event.slice('open_banking.'.length);
   const fields: MappedFields = {
     source: 'BUD',
     source_event: `bud.${name}`,
     customer_id: customer,
-    provider: text(field(body, 'provider')),
-    connection_id: text(field(body, 'consent_id')),
+    provider: text(field(data, 'provider')),
+    connection_id: text(field(data, 'consent_id')),
     task_id: null,
     parent_task_id: null,
     phase: 'COMPLETED',
     outcome: kind.outcome,
     result_code: name.replace('.', '_'),
     action_required: kind.action,
-    reconnect_required: kind.reconnect,
+    reconnect_required: kind.action === 'RECONNECT',
     has_new_transactions: null,
     data_updated_at: null,
-    occurred_at: time(field(body, 'updated_at')),
+    final: true,
+    reason: kind.outcome === 'FAILED' ? text(field(data, 'reason')) : null,
+    occurred_at: time(field(data, 'updated_at')),
   };
   return { ok: true, events: [finish(raw, fields)] };
 }
 
-/** Any Bud body: V1 by its `data` object, V2 and consent events by their `event` name. */
+/** Bud webhooks that are genuine but say nothing about refreshes: payments, data ingestion. */
+const UNUSED_EVENT_PREFIXES = ['payment.', 'first_party_ingester.'];
+
+function mapBudEvent(raw: RawWebhook, body: unknown, event: string): MapResult {
+  if (
+    event === 'open_banking.v2.refresh.completed' ||
+    event === 'open_banking.v2.refresh.provider.completed'
+  )
+    return mapBudV2(raw, body, event);
+  if (UNUSED_EVENT_PREFIXES.some((p) => event.startsWith(p)))
+    return reject(
+      'UNUSED_EVENT',
+      `Bud event ${JSON.stringify(event.slice(0, 100))} is genuine but not a refresh signal`,
+    );
+  return mapBudConsent(raw, body, event);
+}
+
+/**
+ * Any Bud body. Wrapped in `data`: consent, payment and ingestion events by their `data.event`
+ * name, task callbacks (refresh V1, connect, sync complete) otherwise. Flat: V2 refresh events by
+ * their `event` name (a flat consent event is read too).
+ */
 export function mapBud(raw: RawWebhook, body: unknown): MapResult {
   const data = field(body, 'data');
-  if (typeof data === 'object' && data !== null && !Array.isArray(data)) return mapBudV1(raw, body);
-  const event = field(body, 'event');
-  if (typeof event === 'string') {
-    if (
-      event === 'open_banking.v2.refresh.completed' ||
-      event === 'open_banking.v2.refresh.provider.completed'
-    ) {
-      return mapBudV2(raw, body, event);
-    }
-    return mapBudConsent(raw, body, event);
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    const event = field(data, 'event');
+    if (typeof event === 'string') return mapBudEvent(raw, data, event);
+    return mapBudTask(raw, data);
   }
+  const event = field(body, 'event');
+  if (typeof event === 'string') return mapBudEvent(raw, body, event);
   return reject(
     'UNKNOWN_SHAPE',
-    'a Bud body has a "data" object (V1) or an "event" name (V2, consent)',
+    'a Bud body has a "data" object (task and consent callbacks) or an "event" name (V2)',
   );
 }

@@ -86,6 +86,7 @@ export function finish(
   raw: RawWebhook,
   fields: MappedFields,
   extra: readonly unknown[] = [],
+  delivery: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
 ): RefreshEvent {
   return {
     event_id: eventId(fields, extra),
@@ -103,6 +104,10 @@ export function finish(
     reconnect_required: fields.reconnect_required,
     has_new_transactions: fields.has_new_transactions,
     data_updated_at: fields.data_updated_at,
+    final: fields.final,
+    reason: fields.reason,
+    delivery_index: delivery.index,
+    delivery_count: delivery.count,
     occurred_at: fields.occurred_at ?? raw.receivedAt,
     received_at: raw.receivedAt,
     ingest_id: raw.ingestId,

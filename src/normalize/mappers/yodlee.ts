@@ -109,6 +109,7 @@ function statusOutcome(
 }
 
 interface Dataset {
+  readonly name: string | null;
   readonly additionalStatus: string | null;
   readonly updateEligibility: string | null;
   readonly lastUpdated: number | null;
@@ -119,12 +120,20 @@ function datasetsOf(account: unknown): Dataset[] {
   const list = field(account, 'dataset');
   if (!Array.isArray(list)) return [];
   return list.map((d) => ({
+    name: text(field(d, 'name')),
     additionalStatus: text(field(d, 'additionalStatus')),
     updateEligibility: text(field(d, 'updateEligibility')),
     lastUpdated: time(field(d, 'lastUpdated')),
     lastUpdateAttempt: time(field(d, 'lastUpdateAttempt')),
   }));
 }
+
+/**
+ * Datasets whose `lastUpdated` says transactions moved: `BASIC_AGG_DATA` (accounts and
+ * transactions). Profile (`ACCT_PROFILE`), document and holdings datasets do not; a dataset with
+ * no name is counted, as a missed fetch is worse than an extra one.
+ */
+const isTransactionData = (d: Dataset): boolean => d.name === null || d.name === 'BASIC_AGG_DATA';
 
 const max = (values: (number | null)[]): number | null =>
   values.reduce<number | null>((m, v) => (v !== null && (m === null || v > m) ? v : m), null);
@@ -140,6 +149,8 @@ export function mapYodleeAccount(
   info: string,
   customer: string,
   account: unknown,
+  notificationId: string | null = null,
+  delivery: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
 ): RefreshEvent | undefined {
   const id = text(field(account, 'id'));
   if (!id) return undefined;
@@ -175,23 +186,32 @@ export function mapYodleeAccount(
   else action = 'NONE';
   const resultCode = problem?.code ?? unknownCode ?? worst?.code ?? status;
 
-  return finish(raw, {
-    source: 'YODLEE',
-    source_event: `yodlee.${info}`,
-    customer_id: customer,
-    provider: text(field(account, 'providerId')),
-    connection_id: id,
-    task_id: text(field(account, 'requestId')),
-    parent_task_id: null,
-    phase,
-    outcome,
-    result_code: resultCode,
-    action_required: action,
-    reconnect_required: action === 'RECONNECT' || action === 'UPDATE_CREDENTIALS',
-    has_new_transactions: null, // Yodlee does not say: compare data_updated_at
-    data_updated_at: max(datasets.map((d) => d.lastUpdated)),
-    occurred_at: max(datasets.flatMap((d) => [d.lastUpdateAttempt, d.lastUpdated])),
-  });
+  return finish(
+    raw,
+    {
+      source: 'YODLEE',
+      source_event: `yodlee.${info}`,
+      customer_id: customer,
+      provider: text(field(account, 'providerId')),
+      connection_id: id,
+      task_id: text(field(account, 'requestId')),
+      parent_task_id: null,
+      phase,
+      outcome,
+      result_code: resultCode,
+      action_required: action,
+      reconnect_required: action === 'RECONNECT' || action === 'UPDATE_CREDENTIALS',
+      has_new_transactions: null, // Yodlee does not say: compare data_updated_at
+      data_updated_at: max(datasets.filter(isTransactionData).map((d) => d.lastUpdated)),
+      // a finished Yodlee process is not retried: its report is final, whatever the outcome
+      final: phase === 'COMPLETED',
+      reason: null,
+      occurred_at: max(datasets.flatMap((d) => [d.lastUpdateAttempt, d.lastUpdated])),
+    },
+    // the same content under another notification id is another notification
+    notificationId === null ? [] : [notificationId],
+    delivery,
+  );
 }
 
 const YODLEE_EVENTS = new Set(['REFRESH.INTERIM_PROGRESS', 'REFRESH.PROCESS_COMPLETED']);
@@ -215,8 +235,15 @@ export function mapYodlee(raw: RawWebhook, body: unknown): MapResult {
   const accounts = field(field(event, 'data'), 'providerAccount');
   if (!Array.isArray(accounts))
     return reject('MISSING_FIELD', 'event.data.providerAccount is not an array');
-  const events = accounts.flatMap((a) => {
-    const e = mapYodleeAccount(raw, info, customer, a);
+  const notificationId =
+    text(field(body, 'notificationId')) ?? text(field(event, 'notificationId'));
+  // accounts without an id are skipped; the count is of those that become events
+  const withId = accounts.filter((a) => text(field(a, 'id')) !== null);
+  const events = withId.flatMap((a, index) => {
+    const e = mapYodleeAccount(raw, info, customer, a, notificationId, {
+      index,
+      count: withId.length,
+    });
     return e ? [e] : [];
   });
   if (events.length === 0 && accounts.length > 0) {

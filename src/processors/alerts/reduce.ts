@@ -1,10 +1,26 @@
 import type { RefreshEvent } from '../../normalize/types.js';
 import { deterministicId } from '../ids.js';
-import type { Processor, ProcessorInput, ProcessorOutput } from '../types.js';
-import { USER_ACTIONS, connectionKey } from '../types.js';
-import type { AlertSettings, AlertsState } from './state.js';
+import {
+  connectionKey,
+  eventKind,
+  learnConsentProvider,
+  rekey,
+  renewsConsent,
+} from '../identity.js';
+import type {
+  Processor,
+  ProcessorInput,
+  ProcessorNote,
+  ProcessorOutput,
+  ReduceResult,
+} from '../types.js';
+import { USER_ACTIONS } from '../types.js';
+import type { AlertSettings, AlertsState, ConnectionAlertState } from './state.js';
 import { DEFAULT_ALERT_SETTINGS } from './state.js';
-import { ALERTS_STATE_SCHEMA, avroStateCodec } from '../../state/codec.js';
+import { ALERTS_STATE_SCHEMAS, avroStateCodec } from '../../state/codec.js';
+
+/** The key of the customer-level alert: failures that name no connection. */
+export const CUSTOMER_KEY = 'customer';
 
 /** The user must act: Bud's reconnect_required, or an action only the user can take. */
 export function needsUser(e: RefreshEvent): boolean {
@@ -17,64 +33,130 @@ function succeeded(e: RefreshEvent): boolean {
   );
 }
 
-function applyEvent(
-  state: AlertsState,
-  e: RefreshEvent,
-  settings: AlertSettings,
-): ProcessorOutput[] {
-  if (state.recent_event_ids.includes(e.event_id)) return [];
+/** Two alert states of one connection met under one key: the raised one, the older episode, stays. */
+function mergeAlerts(a: ConnectionAlertState, b: ConnectionAlertState): ConnectionAlertState {
+  const keep =
+    a.raised === b.raised
+      ? (a.first_failed_at ?? Infinity) <= (b.first_failed_at ?? Infinity)
+        ? a
+        : b
+      : a.raised
+        ? a
+        : b;
+  return { ...keep, occurred_at: Math.max(a.occurred_at, b.occurred_at) };
+}
+
+interface Applied {
+  outputs: ProcessorOutput[];
+  notes: ProcessorNote[];
+}
+const nothing = (): Applied => ({ outputs: [], notes: [] });
+
+/** A task's success is final: remembers it, and tells whether this event is a stale failure of one. */
+function staleAfterSuccess(state: AlertsState, e: RefreshEvent, settings: AlertSettings): boolean {
+  if (e.task_id === null) return false;
+  if (state.succeeded_tasks.includes(e.task_id)) return e.outcome !== 'SUCCESS';
+  if (e.phase === 'COMPLETED' && e.outcome === 'SUCCESS') {
+    state.succeeded_tasks.push(e.task_id);
+    if (state.succeeded_tasks.length > settings.recentSucceededTasks) state.succeeded_tasks.shift();
+  }
+  return false;
+}
+
+function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings): Applied {
+  if (state.recent_event_ids.includes(e.event_id)) return nothing();
   state.recent_event_ids.push(e.event_id);
   if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
 
-  // alerts follow a connection: its id, else its provider (a task id does not outlive the task)
-  const key = e.connection_id || e.provider ? connectionKey({ ...e, task_id: null }) : undefined;
-  if (!key) return [];
+  const moved = learnConsentProvider(state.consent_providers, e);
+  if (moved) rekey(state.connections, moved.from, moved.to, mergeAlerts);
+
+  const kind = eventKind(e);
+  const renews = renewsConsent(e);
+  // a failed connect changes no alert (the user is in the flow and sees it), nor do tasks that
+  // neither refresh nor renew a consent (a revoke the client asked for)
+  if ((kind === 'connect' || kind === 'other-task') && !renews) return nothing();
+  if (staleAfterSuccess(state, e, settings))
+    return { outputs: [], notes: ['stale-failure-after-success'] };
+
+  const key = connectionKey(state.consent_providers, e) ?? CUSTOMER_KEY;
   const conn = state.connections[key];
   // only outcomes are ordered by time: progress notes may carry just their receipt time
   const timed = e.phase === 'COMPLETED';
-  if (timed && conn && e.occurred_at < conn.occurred_at) return []; // older than what we know: never overrides
-  const next = conn ?? {
+  if (timed && conn && e.occurred_at < conn.occurred_at) return nothing(); // older: never overrides
+  const next: ConnectionAlertState = conn ?? {
     provider: e.provider,
     connection_id: e.connection_id,
     raised: false,
-    action_required: 'NONE' as const,
+    action_required: 'NONE',
     result_code: null,
+    reason: null,
     first_failed_at: null,
     occurred_at: timed ? e.occurred_at : 0,
   };
   if (timed) next.occurred_at = Math.max(next.occurred_at, e.occurred_at);
-  next.provider = e.provider ?? next.provider;
-  next.connection_id = e.connection_id ?? next.connection_id;
+  if (key !== CUSTOMER_KEY) {
+    next.provider = e.provider ?? next.provider;
+    next.connection_id = e.connection_id ?? next.connection_id;
+  }
   state.connections[key] = next;
 
-  if (needsUser(e) && !next.raised) {
+  if (needsUser(e)) {
+    const action = USER_ACTIONS.has(e.action_required) ? e.action_required : 'RECONNECT';
+    // transitions only: a repeated failure asking the same of the user raises nothing new
+    if (next.raised && next.action_required === action) return nothing();
+    if (!next.raised) next.first_failed_at = e.occurred_at;
     next.raised = true;
-    next.first_failed_at = e.occurred_at;
-    next.action_required = USER_ACTIONS.has(e.action_required) ? e.action_required : 'RECONNECT';
+    next.action_required = action;
     next.result_code = e.result_code;
-    return [alert(state.customer_id, key, next, 'RAISED', e)];
+    next.reason = e.reason ?? null;
+    return { outputs: [alert(state.customer_id, key, next, 'RAISED', e)], notes: [] };
   }
-  if (succeeded(e) && next.raised) {
-    const cleared = alert(
-      state.customer_id,
-      key,
-      { ...next, action_required: 'NONE', result_code: e.result_code },
-      'CLEARED',
-      e,
+  if (!succeeded(e) && !renews) return nothing();
+  const outputs: ProcessorOutput[] = [];
+  if (next.raised) outputs.push(clear(state, key, e));
+  else if (renews && e.provider === null) {
+    // A new consent whose provider is not known yet (Bud's connect callbacks name none): when
+    // exactly one connection of the customer is waiting for the user, this is its reconnect.
+    const waiting = Object.entries(state.connections).filter(
+      ([k, c]) => c.raised && k !== CUSTOMER_KEY && k !== key,
     );
-    next.raised = false;
-    next.action_required = 'NONE';
-    next.result_code = e.result_code;
-    next.first_failed_at = null;
-    return [cleared];
+    const only = waiting.length === 1 ? waiting[0] : undefined;
+    if (only) {
+      outputs.push(clear(state, only[0], e));
+      if (only[1].provider !== null && e.connection_id !== null)
+        learnConsentProvider(state.consent_providers, { ...e, provider: only[1].provider });
+    }
   }
-  return [];
+  // the customer-level alert ends with a success that names no connection either (above), or
+  // when the user renews a consent or connects
+  if (renews && key !== CUSTOMER_KEY && state.connections[CUSTOMER_KEY]?.raised)
+    outputs.push(clear(state, CUSTOMER_KEY, e));
+  return { outputs, notes: [] };
+}
+
+/** Ends the episode of `key`: a CLEARED transition. */
+function clear(state: AlertsState, key: string, cause: RefreshEvent): ProcessorOutput {
+  const conn = state.connections[key] as ConnectionAlertState;
+  const cleared = alert(
+    state.customer_id,
+    key,
+    { ...conn, action_required: 'NONE', result_code: cause.result_code, reason: null },
+    'CLEARED',
+    cause,
+  );
+  conn.raised = false;
+  conn.action_required = 'NONE';
+  conn.result_code = cause.result_code;
+  conn.reason = null;
+  conn.first_failed_at = null;
+  return cleared;
 }
 
 function alert(
   customer: string,
   key: string,
-  conn: AlertsState['connections'][string],
+  conn: ConnectionAlertState,
   status: 'RAISED' | 'CLEARED',
   cause: RefreshEvent,
 ): ProcessorOutput {
@@ -88,22 +170,30 @@ function alert(
       status,
       action_required: conn.action_required,
       result_code: conn.result_code,
+      reason: conn.reason,
       first_failed_at: conn.first_failed_at,
       at: cause.occurred_at,
     },
   };
 }
 
-const alertsStateCodec = avroStateCodec<AlertsState>(ALERTS_STATE_SCHEMA);
+const alertsStateCodec = avroStateCodec<AlertsState>(ALERTS_STATE_SCHEMAS);
 
-/** Reconnect alerts: RAISED when a connection first needs the user, CLEARED on its next success. */
+/**
+ * Reconnect alerts, on transitions only: RAISED when a connection first needs the user or needs
+ * something else of them; CLEARED on its next success, a successful connect or a renewed consent.
+ */
 export function alertsProcessor(
   settings: AlertSettings = DEFAULT_ALERT_SETTINGS,
 ): Processor<AlertsState> {
   return {
     name: 'alerts',
     codec: alertsStateCodec,
-    reduce(current: AlertsState | undefined, input: ProcessorInput, now: number) {
+    reduce(
+      current: AlertsState | undefined,
+      input: ProcessorInput,
+      now: number,
+    ): ReduceResult<AlertsState> {
       if (input.kind === 'request') return { state: current, outputs: [] };
       if (input.kind === 'tick') {
         if (!current) return { state: undefined, outputs: [] };
@@ -115,11 +205,14 @@ export function alertsProcessor(
       const state: AlertsState = current ?? {
         customer_id: e.customer_id,
         connections: {},
+        consent_providers: {},
+        succeeded_tasks: [],
         recent_event_ids: [],
         touched_at: now,
       };
       state.touched_at = now;
-      return { state, outputs: applyEvent(state, e, settings) };
+      const { outputs, notes } = applyEvent(state, e, settings);
+      return notes.length > 0 ? { state, outputs, notes } : { state, outputs };
     },
     nextTimer(state: AlertsState, now: number) {
       // a raised alert is kept until it clears; otherwise the state expires

@@ -6,11 +6,14 @@ export interface AlertSettings {
   readonly stateTtlMs: number;
   /** How many recent event ids a customer remembers to drop re-deliveries. @default 500 */
   readonly recentEventIds: number;
+  /** How many recently succeeded task ids a customer remembers (a later failure of one is stale). @default 200 */
+  readonly recentSucceededTasks: number;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   stateTtlMs: 90 * 24 * 60 * 60_000,
   recentEventIds: 500,
+  recentSucceededTasks: 200,
 };
 
 export interface ConnectionAlertState {
@@ -19,6 +22,8 @@ export interface ConnectionAlertState {
   raised: boolean;
   action_required: ActionRequired;
   result_code: string | null;
+  /** The source's reason for the raise (Bud's consent-revoked reason), or null. */
+  reason: string | null;
   first_failed_at: number | null;
   /** The newest source time applied: an older report never overrides it. */
   occurred_at: number;
@@ -27,7 +32,12 @@ export interface ConnectionAlertState {
 /** One customer's alert state (changelog value). */
 export interface AlertsState {
   customer_id: string;
+  /** By connection key (`identity.ts`); `customer` for the alert of failures naming no connection. */
   connections: Record<string, ConnectionAlertState>;
+  /** Bud consent id → provider, learned from events carrying both. */
+  consent_providers: Record<string, string>;
+  /** Task ids whose success was seen, oldest first: a later failure of one changes nothing. */
+  succeeded_tasks: string[];
   recent_event_ids: string[];
   touched_at: number;
 }

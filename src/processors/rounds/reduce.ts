@@ -1,23 +1,29 @@
 import type { RefreshEvent } from '../../normalize/types.js';
 import { deterministicId } from '../ids.js';
+import { connectionKey, eventKind, learnConsentProvider, rekey } from '../identity.js';
 import type {
   ConnectionResult,
   Processor,
   ProcessorInput,
+  ProcessorNote,
   ProcessorOutput,
+  ReduceResult,
   RefreshRequestedValue,
 } from '../types.js';
-import { USER_ACTIONS, connectionKey } from '../types.js';
+import { USER_ACTIONS } from '../types.js';
 import type { Round, RoundConnection, RoundSettings, RoundsState } from './state.js';
 import { DEFAULT_ROUND_SETTINGS } from './state.js';
-import { ROUNDS_STATE_SCHEMA, avroStateCodec } from '../../state/codec.js';
+import { ROUNDS_STATE_SCHEMAS, avroStateCodec } from '../../state/codec.js';
 
-type Result = { state: RoundsState | undefined; outputs: ProcessorOutput[] };
+type Result = ReduceResult<RoundsState>;
 
 function emptyState(customer: string, now: number): RoundsState {
   return {
     customer_id: customer,
     open: null,
+    consent_providers: {},
+    finished_tasks: {},
+    pending_deliveries: {},
     known: {},
     last_success_data_at: {},
     last_occurred_at: {},
@@ -27,30 +33,35 @@ function emptyState(customer: string, now: number): RoundsState {
   };
 }
 
-/** Final: succeeded, needs the user, will never work, or Bud's authoritative V2 completion. */
+/**
+ * Final: the mapper says so (`final`); for events written before it did: succeeded, needs the
+ * user, will never work, or Bud's authoritative V2 completion.
+ */
 function isFinal(e: RefreshEvent): boolean {
+  if (typeof e.final === 'boolean') return e.final;
   if (e.source_event === 'bud.v2.refresh.completed') return true;
   if (USER_ACTIONS.has(e.action_required) || e.action_required === 'UNSUPPORTED') return true;
   return e.phase === 'COMPLETED' && (e.outcome === 'SUCCESS' || e.outcome === 'PARTIAL');
 }
 
-function openRound(
-  state: RoundsState,
-  roundId: string,
-  now: number,
-  settings: RoundSettings,
-): Round {
-  const expected = Object.entries(state.known)
-    .filter(([, k]) => now - k.last_seen_at <= settings.knownConnectionTtlMs)
-    .map(([key]) => key);
+function openRound(roundId: string, now: number): Round {
   return {
     round_id: roundId,
     opened_at: now,
     last_activity_at: now,
     requested: null,
-    expected,
+    expected: [],
     connections: {},
   };
+}
+
+/** A Bud hosted refresh refreshes all of a customer's connections: the round expects the known ones. */
+function expectKnown(state: RoundsState, round: Round, now: number, settings: RoundSettings): void {
+  for (const [key, k] of Object.entries(state.known)) {
+    // task ids were stored as connections by earlier versions: never expected
+    if (key.startsWith('t:') || now - k.last_seen_at > settings.knownConnectionTtlMs) continue;
+    if (!round.expected.includes(key)) round.expected.push(key);
+  }
 }
 
 /** Which expected targets no final connection satisfies yet. */
@@ -129,18 +140,27 @@ function close(
     });
   }
   state.open = null;
+  state.pending_deliveries = {};
   state.last_closed = { round_id: round.round_id, closed_at: now };
   return outputs;
+}
+
+function settled(round: Round, now: number, settings: RoundSettings): boolean {
+  if (now >= round.opened_at + settings.settleMs) return true;
+  return !Object.values(round.connections).some((c) => c.source !== 'YODLEE');
 }
 
 /** Closes the open round if everything it expects is final (and, without a request, it has settled). */
 function closeIfDone(state: RoundsState, now: number, settings: RoundSettings): ProcessorOutput[] {
   const round = state.open;
   if (!round || Object.keys(round.connections).length === 0) return [];
+  // the rest of a delivery that fanned out is still to be applied
+  if (Object.keys(state.pending_deliveries).length > 0) return [];
   if (missingTargets(round).length > 0) return [];
   if (!round.requested) {
     if (Object.values(round.connections).some((c) => !c.final)) return [];
-    if (now < round.opened_at + settings.settleMs) return [];
+    // siblings of a Bud hosted refresh arrive apart; a Yodlee process reports in one notification
+    if (!settled(round, now, settings)) return [];
     return close(state, round, 'ALL_REPORTED', now);
   }
   return close(
@@ -151,38 +171,114 @@ function closeIfDone(state: RoundsState, now: number, settings: RoundSettings): 
   );
 }
 
+interface Applied {
+  outputs: ProcessorOutput[];
+  notes: ProcessorNote[];
+}
+const none = (): Applied => ({ outputs: [], notes: [] });
+
+/** Counts an event of a delivery that fanned out; the round waits until all have been applied. */
+function countDelivery(state: RoundsState, e: RefreshEvent, duplicate: boolean): void {
+  // events written before the field existed have none
+  const count = (e.delivery_count as number | undefined) ?? 1;
+  if (count <= 1) return;
+  const pending = state.pending_deliveries[e.ingest_id];
+  if (duplicate && pending === undefined) return; // a re-delivery of one applied in full
+  const left = (pending ?? count) - 1;
+  if (left > 0) state.pending_deliveries[e.ingest_id] = left;
+  else Reflect.deleteProperty(state.pending_deliveries, e.ingest_id);
+}
+
+/** A consent's provider became known: what was kept under the consent moves to the provider. */
+function moveConsentToProvider(state: RoundsState, from: string, to: string): void {
+  const newer = <T>(_moved: T, existing: T) => existing;
+  rekey(state.known, from, to, (a, b) => (a.last_seen_at > b.last_seen_at ? a : b));
+  rekey(state.last_occurred_at, from, to, Math.max);
+  rekey(state.last_success_data_at, from, to, Math.max);
+  const round = state.open;
+  if (!round) return;
+  rekey(round.connections, from, to, newer);
+  const moved = round.connections[to];
+  if (moved) round.connections[to] = { ...moved, key: to };
+  round.expected = [...new Set(round.expected.map((k) => (k === from ? to : k)))];
+}
+
+function remember(state: RoundsState, c: RoundConnection, now: number, settings: RoundSettings) {
+  if (c.task_id === null || !c.final) return;
+  Reflect.deleteProperty(state.finished_tasks, c.task_id);
+  state.finished_tasks[c.task_id] = { connection: { ...c }, finished_at: now };
+  const ids = Object.keys(state.finished_tasks);
+  for (const id of ids.slice(0, Math.max(0, ids.length - settings.finishedTasks)))
+    Reflect.deleteProperty(state.finished_tasks, id);
+}
+
 function applyEvent(
   state: RoundsState,
   e: RefreshEvent,
   now: number,
   settings: RoundSettings,
-): ProcessorOutput[] {
-  // consent changes are not refreshes: they open no round
-  if (e.source_event.startsWith('bud.consent.')) return [];
-  if (state.recent_event_ids.includes(e.event_id)) return []; // a re-delivery
+): Applied {
+  const moved = learnConsentProvider(state.consent_providers, e);
+  if (moved) moveConsentToProvider(state, moved.from, moved.to);
+  const kind = eventKind(e);
+  // consent changes and tasks that are not refreshes open no round
+  if (kind === 'consent' || kind === 'other-task') return none();
+  const duplicate = state.recent_event_ids.includes(e.event_id);
+  countDelivery(state, e, duplicate);
+  if (duplicate) return { outputs: closeIfDone(state, now, settings), notes: [] };
   state.recent_event_ids.push(e.event_id);
   if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
 
-  const key = connectionKey(e);
+  const identity = connectionKey(state.consent_providers, e);
+  if (kind === 'connect') {
+    // a new (or renewed) connection: later hosted refreshes will refresh it too
+    if (identity && e.outcome === 'SUCCESS')
+      state.known[identity] = {
+        provider: e.provider,
+        connection_id: e.connection_id,
+        last_seen_at: now,
+      };
+    return { outputs: closeIfDone(state, now, settings), notes: [] };
+  }
+  // a task's success is final: a failure reported for it later changes nothing
+  const finished = e.task_id === null ? undefined : state.finished_tasks[e.task_id];
+  if (finished?.connection.outcome === 'SUCCESS' && e.outcome !== 'SUCCESS')
+    return {
+      outputs: closeIfDone(state, now, settings),
+      notes: ['stale-failure-after-success'],
+    };
+
+  const key = identity ?? `t:${e.task_id ?? e.event_id}`;
   // Only outcomes are ordered by time. Progress notes often carry no source time (their receipt
   // time stands in), which must not make the outcome that follows them look old.
   if (e.phase === 'COMPLETED') {
     const newest = state.last_occurred_at[key];
-    if (newest !== undefined && e.occurred_at < newest) return []; // older than what we know: late
+    if (newest !== undefined && e.occurred_at < newest)
+      return { outputs: closeIfDone(state, now, settings), notes: [] }; // late: older than what we know
     state.last_occurred_at[key] = e.occurred_at;
   }
 
   const round = (state.open ??= openRound(
-    state,
     deterministicId('round', e.customer_id, e.event_id),
     now,
-    settings,
   ));
   round.last_activity_at = now;
-  state.known[key] = { provider: e.provider, connection_id: e.connection_id, last_seen_at: now };
-  if (!round.requested && !round.expected.includes(key)) round.expected.push(key);
+  if (e.source === 'BUD' && identity) {
+    state.known[identity] = {
+      provider: e.provider,
+      connection_id: e.connection_id,
+      last_seen_at: now,
+    };
+  }
+  if (!round.requested) {
+    if (e.source === 'BUD') expectKnown(state, round, now, settings);
+    if (!round.expected.includes(key)) round.expected.push(key);
+  }
 
-  let newData = e.has_new_transactions === true;
+  let newData =
+    e.has_new_transactions === true ||
+    // Bud did not say: one extra fetch is better than a missed one
+    (e.source === 'BUD' && e.has_new_transactions === null && e.outcome === 'SUCCESS');
   if (
     e.source === 'YODLEE' &&
     (e.outcome === 'SUCCESS' || e.outcome === 'PARTIAL') &&
@@ -197,11 +293,12 @@ function applyEvent(
   const previous = round.connections[key];
   // a progress note never downgrades an outcome already reported in this round
   if (e.phase === 'IN_PROGRESS' && previous && previous.outcome !== 'PENDING')
-    return closeIfDone(state, now, settings);
+    return { outputs: closeIfDone(state, now, settings), notes: [] };
   const final = isFinal(e);
   const temporary = !final && e.phase === 'COMPLETED' && e.outcome === 'FAILED';
-  round.connections[key] = {
+  const connection: RoundConnection = {
     key,
+    source: e.source,
     provider: e.provider ?? previous?.provider ?? null,
     connection_id: e.connection_id ?? previous?.connection_id ?? null,
     task_id: e.task_id,
@@ -216,7 +313,29 @@ function applyEvent(
     occurred_at: e.occurred_at,
     new_data: newData || (previous?.new_data ?? false),
   };
-  return closeIfDone(state, now, settings);
+  round.connections[key] = connection;
+  remember(state, connection, now, settings);
+  if (
+    e.source === 'YODLEE' &&
+    e.phase === 'COMPLETED' &&
+    state.pending_deliveries[e.ingest_id] === undefined
+  )
+    endYodleeProcess(round);
+  return { outputs: closeIfDone(state, now, settings), notes: [] };
+}
+
+/**
+ * A Yodlee PROCESS_COMPLETED lists the provider accounts of one FastLink process: the round
+ * expects exactly those. Accounts that only reported progress belong to another process; their
+ * own completion will open a round of its own.
+ */
+function endYodleeProcess(round: Round): void {
+  for (const [key, c] of Object.entries(round.connections)) {
+    if (c.source === 'YODLEE' && !c.final && c.outcome === 'PENDING') {
+      Reflect.deleteProperty(round.connections, key);
+      round.expected = round.expected.filter((k) => k !== key);
+    }
+  }
 }
 
 function applyRequest(
@@ -227,16 +346,23 @@ function applyRequest(
 ): ProcessorOutput[] {
   if (r.providers.length === 0 && r.task_ids.length === 0) return []; // says nothing to expect
   const round = (state.open ??= openRound(
-    state,
     deterministicId('round', r.customer_id, r.request_id),
     now,
-    settings,
   ));
   round.last_activity_at = now;
   round.requested = {
     providers: [...new Set([...(round.requested?.providers ?? []), ...r.providers])],
     task_ids: [...new Set([...(round.requested?.task_ids ?? []), ...r.task_ids])],
   };
+  // Bud answers a refresh started again within the hour with the previous task id: when that task
+  // has finished, no webhook will come; its result stands (its new data was signalled then)
+  for (const task of r.task_ids) {
+    const done = state.finished_tasks[task];
+    if (!done || now - done.finished_at > settings.finishedTaskTtlMs) continue;
+    const current = round.connections[done.connection.key];
+    if (current && current.task_id !== task) continue; // the connection has reported since
+    round.connections[done.connection.key] = { ...done.connection, new_data: false };
+  }
   return closeIfDone(state, now, settings);
 }
 
@@ -244,6 +370,11 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
   state.known = Object.fromEntries(
     Object.entries(state.known).filter(
       ([, k]) => now - k.last_seen_at <= settings.knownConnectionTtlMs,
+    ),
+  );
+  state.finished_tasks = Object.fromEntries(
+    Object.entries(state.finished_tasks).filter(
+      ([, t]) => now - t.finished_at <= settings.finishedTaskTtlMs,
     ),
   );
   const round = state.open;
@@ -263,7 +394,7 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
   return [];
 }
 
-const roundsStateCodec = avroStateCodec<RoundsState>(ROUNDS_STATE_SCHEMA);
+const roundsStateCodec = avroStateCodec<RoundsState>(ROUNDS_STATE_SCHEMAS);
 
 /**
  * Refresh rounds: completion (CustomerRefreshCompleted) and new-transaction signals
@@ -287,11 +418,10 @@ export function roundsProcessor(
       const customer = input.kind === 'event' ? input.event.customer_id : input.request.customer_id;
       const state = current ?? emptyState(customer, now);
       state.touched_at = now;
-      const outputs =
-        input.kind === 'event'
-          ? applyEvent(state, input.event, now, settings)
-          : applyRequest(state, input.request, now, settings);
-      return { state, outputs };
+      if (input.kind === 'request')
+        return { state, outputs: applyRequest(state, input.request, now, settings) };
+      const { outputs, notes } = applyEvent(state, input.event, now, settings);
+      return notes.length > 0 ? { state, outputs, notes } : { state, outputs };
     },
     nextTimer(state: RoundsState, now: number): number | undefined {
       const round = state.open;

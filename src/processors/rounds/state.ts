@@ -14,6 +14,10 @@ export interface RoundSettings {
   readonly stateTtlMs: number;
   /** How many recent event ids a customer remembers to drop re-deliveries. @default 500 */
   readonly recentEventIds: number;
+  /** How long a finished task's result is remembered (a request naming it, a stale failure of it). @default 86400000 */
+  readonly finishedTaskTtlMs: number;
+  /** How many finished tasks a customer remembers at most. @default 200 */
+  readonly finishedTasks: number;
 }
 
 export const DEFAULT_ROUND_SETTINGS: RoundSettings = {
@@ -23,11 +27,16 @@ export const DEFAULT_ROUND_SETTINGS: RoundSettings = {
   knownConnectionTtlMs: 30 * 24 * 60 * 60_000,
   stateTtlMs: 90 * 24 * 60 * 60_000,
   recentEventIds: 500,
+  finishedTaskTtlMs: 24 * 60 * 60_000,
+  finishedTasks: 200,
 };
 
 /** A connection's last word within a round. */
 export interface RoundConnection extends ConnectionResult {
+  /** The connection key (`identity.ts`), or `t:<task id>` for a report that names no connection. */
   readonly key: string;
+  /** BUD | YODLEE: a Bud round waits for the settle window, a Yodlee process does not. */
+  source: string;
   parent_task_id: string | null;
   final: boolean;
   /** When a temporary failure was first seen (the retry grace runs from here). */
@@ -47,11 +56,23 @@ export interface Round {
   connections: Record<string, RoundConnection>;
 }
 
+/** A task that finished (succeeded, or failed for good): its result, and when. */
+export interface FinishedTask {
+  connection: RoundConnection;
+  finished_at: number;
+}
+
 /** One customer's round state (changelog value). */
 export interface RoundsState {
   customer_id: string;
   open: Round | null;
-  /** Connections seen before, by key, with when they were last seen. */
+  /** Bud consent id → provider, learned from events carrying both. */
+  consent_providers: Record<string, string>;
+  /** Finished tasks by task id, oldest first (a request naming one closes at once). */
+  finished_tasks: Record<string, FinishedTask>;
+  /** Deliveries that fanned out to several events, by ingest id: how many are still to come. */
+  pending_deliveries: Record<string, number>;
+  /** Bud connections seen before (real identities only), by key, with when they were last seen. */
   known: Record<
     string,
     { provider: string | null; connection_id: string | null; last_seen_at: number }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
 import { ProcessorDriver } from '../../../src/processors/driver.js';
-import { ALERTS_STATE_SCHEMA, avroStateCodec } from '../../../src/state/codec.js';
+import { ALERTS_STATE_SCHEMAS, avroStateCodec } from '../../../src/state/codec.js';
 import { budV1 } from '../../support/events.js';
 
 const now = Date.parse('2026-11-23T10:00:00Z');
@@ -33,7 +33,7 @@ describe('state codec', () => {
       const state = driver.state(p.name, 'customer-1');
       expect(state).toBeDefined();
       const bytes = p.codec.encode(state as never);
-      expect(bytes[0]).toBe(1);
+      expect(bytes[0]).toBe(2);
       expect(p.codec.decode(bytes)).toEqual(state);
       expect(bytes.length).toBeLessThan(JSON.stringify(state).length / 2);
     }
@@ -46,7 +46,7 @@ describe('state codec', () => {
   });
 
   it('refuses a state field the schema does not know instead of dropping it', () => {
-    const codec = avroStateCodec<Record<string, unknown>>(ALERTS_STATE_SCHEMA);
+    const codec = avroStateCodec<Record<string, unknown>>(ALERTS_STATE_SCHEMAS);
     const state = { customer_id: 'c', connections: {}, recent_event_ids: [], touched_at: 1 };
     expect(() => codec.encode({ ...state, surprise: 1 })).toThrow(
       'state field $.surprise is not in the state schema io.refreshbus.state.v1.AlertsState',
@@ -71,9 +71,9 @@ describe('state codec', () => {
   });
 
   it('rejects bytes in an unknown format', () => {
-    const codec = avroStateCodec(ALERTS_STATE_SCHEMA);
-    expect(() => codec.decode(Buffer.from([0x02, 0x00]))).toThrow(
-      'unknown state format (first byte 2)',
+    const codec = avroStateCodec(ALERTS_STATE_SCHEMAS);
+    expect(() => codec.decode(Buffer.from([0x03, 0x00]))).toThrow(
+      'unknown state format (first byte 3)',
     );
   });
 });
