@@ -58,7 +58,12 @@ function authShape() {
       .pipe(z.array(z.enum(AUTH_MODES)))
       .default([...defaultAuth] as (typeof AUTH_MODES)[number][])
       .describe(`${what}: checks that must all pass (${AUTH_MODES.join(', ')}).`);
-    shape[`${prefix}_JWKS_URL`] = z.url().optional().describe(`${what}: JWKS URL for jwks.`);
+    // Bud's public keys, where its API reference (the X-Signing-ID header) says they are
+    shape[`${prefix}_JWKS_URL`] = (
+      prefix === 'BUD'
+        ? z.url().default('https://assets.thisisbud.com/bud-callback.jwks')
+        : z.url().optional()
+    ).describe(`${what}: JWKS URL for jwks.`);
     shape[`${prefix}_WEBHOOK_SECRETS`] = csv
       .optional()
       .describe(

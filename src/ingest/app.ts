@@ -287,6 +287,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
       throw err;
     }
     if (!result.ok) throw new HttpError(result.code, result.message);
+    metrics.authPassed(result.detail);
     return result.method;
   }
 

@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../observability/metrics.js';
+import { BUD_SIGNATURE_PATHS } from './auth/bud-jws.js';
+import type { AuthResult } from './auth/types.js';
 import type { PublisherObserver } from './publisher.js';
 
 /**
@@ -46,6 +48,21 @@ export function createIngestMetrics(
     help: '1 while Kafka accepts writes (what /readyz reports), else 0.',
     registers: [registry],
   });
+  const budSignatureVerified = new Counter({
+    name: 'refreshbus_ingest_bud_signature_verified_total',
+    help: "Bud X-Signature checks passed, by what the signed payload was: the body's exact bytes (exact), the same JSON (json), or claims stating the body's SHA-256 (digest).",
+    labelNames: ['path'] as const,
+    registers: [registry],
+  });
+  // every path shows from the start, so a rate over it is defined before the first webhook
+  for (const path of BUD_SIGNATURE_PATHS) budSignatureVerified.inc({ path }, 0);
+  /** Counts how an accepted request's checks passed (see `AuthResult.detail`). */
+  const authPassed = (detail: Extract<AuthResult, { ok: true }>['detail']) => {
+    const path = detail?.['bud-jws'];
+    if (path !== undefined && (BUD_SIGNATURE_PATHS as readonly string[]).includes(path)) {
+      budSignatureVerified.inc({ path });
+    }
+  };
   const observer: PublisherObserver = {
     batchSent: (records) => {
       batchRecords.observe(records);
@@ -57,7 +74,17 @@ export function createIngestMetrics(
       inFlight.set(count);
     },
   };
-  return { registry, requests, publishLatency, batchRecords, inFlight, kafkaReady, observer };
+  return {
+    registry,
+    requests,
+    publishLatency,
+    batchRecords,
+    inFlight,
+    kafkaReady,
+    budSignatureVerified,
+    authPassed,
+    observer,
+  };
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { compactVerify, createRemoteJWKSet, errors as joseErrors } from 'jose';
 import type { JWSHeaderParameters, FlattenedJWSInput, KeyObject, CryptoKey } from 'jose';
-import type { Authenticator } from './types.js';
+import { constantTimeEqual } from './constant-time.js';
+import { JsonNumber, isJsonObject, jsonEqual, parseStrictJson } from './strict-json.js';
+import type { JsonValue } from './strict-json.js';
+import type { AuthRequest, AuthResult, Authenticator } from './types.js';
 import { singleHeader } from './types.js';
 
 /** Asymmetric algorithms only: never `none`, never an HMAC that a public key could be abused as. */
@@ -53,13 +57,146 @@ export class KeySourceUnavailableError extends Error {
   }
 }
 
+/** What the verified payload of an accepted `X-Signature` was. */
+export const BUD_SIGNATURE_PATHS = ['exact', 'json', 'digest'] as const;
+export type BudSignaturePath = (typeof BUD_SIGNATURE_PATHS)[number];
+
 /**
- * Verifies Bud's `X-Signature`: a compact JWS whose payload is the exact request body — attached,
- * or detached (RFC 7515 appendix F: `header..signature`), in which case the raw body bytes are
- * put back in. The key is the one `X-Signing-ID` names in Bud's JWKS; its own `alg` (when the JWK
- * states one) and type pin the algorithm, so a token cannot pick a weaker one.
+ * Claims that may carry the SHA-256 of the raw body, as hex (any case) or base64/base64url, with
+ * or without a `sha-256=` / `sha256:` prefix (the RFC 3230 `Digest` and GitHub spellings). Every
+ * one present must match.
  */
-export function budJwsVerifier(keys: KeyResolver): Authenticator {
+export const BODY_DIGEST_CLAIMS = [
+  'body_sha256',
+  'request_body_sha256',
+  'sha256',
+  'digest',
+] as const;
+
+export interface BudJwsVerifyOptions {
+  /**
+   * Clock skew allowed, in seconds, when a claims payload states `exp`, `nbf` or `iat`: between
+   * Bud's clock and ours, and for a retry a little after the token's `exp` (a 401 is never
+   * retried, so the event would be lost). @default 300
+   */
+  readonly clockToleranceSeconds?: number;
+}
+
+const notCovered: AuthResult = {
+  ok: false,
+  code: 'SIGNATURE_INVALID',
+  message: 'X-Signature does not cover this body',
+};
+const invalid = (reason: string): AuthResult => ({
+  ok: false,
+  code: 'SIGNATURE_INVALID',
+  message: `X-Signature invalid: ${reason}`,
+});
+const passed = (path: BudSignaturePath): AuthResult => ({
+  ok: true,
+  method: 'bud-jws',
+  detail: { 'bud-jws': path },
+});
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function parseJsonBytes(bytes: Uint8Array): JsonValue | undefined {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const parsed = parseStrictJson(text);
+  return parsed.ok ? parsed.value : undefined;
+}
+
+/** The 32 bytes a digest claim states, or undefined when it is not a SHA-256 digest. */
+function statedDigest(value: JsonValue | undefined): Buffer | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = value.replace(/^sha-?256[=:]/i, '');
+  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
+  // Node's base64 decoder reads the base64url alphabet too
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
+    const bytes = Buffer.from(text, 'base64');
+    return bytes.length === 32 ? bytes : undefined;
+  }
+  return undefined;
+}
+
+/** Why `exp`, `nbf` or `iat` puts the claims outside their time, or undefined if none does. */
+function outOfTime(
+  claims: ReadonlyMap<string, JsonValue>,
+  nowSeconds: number,
+  tolerance: number,
+): string | undefined {
+  const times: Record<string, number> = {};
+  for (const name of ['exp', 'nbf', 'iat']) {
+    const value = claims.get(name);
+    if (value === undefined) continue;
+    if (!(value instanceof JsonNumber) || !Number.isFinite(value.value)) {
+      return `claim ${name} is not a NumericDate`;
+    }
+    times[name] = value.value;
+  }
+  const { exp, nbf, iat } = times;
+  if (exp !== undefined && nowSeconds > exp + tolerance) {
+    return `expired (exp is more than ${tolerance} s in the past)`;
+  }
+  if (nbf !== undefined && nbf > nowSeconds + tolerance) {
+    return `not yet valid (nbf is more than ${tolerance} s in the future)`;
+  }
+  if (iat !== undefined && iat > nowSeconds + tolerance) {
+    return `issued in the future (iat is more than ${tolerance} s ahead)`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a verified payload covers the body: (exact) it is the body's bytes; (json) it is the
+ * same JSON value — key order and whitespace aside, duplicate keys refused on either side; or
+ * (digest) it is a claims object stating the SHA-256 of the body's bytes, within its `exp`,
+ * `nbf` and `iat` when it states them.
+ */
+function coverage(signed: Uint8Array, request: AuthRequest, tolerance: number): AuthResult {
+  const body = request.rawBody;
+  if (Buffer.from(signed.buffer, signed.byteOffset, signed.byteLength).equals(body)) {
+    return passed('exact');
+  }
+  const payload = parseJsonBytes(signed);
+  if (payload === undefined) return notCovered;
+  const sameJson = parseJsonBytes(body);
+  if (sameJson !== undefined && jsonEqual(payload, sameJson)) return passed('json');
+  if (!isJsonObject(payload)) return notCovered;
+  const claims = payload; // narrowed, for the closure below
+  const named = BODY_DIGEST_CLAIMS.filter((name) => claims.has(name));
+  if (!named.length) return notCovered;
+  const actual = createHash('sha256').update(body).digest();
+  for (const name of named) {
+    const stated = statedDigest(claims.get(name));
+    if (!stated) return invalid(`claim ${name} is not a SHA-256 digest`);
+    if (!constantTimeEqual(stated, actual)) return notCovered;
+  }
+  const late = outOfTime(claims, request.now / 1000, tolerance);
+  return late ? invalid(late) : passed('digest');
+}
+
+/**
+ * Verifies Bud's `X-Signature`, a compact JWS, with the key `X-Signing-ID` names in Bud's JWKS;
+ * that key's own `alg` (when the JWK states one) and type pin the algorithm, so a token cannot
+ * pick a weaker one. Bud documents it as a JWT "over the request body" without saying what the
+ * payload is, and a 401 loses the event for good (Bud never retries a 4xx), so any payload that
+ * binds this body passes (see `coverage`). A detached JWS (RFC 7515 appendix F:
+ * `header..signature`) has the raw body bytes put back in as its payload.
+ */
+export function budJwsVerifier(
+  keys: KeyResolver,
+  options: BudJwsVerifyOptions = {},
+): Authenticator {
+  const tolerance = options.clockToleranceSeconds ?? 300;
+  if (!Number.isFinite(tolerance) || tolerance < 0) {
+    throw new RangeError('clockToleranceSeconds must be a number of seconds, 0 or more');
+  }
   return async (request) => {
     const signature = singleHeader(request.headers, 'x-signature');
     const signingId = singleHeader(request.headers, 'x-signing-id');
@@ -74,20 +211,14 @@ export function budJwsVerifier(keys: KeyResolver): Authenticator {
     if (parts.length !== 3)
       return { ok: false, code: 'SIGNATURE_INVALID', message: 'X-Signature is not a compact JWS' };
     const [header = '', payload = '', sig = ''] = parts;
-    const body = request.rawBody.toString('base64url');
-    if (payload !== '' && payload !== body) {
-      return {
-        ok: false,
-        code: 'SIGNATURE_INVALID',
-        message: 'X-Signature does not cover this body',
-      };
-    }
+    const token = `${header}.${payload || request.rawBody.toString('base64url')}.${sig}`;
+    let signed: Uint8Array;
     try {
-      await compactVerify(
-        `${header}.${body}.${sig}`,
-        async (protectedHeader, token) => {
+      ({ payload: signed } = await compactVerify(
+        token,
+        async (protectedHeader, jws) => {
           try {
-            return await keys({ ...protectedHeader, kid: signingId }, token);
+            return await keys({ ...protectedHeader, kid: signingId }, jws);
           } catch (err) {
             if (err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
             // an unknown key id may be a key Bud has just rotated in, while the JWKS refetch is
@@ -96,8 +227,7 @@ export function budJwsVerifier(keys: KeyResolver): Authenticator {
           }
         },
         { algorithms: [...ALLOWED_JWS_ALGORITHMS] },
-      );
-      return { ok: true, method: 'bud-jws' };
+      ));
     } catch (err) {
       // we could not check: a 5xx, so the sender retries (see app.ts)
       if (err instanceof KeySourceUnavailableError) throw err;
@@ -107,7 +237,8 @@ export function budJwsVerifier(keys: KeyResolver): Authenticator {
           : err instanceof joseErrors.JOSEAlgNotAllowed
             ? 'algorithm not allowed'
             : 'signature does not verify';
-      return { ok: false, code: 'SIGNATURE_INVALID', message: `X-Signature invalid: ${reason}` };
+      return invalid(reason);
     }
+    return coverage(signed, request, tolerance);
   };
 }

@@ -12,9 +12,17 @@ export interface AuthRequest {
 
 export type AuthFailureCode = 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'SOURCE_NOT_ALLOWED';
 
-/** The outcome of one check; `method` ends up in the raw record's `ob-auth` header. */
+/**
+ * The outcome of one check; `method` ends up in the raw record's `ob-auth` header. `detail` says,
+ * by method, how a check that can pass more than one way passed (`{ 'bud-jws': 'json' }`), for
+ * metrics.
+ */
 export type AuthResult =
-  | { readonly ok: true; readonly method: string }
+  | {
+      readonly ok: true;
+      readonly method: string;
+      readonly detail?: Readonly<Record<string, string>>;
+    }
   | { readonly ok: false; readonly code: AuthFailureCode; readonly message: string };
 
 export type Authenticator = (request: AuthRequest) => Promise<AuthResult>;
@@ -33,11 +41,14 @@ export function singleHeader(
 export function allOf(checks: readonly Authenticator[]): Authenticator {
   return async (request) => {
     const methods: string[] = [];
+    let detail: Record<string, string> | undefined;
     for (const check of checks) {
       const result = await check(request);
       if (!result.ok) return result;
       methods.push(result.method);
+      if (result.detail) detail = { ...detail, ...result.detail };
     }
-    return { ok: true, method: methods.join('+') };
+    const method = methods.join('+');
+    return detail ? { ok: true, method, detail } : { ok: true, method };
   };
 }

@@ -4,7 +4,7 @@
  * cases (header case and repetition on the wire, oversized headers, slow clients) use a real
  * listening server and a raw socket, since `inject` skips Node's HTTP parser.
  */
-import { createPublicKey, createSign } from 'node:crypto';
+import { createHash, createPublicKey, createSign } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
@@ -186,9 +186,33 @@ describe('Bud JWS attacks', () => {
       401,
       'SIGNATURE_INVALID',
     );
-    // whitespace counts: the signature covers the bytes, not the JSON value
+    // detached, the signature covers the bytes themselves: whitespace counts (attached, the
+    // payload is compared as JSON, so the same JSON reformatted is accepted)
     const spaced = Buffer.concat([budBody, Buffer.from('\n')]);
     expectRefused(await postBud(detach(jws), 'bud-2026', spaced), 401, 'SIGNATURE_INVALID');
+  });
+
+  it('a key repeated in the body next to a genuine attached payload is refused: readers disagree on which copy counts', async () => {
+    const signed = { customer_id: 'cust-attack-marker', status: 'Completed' };
+    const smuggled = Buffer.from(
+      '{"customer_id":"cust-victim","customer_id":"cust-attack-marker","status":"Completed"}',
+    );
+    const jws = await signJws(privateKey, {}, Buffer.from(JSON.stringify(signed)));
+    expectRefused(await postBud(jws, 'bud-2026', smuggled), 401, 'SIGNATURE_INVALID');
+  });
+
+  it('a claims payload stating the body digest is held to it and to its own exp, nbf and iat: another body, or claims stale or ahead by more than 5 minutes, are refused with 401', async () => {
+    const digest = createHash('sha256').update(budBody).digest('hex');
+    const claims = (extra: Record<string, unknown>) =>
+      signJws(privateKey, {}, Buffer.from(JSON.stringify({ body_sha256: digest, ...extra })));
+    const genuine = await claims({ iat: TS, exp: TS + 60 });
+    const ok = await postBud(genuine, 'bud-2026');
+    expect([ok.res.statusCode, ok.stored]).toEqual([200, 1]);
+    const other = Buffer.from(budBody.toString().replace('success', 'failure'));
+    expectRefused(await postBud(genuine, 'bud-2026', other), 401, 'SIGNATURE_INVALID');
+    for (const extra of [{ exp: TS - 301 }, { nbf: TS + 301 }, { iat: TS + 301 }]) {
+      expectRefused(await postBud(await claims(extra), 'bud-2026'), 401, 'SIGNATURE_INVALID');
+    }
   });
 
   it('a signature with one bit flipped is refused', async () => {
@@ -218,7 +242,7 @@ describe('Bud JWS attacks', () => {
     ); // …until it names a critical extension
   });
 
-  it('Bud signs the body, not a JWT: exp/nbf/iat in the protected header are not read, so an "expired" signature still verifies and its replay maps to the same event ids (the normalizer dedupes)', async () => {
+  it('exp/nbf/iat in the protected header are not read (only a claims payload’s are), so an "expired" signature over the body itself still verifies and its replay maps to the same event ids (the normalizer dedupes)', async () => {
     const jws = await signJws(privateKey, { exp: TS - 86_400 * 365, nbf: TS + 86_400, iat: 0 });
     const first = await postBud(detach(jws), 'bud-2026');
     const again = await postBud(detach(jws), 'bud-2026');

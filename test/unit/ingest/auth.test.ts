@@ -118,6 +118,7 @@ describe('Bud JWS in X-Signature', () => {
     expect(await verify(request({ 'x-signature': jws, 'x-signing-id': 'bud-2026' }))).toEqual({
       ok: true,
       method: 'bud-jws',
+      detail: { 'bud-jws': 'exact' },
     });
   });
 
