@@ -215,7 +215,8 @@ export function mapBudConsent(raw: RawWebhook, data: unknown, event: string): Ma
     reason: kind.outcome === 'FAILED' ? text(field(data, 'reason')) : null,
     occurred_at: time(field(data, 'updated_at')),
   };
-  return { ok: true, events: [finish(raw, fields)] };
+  // the reason tells two revocations apart (added to the id only when sent, so others keep theirs)
+  return { ok: true, events: [finish(raw, fields, fields.reason === null ? [] : [fields.reason])] };
 }
 
 /** Bud webhooks that are genuine but say nothing about refreshes: payments, data ingestion. */

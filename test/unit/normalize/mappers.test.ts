@@ -1,6 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
 import type { RawWebhook, RefreshEvent } from '../../../src/normalize/types.js';
 
@@ -72,6 +74,41 @@ describe('mapping every fixture to its expected canonical output', () => {
   });
 });
 
+describe("Bud's own examples (reference/bud-api/webhooks.yaml)", () => {
+  const spec = parseYaml(
+    readFileSync(
+      path.join(import.meta.dirname, '../../../../shared/reference/bud-api/webhooks.yaml'),
+      'utf8',
+    ),
+  ) as { webhook_callbacks: Record<string, { requestBody?: { content?: Record<string, Media> } }> };
+  interface Media {
+    example?: unknown;
+    examples?: Record<string, { value: unknown }>;
+  }
+  const examples = Object.entries(spec.webhook_callbacks).flatMap(([callback, cb]) => {
+    const media = cb.requestBody?.content?.['application/json'];
+    if (!media) return [];
+    const named = media.examples
+      ? Object.entries(media.examples).map(([name, e]) => [name, e.value] as const)
+      : media.example !== undefined
+        ? [['example', media.example] as const]
+        : [];
+    return named.map(([name, body]) => ({ id: `${callback} / ${name}`, body }));
+  });
+  const budFixtures = names
+    .map((n) => ({ name: n, fixture: load('webhooks', n) }))
+    .filter(({ fixture }) => fixture.source === 'bud');
+
+  it('lists the callbacks Bud documents', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it.each(examples)('$id has a verbatim fixture with its expected events', ({ body }) => {
+    const match = budFixtures.find(({ fixture }) => isDeepStrictEqual(fixture.body, body));
+    expect(match?.name).toBeDefined();
+  });
+});
+
 describe('event ids', () => {
   const mappable = names.filter((n) => 'events' in load('expected', n));
 
@@ -100,6 +137,34 @@ describe('event ids', () => {
       return r.ok ? r.events.map((e) => e.event_id) : [];
     });
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('Yodlee notification ids', () => {
+  it('make the same content under another notification id another event, and keep the id of a re-delivery', () => {
+    const fixture = load('webhooks', 'yodlee-seed-completed-success');
+    const body = fixture.body as { event: Record<string, unknown> };
+    const withId = (id: string) => ({
+      ...fixture,
+      body: { event: { ...body.event, notificationId: id } },
+    });
+    const ids = (f: Fixture) => {
+      const r = mapRawWebhook(rawOf(f));
+      if (!r.ok) throw new Error(r.message);
+      return r.events.map((e) => e.event_id);
+    };
+    expect(ids(withId('n-1'))).toEqual(ids(withId('n-1')));
+    expect(ids(withId('n-1'))).not.toEqual(ids(withId('n-2')));
+    expect(ids(withId('n-1'))).not.toEqual(ids(fixture));
+  });
+
+  it('count the provider accounts of one notification in delivery_index and delivery_count', () => {
+    const r = mapRawWebhook(rawOf(load('webhooks', 'yodlee-two-accounts-folded')));
+    if (!r.ok) throw new Error(r.message);
+    expect(r.events.map((e) => [e.delivery_index, e.delivery_count])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
   });
 });
 
