@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -75,12 +75,16 @@ describe('mapping every fixture to its expected canonical output', () => {
 });
 
 describe("Bud's own examples (reference/bud-api/webhooks.yaml)", () => {
-  const spec = parseYaml(
-    readFileSync(
-      path.join(import.meta.dirname, '../../../../shared/reference/bud-api/webhooks.yaml'),
-      'utf8',
-    ),
-  ) as { webhook_callbacks: Record<string, { requestBody?: { content?: Record<string, Media> } }> };
+  // the shared reference beside the checkout when there is one, else the copy kept with the fixtures
+  const shared = path.join(
+    import.meta.dirname,
+    '../../../../shared/reference/bud-api/webhooks.yaml',
+  );
+  const kept = path.join(fixtures, 'reference/bud-api-webhooks.yaml');
+  const specText = readFileSync(existsSync(shared) ? shared : kept, 'utf8');
+  const spec = parseYaml(specText) as {
+    webhook_callbacks: Record<string, { requestBody?: { content?: Record<string, Media> } }>;
+  };
   interface Media {
     example?: unknown;
     examples?: Record<string, { value: unknown }>;
@@ -98,6 +102,11 @@ describe("Bud's own examples (reference/bud-api/webhooks.yaml)", () => {
   const budFixtures = names
     .map((n) => ({ name: n, fixture: load('webhooks', n) }))
     .filter(({ fixture }) => fixture.source === 'bud');
+
+  it('kept copy is the shared reference, when the reference is beside the checkout', () => {
+    if (existsSync(shared)) expect(readFileSync(kept, 'utf8')).toBe(specText);
+    else expect(existsSync(kept)).toBe(true);
+  });
 
   it('lists the callbacks Bud documents', () => {
     expect(examples.length).toBeGreaterThanOrEqual(16);
