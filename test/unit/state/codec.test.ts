@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
 import { ProcessorDriver } from '../../../src/processors/driver.js';
-import { ALERTS_STATE_SCHEMAS, avroStateCodec } from '../../../src/state/codec.js';
+import avro from 'avsc';
+import {
+  ALERTS_STATE_SCHEMAS,
+  ROUNDS_STATE_SCHEMAS,
+  avroStateCodec,
+} from '../../../src/state/codec.js';
 import { budV1 } from '../../support/events.js';
 
 const now = Date.parse('2026-11-23T10:00:00Z');
@@ -75,5 +80,58 @@ describe('state codec', () => {
     expect(() => codec.decode(Buffer.from([0x03, 0x00]))).toThrow(
       'unknown state format (first byte 3)',
     );
+  });
+
+  it('reads states written by version 1 (changelogs of the last release) with the new fields defaulted', () => {
+    const [v1] = ALERTS_STATE_SCHEMAS;
+    const old = {
+      customer_id: 'customer-1',
+      connections: {
+        'p:Bank': {
+          provider: 'Bank',
+          connection_id: null,
+          raised: true,
+          action_required: 'RECONNECT',
+          result_code: 'connection_revoked',
+          first_failed_at: 1,
+          occurred_at: 1,
+        },
+      },
+      recent_event_ids: ['e-1'],
+      touched_at: 2,
+    };
+    const bytes = Buffer.concat([
+      Buffer.from([1]),
+      avro.Type.forSchema(v1 as avro.Schema).toBuffer(old),
+    ]);
+    const read = avroStateCodec(ALERTS_STATE_SCHEMAS).decode(bytes);
+    expect(read).toEqual({
+      ...old,
+      connections: { 'p:Bank': { ...old.connections['p:Bank'], reason: null } },
+      consent_providers: {},
+      succeeded_tasks: [],
+    });
+
+    const { driver } = driven();
+    const rounds = driver.state('rounds', 'customer-1') as Record<string, unknown>;
+    const roundsV1 = avro.Type.forSchema(ROUNDS_STATE_SCHEMAS[0] as avro.Schema);
+    // what version 1 wrote: the same state without the fields added since
+    const { consent_providers, finished_tasks, pending_deliveries, ...v1Rounds } = rounds;
+    expect([consent_providers, pending_deliveries]).toEqual([{}, {}]);
+    expect(finished_tasks).toBeDefined();
+    const v1Bytes = Buffer.concat([
+      Buffer.from([1]),
+      roundsV1.toBuffer(roundsV1.clone(v1Rounds, { wrapUnions: false })),
+    ]);
+    const upgraded = roundsProcessor().codec.decode(v1Bytes);
+    expect(upgraded).toMatchObject({
+      consent_providers: {},
+      finished_tasks: {},
+      pending_deliveries: {},
+    });
+    expect(Object.values(upgraded.open?.connections ?? {}).map((c) => c.source)).toEqual([
+      'BUD',
+      'BUD',
+    ]);
   });
 });
