@@ -80,7 +80,7 @@ describe('processors on the real broker', () => {
         result: 'provider_failure',
         reconnect: false,
       }),
-      // 6. Yodlee: interim, interim, completed; and a credentials failure on another account
+      // 6. Yodlee: interim, interim, completed; then another process: a credentials failure on another account
       ...yodlee(now, {
         login: 'y6',
         accountId: 61,
@@ -138,12 +138,12 @@ describe('processors on the real broker', () => {
     const completed = await decodeAll<CustomerRefreshCompleted>(
       await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, {
         readCommitted: true,
-        count: 6,
+        count: 7,
         maxWaitMs: 60_000,
       }),
     );
     const byCustomer = Object.fromEntries(completed.map((c) => [c.customer_id, c]));
-    expect(completed).toHaveLength(6);
+    expect(completed).toHaveLength(7);
     expect(byCustomer.c1?.connections.map((c) => c.provider)).toEqual(['Bank_A', 'Bank_B']);
     expect(byCustomer.c2).toMatchObject({ close_reason: 'REQUESTED_TASKS_DONE' });
     expect(byCustomer.c2?.connections.map((c) => c.task_id)).toEqual(['t1', 't2', 't3']);
@@ -151,23 +151,26 @@ describe('processors on the real broker', () => {
       { outcome: 'SUCCESS', result_code: 'success' },
     ]);
     expect(byCustomer.c5).toMatchObject({ close_reason: 'TIMED_OUT', missing: ['Bank_B'] });
+    // two PROCESS_COMPLETED notifications: two FastLink processes, each its own round
     expect(
-      byCustomer.y6?.connections.map((c) => [c.connection_id, c.outcome, c.action_required]),
-    ).toEqual([
-      ['61', 'SUCCESS', 'NONE'],
-      ['62', 'FAILED', 'UPDATE_CREDENTIALS'],
-    ]);
+      completed
+        .filter((c) => c.customer_id === 'y6')
+        .map((c) => c.connections.map((x) => [x.connection_id, x.outcome, x.action_required])),
+    ).toEqual([[['61', 'SUCCESS', 'NONE']], [['62', 'FAILED', 'UPDATE_CREDENTIALS']]]);
 
+    // a Bud success that does not say whether it brought transactions counts as new data
     const signals = await decodeAll<NewTransactionsAvailable>(
       await readAll(kafka, config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
         readCommitted: true,
-        count: 4,
+        count: 6,
       }),
     );
     expect(signals.map((s) => [s.customer_id, s.providers]).sort()).toEqual([
       ['c1', ['Bank_A']],
-      ['c2', ['P2']],
+      ['c2', ['P1', 'P2', 'P3']],
       ['c3', ['Bank']],
+      ['c4', ['Bank']],
+      ['c5', ['Bank_A']],
       ['y6', ['16441']],
     ]);
 

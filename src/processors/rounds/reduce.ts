@@ -359,8 +359,9 @@ function applyRequest(
   for (const task of r.task_ids) {
     const done = state.finished_tasks[task];
     if (!done || now - done.finished_at > settings.finishedTaskTtlMs) continue;
-    const current = round.connections[done.connection.key];
-    if (current && current.task_id !== task) continue; // the connection has reported since
+    // already in this round (its report came before the request), or the connection has
+    // reported since: what the round holds stands
+    if (Object.hasOwn(round.connections, done.connection.key)) continue;
     round.connections[done.connection.key] = { ...done.connection, new_data: false };
   }
   return closeIfDone(state, now, settings);

@@ -405,4 +405,21 @@ describe('a RefreshRequested naming a task that already finished', () => {
     ]);
     expect(signals(out)).toEqual([]); // signalled in the round that saw it
   });
+
+  it('keeps the new data of tasks that reported in the open round before the request came', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-api-refresh-completed-success'));
+    const out = d.feed(CUSTOMER, {
+      kind: 'request',
+      request: {
+        request_id: 'late-request',
+        customer_id: CUSTOMER,
+        providers: [],
+        task_ids: ['03af1639-78a6-402d-809b-902a0b00a77d'],
+        requested_at: d.now,
+      },
+    });
+    expect(completions(out)).toMatchObject([{ close_reason: 'REQUESTED_TASKS_DONE' }]);
+    expect(signals(out)).toHaveLength(1);
+  });
 });
