@@ -126,6 +126,21 @@ describe('refreshbus schemas register | check', () => {
     expect(await registryJson(`/subjects/${events}/versions`)).toEqual([1]);
   });
 
+  it('passes today’s schemas against the last release’s, registered (BACKWARD: new fields carry defaults)', async () => {
+    const env = opsEnv('ops-schemas-release');
+    const released = path.join(import.meta.dirname, '../fixtures/schemas-released');
+    const registered = await refreshbus(['schemas', 'register', '--dir', released], env);
+    expect(registered.code).toBe(0);
+    const check = await refreshbus(['schemas', 'check', '--json'], env);
+    expect(check.code).toBe(0);
+    const report = JSON.parse(check.stdout) as {
+      ok: boolean;
+      schemas: { subject: string; status: string }[];
+    };
+    expect(report.ok).toBe(true);
+    expect(report.schemas.map((r) => r.status)).toEqual(Array(5).fill('compatible'));
+  });
+
   it('fails on a schema file that does not parse, naming the file and the reason', async () => {
     const env = opsEnv('ops-schemas-bad');
     const dir = await schemaDir({

@@ -99,8 +99,12 @@ function statusOutcome(
     case 'DATA_RETRIEVAL_FAILED':
       return { phase: 'COMPLETED', outcome: 'FAILED' };
     default:
+      // a finished process whose account still reads as running (waiting for MFA, say) ended
+      // without its data: Yodlee does not carry on with it
       if (status !== null && RUNNING_STATUSES.has(status))
-        return { phase: 'IN_PROGRESS', outcome: 'PENDING' };
+        return completed
+          ? { phase: 'COMPLETED', outcome: 'FAILED' }
+          : { phase: 'IN_PROGRESS', outcome: 'PENDING' };
       // an unknown status: the event kind tells whether the process is over
       return completed
         ? { phase: 'COMPLETED', outcome: 'FAILED' }

@@ -77,7 +77,7 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
   // neither refresh nor renew a consent (a revoke the client asked for)
   if ((kind === 'connect' || kind === 'other-task') && !renews) return nothing();
   if (staleAfterSuccess(state, e, settings))
-    return { outputs: [], notes: ['stale-failure-after-success'] };
+    return { outputs: [], notes: e.outcome === 'FAILED' ? ['stale-failure-after-success'] : [] };
 
   const key = connectionKey(state.consent_providers, e) ?? CUSTOMER_KEY;
   const conn = state.connections[key];
@@ -115,8 +115,8 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
   if (!succeeded(e) && !renews) return nothing();
   const outputs: ProcessorOutput[] = [];
   if (next.raised) outputs.push(clear(state, key, e));
-  else if (renews && e.provider === null) {
-    // A new consent whose provider is not known yet (Bud's connect callbacks name none): when
+  else if (renews && key.startsWith('c:')) {
+    // A consent whose provider is not known (Bud's connect callbacks name none): when
     // exactly one connection of the customer is waiting for the user, this is its reconnect.
     const waiting = Object.entries(state.connections).filter(
       ([k, c]) => c.raised && k !== CUSTOMER_KEY && k !== key,

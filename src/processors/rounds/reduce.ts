@@ -245,7 +245,7 @@ function applyEvent(
   if (finished?.connection.outcome === 'SUCCESS' && e.outcome !== 'SUCCESS')
     return {
       outputs: closeIfDone(state, now, settings),
-      notes: ['stale-failure-after-success'],
+      notes: e.outcome === 'FAILED' ? ['stale-failure-after-success'] : [],
     };
 
   const key = identity ?? `t:${e.task_id ?? e.event_id}`;

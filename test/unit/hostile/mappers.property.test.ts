@@ -34,6 +34,7 @@ const REJECTION_CODES: ReadonlySet<RejectionCode> = new Set([
   'INVALID_JSON',
   'UNKNOWN_SHAPE',
   'UNSUPPORTED_EVENT',
+  'UNUSED_EVENT',
   'MISSING_FIELD',
   'INVALID_FIELD',
 ]);
