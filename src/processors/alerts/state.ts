@@ -6,14 +6,14 @@ export interface AlertSettings {
   readonly stateTtlMs: number;
   /** How many recent event ids a customer remembers to drop re-deliveries. @default 500 */
   readonly recentEventIds: number;
-  /** How many recently succeeded task ids a customer remembers (a later failure of one is stale). @default 200 */
+  /** How many recently succeeded task ids a customer remembers (a later failure of one is stale). @default 50 */
   readonly recentSucceededTasks: number;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   stateTtlMs: 90 * 24 * 60 * 60_000,
   recentEventIds: 500,
-  recentSucceededTasks: 200,
+  recentSucceededTasks: 50,
 };
 
 export interface ConnectionAlertState {

@@ -203,6 +203,14 @@ function moveConsentToProvider(state: RoundsState, from: string, to: string): vo
   round.expected = [...new Set(round.expected.map((k) => (k === from ? to : k)))];
 }
 
+/** Forgets finished tasks past their time (kept oldest first, so the walk stops at the first one kept). */
+function forgetFinishedTasks(state: RoundsState, now: number, settings: RoundSettings): void {
+  for (const [id, t] of Object.entries(state.finished_tasks)) {
+    if (now - t.finished_at <= settings.finishedTaskTtlMs) break;
+    Reflect.deleteProperty(state.finished_tasks, id);
+  }
+}
+
 function remember(state: RoundsState, c: RoundConnection, now: number, settings: RoundSettings) {
   if (c.task_id === null || !c.final) return;
   Reflect.deleteProperty(state.finished_tasks, c.task_id);
@@ -218,6 +226,7 @@ function applyEvent(
   now: number,
   settings: RoundSettings,
 ): Applied {
+  forgetFinishedTasks(state, now, settings);
   const moved = learnConsentProvider(state.consent_providers, e);
   if (moved) moveConsentToProvider(state, moved.from, moved.to);
   const kind = eventKind(e);
@@ -373,11 +382,7 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
       ([, k]) => now - k.last_seen_at <= settings.knownConnectionTtlMs,
     ),
   );
-  state.finished_tasks = Object.fromEntries(
-    Object.entries(state.finished_tasks).filter(
-      ([, t]) => now - t.finished_at <= settings.finishedTaskTtlMs,
-    ),
-  );
+  forgetFinishedTasks(state, now, settings);
   const round = state.open;
   if (!round) return [];
   for (const c of Object.values(round.connections)) {

@@ -16,7 +16,7 @@ export interface RoundSettings {
   readonly recentEventIds: number;
   /** How long a finished task's result is remembered (a request naming it, a stale failure of it). @default 86400000 */
   readonly finishedTaskTtlMs: number;
-  /** How many finished tasks a customer remembers at most. @default 200 */
+  /** How many finished tasks a customer remembers at most. @default 50 */
   readonly finishedTasks: number;
 }
 
@@ -28,7 +28,7 @@ export const DEFAULT_ROUND_SETTINGS: RoundSettings = {
   stateTtlMs: 90 * 24 * 60 * 60_000,
   recentEventIds: 500,
   finishedTaskTtlMs: 24 * 60 * 60_000,
-  finishedTasks: 200,
+  finishedTasks: 50,
 };
 
 /** A connection's last word within a round. */
