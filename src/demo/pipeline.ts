@@ -164,9 +164,18 @@ export function demoSummary(result: DemoResult): string[] {
   const alerts = observed?.alerts ?? [];
   const dlq = observed?.deadLetters ?? [];
   const sent = result.sent.progress;
-  const shownCompletions = examples(completions, (c) => scenarioOf.get(c.customer_id) ?? '');
+  // one completion of each scenario that has any: the day is made to show every one
+  const shownCompletions = examples(
+    completions,
+    (c) => scenarioOf.get(c.customer_id) ?? '',
+    Math.max(EXAMPLES, new Set(ledger.customers.map((c) => c.scenario)).size),
+  );
   const shownSignals = examples(signals, (s) => scenarioOf.get(s.customer_id) ?? '', 4);
-  const shownAlerts = examples(alerts, (a) => `${a.status} ${a.action_required}`, 4);
+  const shownAlerts = examples(
+    alerts,
+    (a) => `${a.status} ${a.action_required}${a.reason ? ' with a reason' : ''}`,
+    5,
+  );
   const lines = [
     '',
     `refreshbus demo — run ${result.runId}: ${ledger.customers.length} customers, seed ${ledger.seed} (${result.seconds.toFixed(1)} s)`,
@@ -190,7 +199,7 @@ export function demoSummary(result: DemoResult): string[] {
     `ReconnectAlert (${alerts.length}):`,
     ...shownAlerts.map(
       (a) =>
-        `  ${short(a.customer_id)}  ${a.status.padEnd(7)}  ${a.action_required.padEnd(18)}  ${a.provider ?? '-'}${a.connection_id ? ` / ${a.connection_id}` : ''}`,
+        `  ${short(a.customer_id)}  ${a.status.padEnd(7)}  ${a.action_required.padEnd(18)}  ${a.provider ?? '-'}${a.connection_id ? ` / ${a.connection_id}` : ''}${a.reason ? `  (${a.reason})` : ''}`,
     ),
     ...more(alerts.length, shownAlerts.length),
     '',

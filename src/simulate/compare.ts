@@ -143,14 +143,17 @@ export function asExpectedCompletion(c: CustomerRefreshCompleted): ExpectedCompl
   };
 }
 
+// an alert's reason is shown only when there is one: ledgers and records written before alerts
+// carried a reason have none
 const alertText = (a: {
   customerId: string;
   provider: string | null;
   connectionId: string | null;
   status: string;
   actionRequired: string;
+  reason?: string | null | undefined;
 }) =>
-  `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}`;
+  `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}${a.reason ? ` | reason ${a.reason}` : ''}`;
 
 /**
  * Compares what a run left on the topics with its ledger and delivery log. Pure.
@@ -256,6 +259,7 @@ export function compareWithLedger(
         connectionId: a.connection_id,
         status: a.status,
         actionRequired: a.action_required,
+        reason: a.reason,
       });
       return { key: text, label: `${text} (alert ${a.alert_id})` };
     }),

@@ -8,15 +8,20 @@ import { SCENARIOS } from './types.js';
 
 /** How often each scenario is drawn, relative to the others (a weight of 0 leaves it out). */
 export const DEFAULT_MIX: Readonly<Record<ScenarioName, number>> = {
-  'bud-v1-hosted': 30,
-  'bud-v2-hosted': 12,
-  'bud-requested': 12,
-  'bud-retry': 8,
-  'bud-reconnect': 6,
-  'yodlee-refresh': 15,
+  'bud-v1-hosted': 24,
+  'bud-v2-hosted': 10,
+  'bud-requested': 10,
+  'bud-retry': 7,
+  'bud-reconnect': 5,
+  'bud-consent': 4,
+  'bud-connect-after-revoke': 4,
+  'bud-stale-failure': 4,
+  'bud-unnamed-failure': 3,
+  'yodlee-refresh': 11,
+  'yodlee-single-account': 4,
   'yodlee-password': 5,
-  'late-delivery': 7,
-  'dead-letter': 5,
+  'late-delivery': 6,
+  'dead-letter': 3,
 };
 
 /** What a simulated day is made of. Everything that varies is an input: no clock, no I/O. */

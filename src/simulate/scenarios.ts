@@ -62,6 +62,22 @@ const BUD_PROVIDERS = [
 ] as const;
 const YODLEE_PROVIDER_IDS = [16441, 643, 5, 2852, 12938, 20719, 3860] as const;
 const TEMPORARY_BUD_RESULTS = ['provider_failure', 'provider_timeout', 'internal_transient_error'];
+/** Codes that need the user whether or not Bud sends `reconnect_required` (optional in V1). */
+const RECONNECT_BUD_RESULTS = [
+  'connection_revoked',
+  'connection_expired',
+  'provider_reauthenticate',
+  'consent_not_found',
+];
+/** Bud's reasons for a revoked consent (`OBConsentWebhookBody.data.reason`). */
+const CONSENT_REVOKED_REASONS = [
+  'provider_revoked',
+  'bud_revoked',
+  'single_use',
+  'duplicate_accounts',
+  'access_token_error',
+  'consent_invalid',
+];
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
@@ -75,6 +91,12 @@ export const siblingGapMs = (timing: DayTiming) =>
   Math.max(10, Math.min(100, Math.floor(timing.settleMs / 20)));
 export const retryGapMs = (timing: DayTiming) =>
   Math.max(10, Math.min(1500, Math.floor(timing.retryGraceMs / 4)));
+/**
+ * Puts a call after the round before it has closed, where that lets a mistake show (a call that
+ * must open no round would show up as a round of its own). The outputs expected are the same when
+ * it reaches the processors sooner.
+ */
+export const afterRoundGapMs = (timing: DayTiming) => timing.settleMs + 2000;
 const YODLEE_GAP_MS = 200;
 const RECONNECT_GAP_MS = 1000;
 const LATE_GAP_MS = 300;
@@ -93,12 +115,20 @@ const connection = (
   actionRequired: ActionRequired = 'NONE',
 ): ExpectedConnection => ({ provider, connectionId, outcome, actionRequired });
 
+type Rounds = Pick<Episode, 'completions' | 'newTransactions'>;
+
+/** Several rounds of one customer, in the order they close. */
+const rounds = (...parts: Rounds[]): Rounds => ({
+  completions: parts.flatMap((p) => p.completions),
+  newTransactions: parts.flatMap((p) => p.newTransactions),
+});
+
 /** One completion of the listed connections, and its signal when any brought new data. */
 function round(
   customerId: string,
   closeReason: ExpectedCompletion['closeReason'],
   connections: (ExpectedConnection & { newData: boolean })[],
-): Pick<Episode, 'completions' | 'newTransactions'> {
+): Rounds {
   const withNew = connections.filter((c) => c.newData);
   return {
     completions: [
@@ -134,27 +164,34 @@ const alert = (
   connectionId: string | null,
   status: ExpectedAlert['status'],
   actionRequired: ActionRequired,
-): ExpectedAlert => ({ customerId, provider, connectionId, status, actionRequired });
+  reason: string | null = null,
+): ExpectedAlert => ({ customerId, provider, connectionId, status, actionRequired, reason });
 
 /**
  * Bud's hosted daily refresh, V1: one webhook per provider (1–3), booleans as strings or real
- * booleans, sometimes with a consent id. Sometimes one provider is found revoked (reconnect
- * required). Expect one completion listing every provider, a signal naming those with new
- * transactions, and a RAISED alert for a revoked one.
+ * booleans, sometimes with a consent id; now and then a success without `has_new_transactions`
+ * (optional in V1). Sometimes one provider is found revoked (reconnect required). Expect one
+ * completion listing every provider, a signal naming those with new transactions — a success that
+ * does not say counts as new data (one extra fetch is better than a missed one) — and a RAISED
+ * alert for a revoked one.
  */
 function budV1Hosted({ rng, customerId, timing }: ScenarioContext): Episode {
   const providers = rng.sample(BUD_PROVIDERS, rng.pick([1, 2, 2, 3]));
   const strings = rng.chance(0.7);
   const flag = (b: boolean) => (strings ? String(b) : b);
   const revoked = rng.chance(0.2) ? rng.int(0, providers.length - 1) : -1;
-  const conns = providers.map((provider, i) => ({
-    provider,
-    taskId: rng.uuid(),
-    consentId: rng.chance(0.5) ? rng.uuid() : null,
-    failed: i === revoked,
-    result: i === revoked ? rng.pick(['connection_revoked', 'auth_expired']) : 'success',
-    hasNew: i !== revoked && rng.chance(0.6),
-  }));
+  const conns = providers.map((provider, i) => {
+    const says = i === revoked || rng.chance(0.85);
+    return {
+      provider,
+      taskId: rng.uuid(),
+      consentId: rng.chance(0.5) ? rng.uuid() : null,
+      failed: i === revoked,
+      result: i === revoked ? rng.pick(['connection_revoked', 'auth_expired']) : 'success',
+      says,
+      hasNew: i !== revoked && (!says || rng.chance(0.6)),
+    };
+  });
   const gap = siblingGapMs(timing);
   return {
     steps: conns.map((c, i) => ({
@@ -162,7 +199,7 @@ function budV1Hosted({ rng, customerId, timing }: ScenarioContext): Episode {
       route: '/webhooks/bud',
       note: c.failed
         ? `hosted refresh (V1) of ${c.provider}: ${c.result}, reconnect required`
-        : `hosted refresh (V1) of ${c.provider}`,
+        : `hosted refresh (V1) of ${c.provider}${c.says ? '' : ', has_new_transactions not sent'}`,
       body: () => ({
         data: {
           task_id: c.taskId,
@@ -170,7 +207,7 @@ function budV1Hosted({ rng, customerId, timing }: ScenarioContext): Episode {
           customer_id: customerId,
           status: c.failed ? 'Failed' : 'Completed',
           result: c.result,
-          has_new_transactions: flag(c.hasNew),
+          ...(c.says ? { has_new_transactions: flag(c.hasNew) } : {}),
           reconnect_required: flag(c.failed),
           provider: c.provider,
           ...(c.consentId ? { consent_id: c.consentId } : {}),
@@ -361,9 +398,9 @@ function budRetry({ rng, customerId, timing }: ScenarioContext): Episode {
 
 /**
  * A refresh finds the connection revoked (V2 `provider.completed`, reconnect required); later the
- * user reconnects and Bud sends a consent event for it. Expect one completion (FAILED,
- * RECONNECT), an alert RAISED then CLEARED. Consent events open no round, so this holds whatever
- * the gap between the two.
+ * user reconnects and Bud sends a consent event for it, wrapped in `data` as Bud sends consent
+ * events. Expect one completion (FAILED, RECONNECT), an alert RAISED then CLEARED. Consent events
+ * open no round, so this holds whatever the gap between the two.
  */
 function budReconnect({ rng, customerId }: ScenarioContext): Episode {
   const provider = rng.pick(BUD_PROVIDERS);
@@ -397,11 +434,13 @@ function budReconnect({ rng, customerId }: ScenarioContext): Episode {
         after: 0,
         note: `the user reconnected ${provider} (${event.slice('open_banking.'.length)})`,
         body: (at) => ({
-          event,
-          customer_id: customerId,
-          consent_id: consentId,
-          provider,
-          updated_at: at(later),
+          data: {
+            event,
+            consent_id: consentId,
+            customer_id: customerId,
+            provider,
+            updated_at: at(later),
+          },
         }),
       },
     ],
@@ -412,6 +451,270 @@ function budReconnect({ rng, customerId }: ScenarioContext): Episode {
     alerts: [
       alert(customerId, provider, consentId, 'RAISED', 'RECONNECT'),
       alert(customerId, provider, consentId, 'CLEARED', 'NONE'),
+    ],
+  };
+}
+
+/** A Bud consent event as Bud sends it (`OBConsentWebhookBody`: the fields wrapped in `data`). */
+const budConsentEvent = (
+  event: string,
+  customerId: string,
+  consentId: string,
+  provider: string,
+  updatedAt: string,
+  reason?: string,
+) => ({
+  data: {
+    event,
+    consent_id: consentId,
+    customer_id: customerId,
+    provider,
+    updated_at: updatedAt,
+    ...(reason === undefined ? {} : { reason }),
+  },
+});
+
+/**
+ * Bud's consent events alone: a consent is revoked (Bud says why, in `reason`), later the user
+ * reconfirms or reauthorises it. Expect an alert RAISED (RECONNECT, carrying Bud's reason), then
+ * CLEARED; no completion and no signal, as consent events open no round.
+ */
+function budConsent({ rng, customerId }: ScenarioContext): Episode {
+  const provider = rng.pick(BUD_PROVIDERS);
+  const consentId = rng.uuid();
+  const reason = rng.pick(CONSENT_REVOKED_REASONS);
+  const renewal = rng.pick([
+    'open_banking.consent.reconfirmed',
+    'open_banking.consent.reauthorised',
+  ]);
+  const later = RECONNECT_GAP_MS;
+  return {
+    steps: [
+      {
+        offsetMs: 0,
+        route: '/webhooks/bud',
+        note: `consent for ${provider} revoked (${reason})`,
+        body: (at) =>
+          budConsentEvent(
+            'open_banking.consent.revoked',
+            customerId,
+            consentId,
+            provider,
+            at(0),
+            reason,
+          ),
+      },
+      {
+        offsetMs: later,
+        route: '/webhooks/bud',
+        after: 0,
+        note: `the user renewed the consent for ${provider} (${renewal.slice('open_banking.'.length)})`,
+        body: (at) => budConsentEvent(renewal, customerId, consentId, provider, at(later)),
+      },
+    ],
+    deadLetters: [],
+    completions: [],
+    newTransactions: [],
+    alerts: [
+      alert(customerId, provider, consentId, 'RAISED', 'RECONNECT', reason),
+      alert(customerId, provider, consentId, 'CLEARED', 'NONE'),
+    ],
+  };
+}
+
+/**
+ * A hosted refresh (V1, as Bud's own Failure example: a consent id, sometimes a provider) fails
+ * with a code that needs the user, without `reconnect_required` (optional in V1: the code
+ * decides). After that round has closed, the user connects again: Bud's connect callback
+ * (`task_type: connect`, a consent id and no provider, as Bud's example), for the same consent or
+ * a new one. Expect one completion (FAILED, RECONNECT), an alert RAISED then CLEARED by the
+ * connect, and no round of the connect's own.
+ */
+function budConnectAfterRevoke({ rng, customerId, timing }: ScenarioContext): Episode {
+  const provider = rng.chance(0.5) ? rng.pick(BUD_PROVIDERS) : null;
+  const consentId = rng.uuid();
+  const result = rng.pick(RECONNECT_BUD_RESULTS);
+  const sameConsent = rng.chance(0.5);
+  const connectConsent = sameConsent ? consentId : rng.uuid();
+  const refreshTask = rng.uuid();
+  const connectTask = rng.uuid();
+  const named = provider ? ` of ${provider}` : '';
+  return {
+    steps: [
+      {
+        offsetMs: 0,
+        route: '/webhooks/bud',
+        note: `hosted refresh (V1)${named}: ${result}, reconnect_required not sent`,
+        body: () => ({
+          data: {
+            task_id: refreshTask,
+            status: 'Failed',
+            result,
+            task_type: 'refresh',
+            customer_id: customerId,
+            has_new_transactions: 'false',
+            ...(provider ? { provider } : {}),
+            consent_id: consentId,
+          },
+        }),
+      },
+      {
+        offsetMs: afterRoundGapMs(timing),
+        route: '/webhooks/bud',
+        after: 0,
+        note: `the user connected again${named} (connect completed, ${sameConsent ? 'same' : 'new'} consent)`,
+        body: () => ({
+          data: {
+            task_id: connectTask,
+            status: 'Completed',
+            result: 'success',
+            task_type: 'connect',
+            customer_id: customerId,
+            consent_id: connectConsent,
+          },
+        }),
+      },
+    ],
+    deadLetters: [],
+    ...round(customerId, 'ALL_REPORTED', [
+      { ...connection(provider, consentId, 'FAILED', 'RECONNECT'), newData: false },
+    ]),
+    alerts: [
+      alert(customerId, provider, consentId, 'RAISED', 'RECONNECT'),
+      alert(customerId, provider, consentId, 'CLEARED', 'NONE'),
+    ],
+  };
+}
+
+/**
+ * A stale failure: Bud's V1 success for a task, then a failure callback for the same task — an
+ * earlier attempt's, delivered after the success (a retried delivery that lost the race) — one that
+ * would need the user. It comes while the round is open or after it closed. A task's success is
+ * final: expect one completion with the success, a signal when it brought new transactions, and
+ * no alert.
+ */
+function budStaleFailure({ rng, customerId, timing }: ScenarioContext): Episode {
+  const provider = rng.pick(BUD_PROVIDERS);
+  const consentId = rng.chance(0.5) ? rng.uuid() : null;
+  const taskId = rng.uuid();
+  const hasNew = rng.chance(0.6);
+  const failure = rng.pick([
+    { result: 'connection_expired' },
+    { result: 'provider_failure', reconnect_required: 'true' },
+  ]);
+  const inRound = rng.chance(0.5);
+  const v1 = (fields: Record<string, unknown>) => () => ({
+    data: {
+      task_id: taskId,
+      task_type: 'refresh',
+      customer_id: customerId,
+      provider,
+      ...(consentId ? { consent_id: consentId } : {}),
+      ...fields,
+    },
+  });
+  return {
+    steps: [
+      {
+        offsetMs: 0,
+        route: '/webhooks/bud',
+        note: `hosted refresh (V1) of ${provider}: success`,
+        body: v1({
+          status: 'Completed',
+          result: 'success',
+          has_new_transactions: String(hasNew),
+          reconnect_required: 'false',
+        }),
+      },
+      {
+        offsetMs: inRound ? siblingGapMs(timing) : afterRoundGapMs(timing),
+        route: '/webhooks/bud',
+        late: true,
+        after: 0,
+        note: `a failure (${failure.result}) of the same task, delivered after its success${inRound ? '' : ' and after the round closed'}`,
+        body: v1({ status: 'Failed', has_new_transactions: 'false', ...failure }),
+      },
+    ],
+    deadLetters: [],
+    ...round(customerId, 'ALL_REPORTED', [
+      { ...connection(provider, consentId, 'SUCCESS'), newData: hasNew },
+    ]),
+    alerts: [],
+  };
+}
+
+/**
+ * Seed 001's failure callback as it stands: `reconnect_required: true`, but no provider and no
+ * consent id, so it names no connection. It ends a refresh the customer started (announced by a
+ * RefreshRequested: Bud sends the same callback for those), so its round closes as soon as it
+ * reports, whatever the gaps. Expect that completion (FAILED, RECONNECT, no connection) and a
+ * customer-level alert RAISED (provider and connection null). Then a hosted refresh of the
+ * customer succeeds: its round is not held by the failed task's id (it closes ALL_REPORTED once
+ * settled, not TIMED_OUT). When it too names no connection (seed 001's success callback), it ends
+ * the customer-level alert; one naming a provider leaves it raised.
+ */
+function budUnnamedFailure({ rng, customerId, timing }: ScenarioContext): Episode {
+  const failedTask = rng.uuid();
+  const laterTask = rng.uuid();
+  const provider = rng.chance(0.5) ? rng.pick(BUD_PROVIDERS) : null;
+  const hasNew = rng.chance(0.7);
+  const later = RECONNECT_GAP_MS;
+  return {
+    steps: [
+      {
+        offsetMs: 0,
+        route: '/refresh-requests',
+        note: 'RefreshRequested for 1 task',
+        body: () => ({ customer_id: customerId, task_ids: [failedTask] }),
+      },
+      {
+        offsetMs: siblingGapMs(timing),
+        route: '/webhooks/bud',
+        after: 0,
+        note: 'refresh (V1) failed: provider_failure, reconnect required, no connection named (seed 001)',
+        body: () => ({
+          data: {
+            task_id: failedTask,
+            task_type: 'refresh',
+            customer_id: customerId,
+            status: 'Failed',
+            result: 'provider_failure',
+            reconnect_required: true,
+          },
+        }),
+      },
+      {
+        offsetMs: later,
+        route: '/webhooks/bud',
+        after: 1,
+        note: provider
+          ? `a later hosted refresh (V1) of ${provider}: success`
+          : 'a later hosted refresh (V1): success, no connection named (seed 001)',
+        body: () => ({
+          data: {
+            task_id: laterTask,
+            task_type: 'refresh',
+            customer_id: customerId,
+            status: 'Completed',
+            result: 'success',
+            has_new_transactions: hasNew,
+            ...(provider ? { provider } : {}),
+          },
+        }),
+      },
+    ],
+    deadLetters: [],
+    ...rounds(
+      round(customerId, 'REQUESTED_TASKS_DONE', [
+        { ...connection(null, null, 'FAILED', 'RECONNECT'), newData: false },
+      ]),
+      round(customerId, 'ALL_REPORTED', [
+        { ...connection(provider, null, 'SUCCESS'), newData: hasNew },
+      ]),
+    ),
+    alerts: [
+      alert(customerId, null, null, 'RAISED', 'RECONNECT'),
+      ...(provider ? [] : [alert(customerId, null, null, 'CLEARED', 'NONE')]),
     ],
   };
 }
@@ -453,85 +756,142 @@ const yodleeInterim = (a: YodleeAccount, additionalStatus: string, attempt: stri
     lastUpdateAttempt: attempt,
   });
 
+/** Steps Yodlee sends as a sequence: each note is sent once the one before is answered. */
+function yodleeSequence() {
+  const steps: Step[] = [];
+  return {
+    steps,
+    /** When the next note is sent. */
+    next: () => steps.length * YODLEE_GAP_MS,
+    push: (step: Omit<Step, 'after'>) => {
+      steps.push(steps.length ? { ...step, after: steps.length - 1 } : step);
+    },
+  };
+}
+
+/** The notes of one FastLink process until it completes: its PROCESS_COMPLETED comes after. */
+function pushYodleeInterims(
+  seq: ReturnType<typeof yodleeSequence>,
+  customerId: string,
+  accounts: readonly YodleeAccount[],
+  summary: boolean,
+): void {
+  const notes = [['DATA_RETRIEVAL_IN_PROGRESS', 'login succeeded']];
+  if (summary) notes.push(['ACCT_SUMMARY_RECEIVED', 'account summary received']);
+  for (const [additionalStatus, what] of notes as [string, string][]) {
+    for (const a of accounts) {
+      const offset = seq.next();
+      seq.push({
+        offsetMs: offset,
+        route: '/webhooks/yodlee',
+        note: `REFRESH.INTERIM_PROGRESS for account ${a.id}: ${what}`,
+        body: (at) =>
+          yodleeBody(customerId, 'REFRESH.INTERIM_PROGRESS', [
+            yodleeInterim(a, additionalStatus, at(offset)),
+          ]),
+      });
+    }
+  }
+}
+
+/** A completed account whose transaction data moved forward (`lastUpdated` is the completion). */
+const yodleeCompleted = (a: YodleeAccount, partial: boolean, at: SourceClock, offset: number) =>
+  yodleeAccount(a, partial ? 'PARTIAL_SUCCESS' : 'SUCCESS', {
+    additionalStatus: partial ? 'PARTIAL_DATA_RETRIEVED' : 'AVAILABLE_DATA_RETRIEVED',
+    updateEligibility: 'ALLOW_UPDATE',
+    lastUpdated: at(offset),
+    lastUpdateAttempt: at(offset),
+    nextUpdateScheduled: at(offset + DAY),
+  });
+
+/** The PROCESS_COMPLETED that ends a FastLink process, listing that process's accounts. */
+function pushYodleeCompleted(
+  seq: ReturnType<typeof yodleeSequence>,
+  customerId: string,
+  accounts: readonly { a: YodleeAccount; partial: boolean }[],
+): void {
+  const offset = seq.next();
+  seq.push({
+    offsetMs: offset,
+    route: '/webhooks/yodlee',
+    note: `REFRESH.PROCESS_COMPLETED for account${accounts.length > 1 ? 's' : ''} ${accounts.map(({ a }) => a.id).join(', ')}`,
+    body: (at) =>
+      yodleeBody(
+        customerId,
+        'REFRESH.PROCESS_COMPLETED',
+        accounts.map(({ a, partial }) => yodleeCompleted(a, partial, at, offset)),
+      ),
+  });
+}
+
+/** The round of one Yodlee process: exactly its accounts, each with new data. */
+const yodleeRound = (
+  customerId: string,
+  accounts: readonly { a: YodleeAccount; partial: boolean }[],
+) =>
+  round(
+    customerId,
+    'ALL_REPORTED',
+    accounts.map(({ a, partial }) => ({
+      ...connection(String(a.providerId), String(a.id), partial ? 'PARTIAL' : 'SUCCESS'),
+      newData: true,
+    })),
+  );
+
 /**
- * A Yodlee REFRESH for 1–2 accounts: INTERIM_PROGRESS (login), sometimes a second one (account
- * summary), then PROCESS_COMPLETED — for both accounts at once or one by one; now and then an
- * account is only partly retrieved. Expect one completion, a signal (the data moved forward), no
- * alert.
+ * Yodlee REFRESH for 1–2 accounts: per FastLink process, INTERIM_PROGRESS (login), sometimes a
+ * second one (account summary), then one PROCESS_COMPLETED listing the process's accounts — both
+ * accounts in one process, or one process after the other; now and then an account is only partly
+ * retrieved. A PROCESS_COMPLETED ends its process: expect one completion per process, closed as
+ * soon as it is reported, with a signal (the data moved forward), and no alert.
  */
 function yodleeRefresh({ rng, customerId }: ScenarioContext): Episode {
   const accounts = yodleeAccounts(rng, rng.pick([1, 1, 2]));
   const partial = accounts.map(() => rng.chance(0.1));
   const summary = rng.chance(0.7);
   const together = accounts.length > 1 && rng.chance(0.5);
-  const gap = YODLEE_GAP_MS;
-  const steps: Step[] = [];
-  const next = () => steps.length * gap;
-  // Yodlee reports a refresh as a sequence: each note is sent once the one before is answered
-  const push = (step: Omit<Step, 'after'>) =>
-    steps.push(steps.length ? { ...step, after: steps.length - 1 } : step);
-  for (const a of accounts) {
-    const offset = next();
-    push({
-      offsetMs: offset,
-      route: '/webhooks/yodlee',
-      note: `REFRESH.INTERIM_PROGRESS for account ${a.id}: login succeeded`,
-      body: (at) =>
-        yodleeBody(customerId, 'REFRESH.INTERIM_PROGRESS', [
-          yodleeInterim(a, 'DATA_RETRIEVAL_IN_PROGRESS', at(offset)),
-        ]),
-    });
-  }
-  if (summary) {
-    for (const a of accounts) {
-      const offset = next();
-      push({
-        offsetMs: offset,
-        route: '/webhooks/yodlee',
-        note: `REFRESH.INTERIM_PROGRESS for account ${a.id}: account summary received`,
-        body: (at) =>
-          yodleeBody(customerId, 'REFRESH.INTERIM_PROGRESS', [
-            yodleeInterim(a, 'ACCT_SUMMARY_RECEIVED', at(offset)),
-          ]),
-      });
-    }
-  }
-  const completed = (a: YodleeAccount, i: number, at: SourceClock, offset: number) =>
-    yodleeAccount(a, partial[i] ? 'PARTIAL_SUCCESS' : 'SUCCESS', {
-      additionalStatus: partial[i] ? 'PARTIAL_DATA_RETRIEVED' : 'AVAILABLE_DATA_RETRIEVED',
-      updateEligibility: 'ALLOW_UPDATE',
-      lastUpdated: at(offset),
-      lastUpdateAttempt: at(offset),
-      nextUpdateScheduled: at(offset + DAY),
-    });
-  const groups = together
-    ? [accounts.map((a, i) => ({ a, i }))]
-    : accounts.map((a, i) => [{ a, i }]);
-  for (const group of groups) {
-    const offset = next();
-    push({
-      offsetMs: offset,
-      route: '/webhooks/yodlee',
-      note: `REFRESH.PROCESS_COMPLETED for account${group.length > 1 ? 's' : ''} ${group.map(({ a }) => a.id).join(', ')}`,
-      body: (at) =>
-        yodleeBody(
-          customerId,
-          'REFRESH.PROCESS_COMPLETED',
-          group.map(({ a, i }) => completed(a, i, at, offset)),
-        ),
-    });
+  const listed = accounts.map((a, i) => ({ a, partial: partial[i] ?? false }));
+  const processes = together ? [listed] : listed.map((x) => [x]);
+  const seq = yodleeSequence();
+  for (const process of processes) {
+    pushYodleeInterims(
+      seq,
+      customerId,
+      process.map(({ a }) => a),
+      summary,
+    );
+    pushYodleeCompleted(seq, customerId, process);
   }
   return {
-    steps,
+    steps: seq.steps,
     deadLetters: [],
-    ...round(
-      customerId,
-      'ALL_REPORTED',
-      accounts.map((a, i) => ({
-        ...connection(String(a.providerId), String(a.id), partial[i] ? 'PARTIAL' : 'SUCCESS'),
-        newData: true,
-      })),
-    ),
+    ...rounds(...processes.map((p) => yodleeRound(customerId, p))),
+    alerts: [],
+  };
+}
+
+/**
+ * A Yodlee user with two provider accounts, both added in an earlier FastLink process, updates one
+ * of them in FastLink: INTERIM_PROGRESS and a PROCESS_COMPLETED for that account alone. Expect a
+ * completion for each process; the update's lists only its account and closes ALL_REPORTED at
+ * once (it does not wait for the other account, nor time out), with a signal.
+ */
+function yodleeSingleAccount({ rng, customerId }: ScenarioContext): Episode {
+  const accounts = yodleeAccounts(rng, 2);
+  const summary = rng.chance(0.5);
+  // the update is a request of its own
+  const updated = { ...rng.pick(accounts), requestId: `REQ-${rng.uuid().slice(0, 13)}` };
+  const earlier = accounts.map((a) => ({ a, partial: false }));
+  const update = [{ a: updated, partial: false }];
+  const seq = yodleeSequence();
+  pushYodleeInterims(seq, customerId, accounts, summary);
+  pushYodleeCompleted(seq, customerId, earlier);
+  pushYodleeInterims(seq, customerId, [updated], false);
+  pushYodleeCompleted(seq, customerId, update);
+  return {
+    steps: seq.steps,
+    deadLetters: [],
+    ...rounds(yodleeRound(customerId, earlier), yodleeRound(customerId, update)),
     alerts: [],
   };
 }
@@ -747,7 +1107,12 @@ export const scenarioBuilders: Readonly<Record<ScenarioName, (ctx: ScenarioConte
   'bud-requested': budRequested,
   'bud-retry': budRetry,
   'bud-reconnect': budReconnect,
+  'bud-consent': budConsent,
+  'bud-connect-after-revoke': budConnectAfterRevoke,
+  'bud-stale-failure': budStaleFailure,
+  'bud-unnamed-failure': budUnnamedFailure,
   'yodlee-refresh': yodleeRefresh,
+  'yodlee-single-account': yodleeSingleAccount,
   'yodlee-password': yodleePassword,
   'late-delivery': lateDelivery,
   'dead-letter': deadLetter,

@@ -13,7 +13,12 @@ export const SCENARIOS = [
   'bud-requested',
   'bud-retry',
   'bud-reconnect',
+  'bud-consent',
+  'bud-connect-after-revoke',
+  'bud-stale-failure',
+  'bud-unnamed-failure',
   'yodlee-refresh',
+  'yodlee-single-account',
   'yodlee-password',
   'late-delivery',
   'dead-letter',
@@ -76,6 +81,11 @@ export interface ExpectedAlert {
   readonly connectionId: string | null;
   readonly status: 'RAISED' | 'CLEARED';
   readonly actionRequired: ActionRequired;
+  /**
+   * The source's reason the alert carries (Bud's consent-revoked `reason`), or null. Ledgers
+   * written before alerts carried one have none: read as null.
+   */
+  readonly reason?: string | null;
 }
 
 /**

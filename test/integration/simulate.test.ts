@@ -13,6 +13,7 @@ import { runTopicsOf } from '../../src/simulate/check.js';
 import { planDay } from '../../src/simulate/day.js';
 import { newRunId, runSimulation } from '../../src/simulate/run.js';
 import type { Delivery, Ledger } from '../../src/simulate/types.js';
+import { SCENARIOS } from '../../src/simulate/types.js';
 import { brokers, registryUrl, uniqueName } from './support/kafka.js';
 
 const SECRET = 'whsec_' + Buffer.from('simulate-integration-secret').toString('base64');
@@ -150,7 +151,7 @@ describe('the simulator against the whole pipeline (refreshbus all)', () => {
       expect(report?.stored.matched).toBe(plan.calls.length);
       expect(result.ok).toBe(true);
       // the day had what it is made of
-      expect(new Set(ledger.customers.map((c) => c.scenario)).size).toBe(9);
+      expect(new Set(ledger.customers.map((c) => c.scenario)).size).toBe(SCENARIOS.length);
       expect(plan.calls.some((c) => c.duplicateOf)).toBe(true);
       expect(plan.calls.some((c) => c.late)).toBe(true);
     },

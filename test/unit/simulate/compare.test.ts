@@ -57,6 +57,20 @@ describe('the ledger check', () => {
     expect(report.alerts.unexpected).toHaveLength(1);
   });
 
+  it('finds an alert that does not carry the reason the source gave', () => {
+    const withReason = perfect.alerts.find((a) => a.reason !== null);
+    if (!withReason) throw new Error('the day has no alert with a reason');
+    const report = check((o) => ({
+      ...o,
+      alerts: o.alerts.map((a) => (a === withReason ? { ...a, reason: null } : a)),
+    }));
+    expect(report.ok).toBe(false);
+    expect(report.alerts.missing).toEqual([
+      expect.stringContaining(`reason ${withReason.reason ?? '?'}`) as string,
+    ]);
+    expect(report.alerts.unexpected).toHaveLength(1);
+  });
+
   it('finds a raw record normalized twice, but allows a copy stored by an attempt that got no 2xx', () => {
     const [event] = perfect.events;
     if (!event) throw new Error('no event');
