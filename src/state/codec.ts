@@ -253,11 +253,15 @@ function withFields(schema: Schema, record: string, fields: RecordSchema['fields
 
 const stringMap = { type: 'map', values: 'string' } as const;
 
-/** Version 2: consent → provider pairs, finished tasks, fanned-out deliveries, the connection's source. */
+/** Version 2: consent → provider pairs, finished tasks, fanned-out deliveries, the connection's source, known connections waiting for the user. */
 const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
-  const withSource = withFields(ROUNDS_STATE_SCHEMA_V1, 'RoundConnection', [
-    { name: 'source', type: 'string', default: 'BUD' },
-  ]);
+  const withSource = withFields(
+    withFields(ROUNDS_STATE_SCHEMA_V1, 'RoundConnection', [
+      { name: 'source', type: 'string', default: 'BUD' },
+    ]),
+    'KnownConnection',
+    [{ name: 'needs_user', type: 'boolean', default: false }],
+  );
   return withFields(withSource, 'RoundsState', [
     { name: 'consent_providers', type: stringMap, default: {} },
     {

@@ -60,6 +60,8 @@ function expectKnown(state: RoundsState, round: Round, now: number, settings: Ro
   for (const [key, k] of Object.entries(state.known)) {
     // task ids were stored as connections by earlier versions: never expected
     if (key.startsWith('t:') || now - k.last_seen_at > settings.knownConnectionTtlMs) continue;
+    // waiting for the user (revoked, expired): Bud cannot refresh it until they reconnect
+    if (k.needs_user) continue;
     if (!round.expected.includes(key)) round.expected.push(key);
   }
 }
@@ -231,7 +233,12 @@ function applyEvent(
   if (moved) moveConsentToProvider(state, moved.from, moved.to);
   const kind = eventKind(e);
   // consent changes and tasks that are not refreshes open no round
-  if (kind === 'consent' || kind === 'other-task') return none();
+  if (kind === 'consent') {
+    const known = state.known[connectionKey(state.consent_providers, e) ?? ''];
+    if (known) known.needs_user = e.outcome === 'FAILED';
+    return none();
+  }
+  if (kind === 'other-task') return none();
   const duplicate = state.recent_event_ids.includes(e.event_id);
   countDelivery(state, e, duplicate);
   if (duplicate) return { outputs: closeIfDone(state, now, settings), notes: [] };
@@ -240,13 +247,7 @@ function applyEvent(
 
   const identity = connectionKey(state.consent_providers, e);
   if (kind === 'connect') {
-    // a new (or renewed) connection: later hosted refreshes will refresh it too
-    if (identity && e.outcome === 'SUCCESS')
-      state.known[identity] = {
-        provider: e.provider,
-        connection_id: e.connection_id,
-        last_seen_at: now,
-      };
+    if (identity && e.outcome === 'SUCCESS') connected(state, e, identity, now);
     return { outputs: closeIfDone(state, now, settings), notes: [] };
   }
   // a task's success is final: a failure reported for it later changes nothing
@@ -258,6 +259,13 @@ function applyEvent(
     };
 
   const key = identity ?? `t:${e.task_id ?? e.event_id}`;
+  // the provider, when the event names only a consent whose provider is known
+  const provider =
+    e.provider ??
+    (e.source === 'BUD' && e.connection_id !== null
+      ? state.consent_providers[e.connection_id]
+      : undefined) ??
+    null;
   // Only outcomes are ordered by time. Progress notes often carry no source time (their receipt
   // time stands in), which must not make the outcome that follows them look old.
   if (e.phase === 'COMPLETED') {
@@ -273,10 +281,13 @@ function applyEvent(
   ));
   round.last_activity_at = now;
   if (e.source === 'BUD' && identity) {
+    const before = state.known[identity];
     state.known[identity] = {
-      provider: e.provider,
-      connection_id: e.connection_id,
+      provider: provider ?? before?.provider ?? null,
+      connection_id: e.connection_id ?? before?.connection_id ?? null,
       last_seen_at: now,
+      needs_user:
+        e.phase === 'COMPLETED' && (e.reconnect_required || USER_ACTIONS.has(e.action_required)),
     };
   }
   if (!round.requested) {
@@ -308,7 +319,7 @@ function applyEvent(
   const connection: RoundConnection = {
     key,
     source: e.source,
-    provider: e.provider ?? previous?.provider ?? null,
+    provider: provider ?? previous?.provider ?? null,
     connection_id: e.connection_id ?? previous?.connection_id ?? null,
     task_id: e.task_id,
     parent_task_id: e.parent_task_id,
@@ -331,6 +342,33 @@ function applyEvent(
   )
     endYodleeProcess(round);
   return { outputs: closeIfDone(state, now, settings), notes: [] };
+}
+
+/**
+ * A successful connect: later hosted refreshes will refresh this connection. Bud's connect
+ * callbacks name a consent and no provider: when the consent's provider is unknown and exactly
+ * one known connection is waiting for the user, this is its reconnect (as the alerts processor
+ * reads it too) — the new consent takes its place, so hosted rounds do not wait for the old one.
+ */
+function connected(state: RoundsState, e: RefreshEvent, identity: string, now: number): void {
+  const waiting = Object.entries(state.known).filter(([k, c]) => c.needs_user && k !== identity);
+  const only = identity.startsWith('c:') && waiting.length === 1 ? waiting[0] : undefined;
+  if (only) {
+    const [oldKey, old] = only;
+    if (old.provider !== null && e.connection_id !== null) {
+      learnConsentProvider(state.consent_providers, { ...e, provider: old.provider });
+      Object.assign(old, { connection_id: e.connection_id, last_seen_at: now, needs_user: false });
+      return;
+    }
+    Reflect.deleteProperty(state.known, oldKey);
+  }
+  const before = state.known[identity];
+  state.known[identity] = {
+    provider: e.provider ?? before?.provider ?? null,
+    connection_id: e.connection_id ?? before?.connection_id ?? null,
+    last_seen_at: now,
+    needs_user: false,
+  };
 }
 
 /**

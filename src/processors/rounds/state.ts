@@ -75,7 +75,13 @@ export interface RoundsState {
   /** Bud connections seen before (real identities only), by key, with when they were last seen. */
   known: Record<
     string,
-    { provider: string | null; connection_id: string | null; last_seen_at: number }
+    {
+      provider: string | null;
+      connection_id: string | null;
+      last_seen_at: number;
+      /** Its last report (or consent event) said the user must act: not expected meanwhile. */
+      needs_user: boolean;
+    }
   >;
   /** Per connection: the data_updated_at of its last success (Yodlee new-data detection). */
   last_success_data_at: Record<string, number>;

@@ -206,6 +206,57 @@ describe('Bud connect tasks', () => {
   });
 });
 
+describe('hosted rounds after a reconnect', () => {
+  const day = (d: ProcessorDriver) => d.advance(24 * HOUR);
+  const lastCompletion = (d: ProcessorDriver) => completions(d.outputs).at(-1);
+
+  it('a revoked consent (consent only) replaced by a new one is not waited for', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-v1-code-only-connection-expired', { consent_id: 'C1' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    send(d, 'bud', body('bud-api-connect-completed-success', { consent_id: 'C2' }));
+    day(d);
+    send(d, 'bud', body('bud-api-refresh-completed-success', { consent_id: 'C2', task_id: 'd2' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(lastCompletion(d)).toMatchObject({ close_reason: 'ALL_REPORTED', missing: [] });
+    expect(alerts(d.outputs).map((a) => a.status)).toEqual(['RAISED', 'CLEARED']);
+  });
+
+  it('a provider’s revoked consent, reconnected under a consent that names no provider, is one connection', () => {
+    const d = driver();
+    send(
+      d,
+      'bud',
+      body('bud-v1-code-only-connection-expired', { consent_id: 'C1', provider: 'Monzo' }),
+    );
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    send(d, 'bud', body('bud-api-connect-completed-success', { consent_id: 'C2' }));
+    day(d);
+    // the seeds' shape: the provider and no consent
+    send(d, 'bud', body('bud-v1-hosted-success-booleans', { provider: 'Monzo', task_id: 'd2' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(lastCompletion(d)).toMatchObject({ close_reason: 'ALL_REPORTED', missing: [] });
+    // and a report under the new consent alone is the same connection
+    day(d);
+    send(d, 'bud', body('bud-api-refresh-completed-success', { consent_id: 'C2', task_id: 'd3' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(lastCompletion(d)).toMatchObject({ close_reason: 'ALL_REPORTED', missing: [] });
+    expect(lastCompletion(d)?.connections.map((c) => c.provider)).toEqual(['Monzo']);
+  });
+
+  it('a connection waiting for the user is not expected in later hosted rounds until it reports again', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-api-provider-refresh-completed-failure'));
+    send(d, 'bud', body('bud-v1-seed-success-strings', { customer_id: CUSTOMER }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    day(d);
+    send(d, 'bud', body('bud-v1-seed-success-strings', { customer_id: CUSTOMER, task_id: 'd2' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    expect(lastCompletion(d)).toMatchObject({ close_reason: 'ALL_REPORTED', missing: [] });
+    expect(lastCompletion(d)?.connections.map((c) => c.provider)).toEqual(['Capital_One']);
+  });
+});
+
 describe('consent ↔ provider pairs', () => {
   it('a V2 success under the provider ends an episode opened under its consent (V1, consent only)', () => {
     const d = driver();
