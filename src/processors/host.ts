@@ -81,7 +81,12 @@ export class ProcessorHost {
     }
     if (kinds.has('alert')) {
       this.processors.push({
-        processor: alertsProcessor({ ...DEFAULT_ALERT_SETTINGS, stateTtlMs: config.STATE_TTL_MS }),
+        processor: alertsProcessor({
+          ...DEFAULT_ALERT_SETTINGS,
+          stateTtlMs: config.STATE_TTL_MS,
+          // a customer's hosted refresh reports within the round's quiet deadline
+          customerQuietMs: config.ROUND_QUIET_DEADLINE_MS,
+        }),
         changelog: alertsLog,
       });
     }

@@ -283,10 +283,12 @@ const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
   ]);
 })();
 
-/** Version 2: consent → provider pairs, succeeded tasks, the raise's reason. */
+/** Version 2: consent → provider pairs, succeeded tasks, the raise's reason, customer-level episodes. */
 const ALERTS_STATE_SCHEMA_V2 = withFields(
   withFields(ALERTS_STATE_SCHEMA_V1, 'ConnectionAlertState', [
     { name: 'reason', type: nullable('string'), default: null },
+    { name: 'failed_task_ids', type: { type: 'array', items: 'string' }, default: [] },
+    { name: 'last_failed_at', type: nullable(millis), default: null },
   ]),
   'AlertsState',
   [

@@ -21,6 +21,8 @@ import { ALERTS_STATE_SCHEMAS, avroStateCodec } from '../../state/codec.js';
 
 /** The key of the customer-level alert: failures that name no connection. */
 export const CUSTOMER_KEY = 'customer';
+/** How many failed task ids a customer-level episode remembers. */
+const MAX_FAILED_TASKS = 20;
 
 /** The user must act: Bud's reconnect_required, or an action only the user can take. */
 export function needsUser(e: RefreshEvent): boolean {
@@ -63,8 +65,36 @@ function staleAfterSuccess(state: AlertsState, e: RefreshEvent, settings: AlertS
   return false;
 }
 
-function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings): Applied {
+/** Earlier versions keyed a report that named no connection by its task: that is the customer's. */
+function foldTaskKeys(state: AlertsState): void {
+  for (const key of Object.keys(state.connections))
+    if (key.startsWith('t:')) rekey(state.connections, key, CUSTOMER_KEY, mergeAlerts);
+}
+
+/**
+ * Whether a success ends the customer-level episode. The failing connection is unknown, so a
+ * success naming no connection ends it only when it is the failed task's own, or when it comes
+ * long after the episode's last failure: one customer's hosted refresh reports its banks minutes
+ * apart, so a sibling bank's success (same refresh) says nothing; a day later, it does.
+ */
+function endsCustomerEpisode(
+  conn: ConnectionAlertState,
+  e: RefreshEvent,
+  now: number,
+  settings: AlertSettings,
+): boolean {
+  if (e.task_id !== null && conn.failed_task_ids.includes(e.task_id)) return true;
+  return conn.last_failed_at === null || now - conn.last_failed_at >= settings.customerQuietMs;
+}
+
+function applyEvent(
+  state: AlertsState,
+  e: RefreshEvent,
+  now: number,
+  settings: AlertSettings,
+): Applied {
   if (state.recent_event_ids.includes(e.event_id)) return nothing();
+  foldTaskKeys(state);
   state.recent_event_ids.push(e.event_id);
   if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
 
@@ -81,9 +111,11 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
 
   const key = connectionKey(state.consent_providers, e) ?? CUSTOMER_KEY;
   const conn = state.connections[key];
-  // only outcomes are ordered by time: progress notes may carry just their receipt time
+  // Only outcomes are ordered by time: progress notes may carry just their receipt time. A
+  // consent event is Bud's word on the consent itself, never dropped as older than a report
+  // whose time may be our receipt time (Bud's task callbacks carry none).
   const timed = e.phase === 'COMPLETED';
-  if (timed && conn && e.occurred_at < conn.occurred_at) return nothing(); // older: never overrides
+  if (timed && kind !== 'consent' && conn && e.occurred_at < conn.occurred_at) return nothing();
   const next: ConnectionAlertState = conn ?? {
     provider: e.provider,
     connection_id: e.connection_id,
@@ -93,6 +125,8 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
     reason: null,
     first_failed_at: null,
     occurred_at: timed ? e.occurred_at : 0,
+    failed_task_ids: [],
+    last_failed_at: null,
   };
   if (timed) next.occurred_at = Math.max(next.occurred_at, e.occurred_at);
   if (key !== CUSTOMER_KEY) {
@@ -104,6 +138,11 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
   if (needsUser(e)) {
     const action = USER_ACTIONS.has(e.action_required) ? e.action_required : 'RECONNECT';
     // transitions only: a repeated failure asking the same of the user raises nothing new
+    if (key === CUSTOMER_KEY) {
+      next.last_failed_at = now;
+      if (e.task_id !== null && !next.failed_task_ids.includes(e.task_id))
+        next.failed_task_ids = [...next.failed_task_ids, e.task_id].slice(-MAX_FAILED_TASKS);
+    }
     if (next.raised && next.action_required === action) return nothing();
     if (!next.raised) next.first_failed_at = e.occurred_at;
     next.raised = true;
@@ -114,19 +153,20 @@ function applyEvent(state: AlertsState, e: RefreshEvent, settings: AlertSettings
   }
   if (!succeeded(e) && !renews) return nothing();
   const outputs: ProcessorOutput[] = [];
-  if (next.raised) outputs.push(clear(state, key, e));
-  else if (renews && key.startsWith('c:')) {
-    // A consent whose provider is not known (Bud's connect callbacks name none): when
-    // exactly one connection of the customer is waiting for the user, this is its reconnect.
+  if (next.raised) {
+    if (key !== CUSTOMER_KEY || renews || endsCustomerEpisode(next, e, now, settings))
+      outputs.push(clear(state, key, e));
+  } else if (renews && key.startsWith('c:')) {
+    // A consent whose provider is not known (Bud's connect callbacks name none): when exactly
+    // one connection of the customer is waiting for the user, this is taken to be its
+    // reconnect and that episode ends. The pair is not learned from it: were it another bank's
+    // new connection, its reports would be filed under the wrong provider for good, where a
+    // wrong CLEARED is undone by that connection's next failure.
     const waiting = Object.entries(state.connections).filter(
       ([k, c]) => c.raised && k !== CUSTOMER_KEY && k !== key,
     );
     const only = waiting.length === 1 ? waiting[0] : undefined;
-    if (only) {
-      outputs.push(clear(state, only[0], e));
-      if (only[1].provider !== null && e.connection_id !== null)
-        learnConsentProvider(state.consent_providers, { ...e, provider: only[1].provider });
-    }
+    if (only) outputs.push(clear(state, only[0], e));
   }
   // the customer-level alert ends with a success that names no connection either (above), or
   // when the user renews a consent or connects
@@ -150,6 +190,7 @@ function clear(state: AlertsState, key: string, cause: RefreshEvent): ProcessorO
   conn.result_code = cause.result_code;
   conn.reason = null;
   conn.first_failed_at = null;
+  conn.failed_task_ids = [];
   return cleared;
 }
 
@@ -211,7 +252,7 @@ export function alertsProcessor(
         touched_at: now,
       };
       state.touched_at = now;
-      const { outputs, notes } = applyEvent(state, e, settings);
+      const { outputs, notes } = applyEvent(state, e, now, settings);
       return notes.length > 0 ? { state, outputs, notes } : { state, outputs };
     },
     nextTimer(state: AlertsState, now: number) {

@@ -8,12 +8,15 @@ export interface AlertSettings {
   readonly recentEventIds: number;
   /** How many recently succeeded task ids a customer remembers (a later failure of one is stale). @default 50 */
   readonly recentSucceededTasks: number;
+  /** A success naming no connection ends the customer-level alert only this long after its last failure (or as that task's own success). @default 7200000 */
+  readonly customerQuietMs: number;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   stateTtlMs: 90 * 24 * 60 * 60_000,
   recentEventIds: 500,
   recentSucceededTasks: 50,
+  customerQuietMs: 2 * 60 * 60_000,
 };
 
 export interface ConnectionAlertState {
@@ -27,6 +30,10 @@ export interface ConnectionAlertState {
   first_failed_at: number | null;
   /** The newest source time applied: an older report never overrides it. */
   occurred_at: number;
+  /** Customer-level episode: the failed task ids (a success of one ends it). */
+  failed_task_ids: string[];
+  /** Customer-level episode: when its last failure was applied (processing time). */
+  last_failed_at: number | null;
 }
 
 /** One customer's alert state (changelog value). */

@@ -67,11 +67,16 @@ function expectKnown(state: RoundsState, round: Round, now: number, settings: Ro
 }
 
 /** Which expected targets no final connection satisfies yet. */
-function missingTargets(round: Round): string[] {
+function missingTargets(round: Round, finished: RoundsState['finished_tasks']): string[] {
   const conns = Object.values(round.connections).filter((c) => c.final);
   if (round.requested) {
     const missing: string[] = [];
+    // a task that has finished is done, even where a later report of its connection stands
+    const done = new Set(
+      Object.values(finished).flatMap((f) => [f.connection.task_id, f.connection.parent_task_id]),
+    );
     for (const task of round.requested.task_ids) {
+      if (done.has(task)) continue;
       if (!conns.some((c) => c.task_id === task || c.parent_task_id === task)) missing.push(task);
     }
     for (const provider of round.requested.providers) {
@@ -106,7 +111,7 @@ function close(
   now: number,
 ): ProcessorOutput[] {
   const connections = Object.values(round.connections).sort((a, b) => a.key.localeCompare(b.key));
-  const missing = reason === 'TIMED_OUT' ? missingTargets(round) : [];
+  const missing = reason === 'TIMED_OUT' ? missingTargets(round, state.finished_tasks) : [];
   const withNewData = connections.filter((c) => c.new_data);
   const outputs: ProcessorOutput[] = [
     {
@@ -158,7 +163,7 @@ function closeIfDone(state: RoundsState, now: number, settings: RoundSettings): 
   if (!round || Object.keys(round.connections).length === 0) return [];
   // the rest of a delivery that fanned out is still to be applied
   if (Object.keys(state.pending_deliveries).length > 0) return [];
-  if (missingTargets(round).length > 0) return [];
+  if (missingTargets(round, state.finished_tasks).length > 0) return [];
   if (!round.requested) {
     if (Object.values(round.connections).some((c) => !c.final)) return [];
     // siblings of a Bud hosted refresh arrive apart; a Yodlee process reports in one notification
@@ -179,14 +184,17 @@ interface Applied {
 }
 const none = (): Applied => ({ outputs: [], notes: [] });
 
-/** Counts an event of a delivery that fanned out; the round waits until all have been applied. */
-function countDelivery(state: RoundsState, e: RefreshEvent, duplicate: boolean): void {
+/**
+ * Counts an event of a delivery that fanned out; the round waits until all have been applied.
+ * Every event counts, duplicates too: one delivery's events are applied one after another (one
+ * raw record, one transaction), so a delivery always balances, even one that repeats an account
+ * or a sub-task seen before.
+ */
+function countDelivery(state: RoundsState, e: RefreshEvent): void {
   // events written before the field existed have none
   const count = (e.delivery_count as number | undefined) ?? 1;
   if (count <= 1) return;
-  const pending = state.pending_deliveries[e.ingest_id];
-  if (duplicate && pending === undefined) return; // a re-delivery of one applied in full
-  const left = (pending ?? count) - 1;
+  const left = (state.pending_deliveries[e.ingest_id] ?? count) - 1;
   if (left > 0) state.pending_deliveries[e.ingest_id] = left;
   else Reflect.deleteProperty(state.pending_deliveries, e.ingest_id);
 }
@@ -203,6 +211,12 @@ function moveConsentToProvider(state: RoundsState, from: string, to: string): vo
   const moved = round.connections[to];
   if (moved) round.connections[to] = { ...moved, key: to };
   round.expected = [...new Set(round.expected.map((k) => (k === from ? to : k)))];
+}
+
+/** A key as it is now: a consent's key becomes its provider's once the pair is known. */
+function currentKey(state: RoundsState, key: string): string {
+  const provider = key.startsWith('c:') ? state.consent_providers[key.slice(2)] : undefined;
+  return provider === undefined ? key : `p:${provider}`;
 }
 
 /** Forgets finished tasks past their time (kept oldest first, so the walk stops at the first one kept). */
@@ -239,15 +253,15 @@ function applyEvent(
     return none();
   }
   if (kind === 'other-task') return none();
-  const duplicate = state.recent_event_ids.includes(e.event_id);
-  countDelivery(state, e, duplicate);
-  if (duplicate) return { outputs: closeIfDone(state, now, settings), notes: [] };
+  countDelivery(state, e);
+  if (state.recent_event_ids.includes(e.event_id))
+    return { outputs: closeIfDone(state, now, settings), notes: [] }; // a re-delivery
   state.recent_event_ids.push(e.event_id);
   if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
 
   const identity = connectionKey(state.consent_providers, e);
   if (kind === 'connect') {
-    if (identity && e.outcome === 'SUCCESS') connected(state, e, identity, now);
+    if (identity && e.outcome === 'SUCCESS') connected(state, identity);
     return { outputs: closeIfDone(state, now, settings), notes: [] };
   }
   // a task's success is final: a failure reported for it later changes nothing
@@ -268,7 +282,8 @@ function applyEvent(
     null;
   // Only outcomes are ordered by time. Progress notes often carry no source time (their receipt
   // time stands in), which must not make the outcome that follows them look old.
-  if (e.phase === 'COMPLETED') {
+  // (a report naming no connection has no history to be ordered against: its task is its own)
+  if (e.phase === 'COMPLETED' && identity) {
     const newest = state.last_occurred_at[key];
     if (newest !== undefined && e.occurred_at < newest)
       return { outputs: closeIfDone(state, now, settings), notes: [] }; // late: older than what we know
@@ -345,30 +360,14 @@ function applyEvent(
 }
 
 /**
- * A successful connect: later hosted refreshes will refresh this connection. Bud's connect
- * callbacks name a consent and no provider: when the consent's provider is unknown and exactly
- * one known connection is waiting for the user, this is its reconnect (as the alerts processor
- * reads it too) — the new consent takes its place, so hosted rounds do not wait for the old one.
+ * A successful connect renews a connection the rounds know: it is expected in hosted rounds again.
+ * A connect does not make a connection known by itself: Bud's connect callbacks name a consent and
+ * no provider, while the refreshes that follow may name the provider only (the seeds' shape), so
+ * a connection becomes known with its first refresh report, under the identity refreshes use.
  */
-function connected(state: RoundsState, e: RefreshEvent, identity: string, now: number): void {
-  const waiting = Object.entries(state.known).filter(([k, c]) => c.needs_user && k !== identity);
-  const only = identity.startsWith('c:') && waiting.length === 1 ? waiting[0] : undefined;
-  if (only) {
-    const [oldKey, old] = only;
-    if (old.provider !== null && e.connection_id !== null) {
-      learnConsentProvider(state.consent_providers, { ...e, provider: old.provider });
-      Object.assign(old, { connection_id: e.connection_id, last_seen_at: now, needs_user: false });
-      return;
-    }
-    Reflect.deleteProperty(state.known, oldKey);
-  }
-  const before = state.known[identity];
-  state.known[identity] = {
-    provider: e.provider ?? before?.provider ?? null,
-    connection_id: e.connection_id ?? before?.connection_id ?? null,
-    last_seen_at: now,
-    needs_user: false,
-  };
+function connected(state: RoundsState, identity: string): void {
+  const known = state.known[identity];
+  if (known) known.needs_user = false;
 }
 
 /**
@@ -378,7 +377,8 @@ function connected(state: RoundsState, e: RefreshEvent, identity: string, now: n
  */
 function endYodleeProcess(round: Round): void {
   for (const [key, c] of Object.entries(round.connections)) {
-    if (c.source === 'YODLEE' && !c.final && c.outcome === 'PENDING') {
+    // (Bud reports are never PENDING; rounds of the previous version read every source as BUD)
+    if (!c.final && c.outcome === 'PENDING') {
       Reflect.deleteProperty(round.connections, key);
       round.expected = round.expected.filter((k) => k !== key);
     }
@@ -403,13 +403,20 @@ function applyRequest(
   };
   // Bud answers a refresh started again within the hour with the previous task id: when that task
   // has finished, no webhook will come; its result stands (its new data was signalled then)
-  for (const task of r.task_ids) {
-    const done = state.finished_tasks[task];
-    if (!done || now - done.finished_at > settings.finishedTaskTtlMs) continue;
+  // (a V2 parent task: every remembered sub-task of it)
+  const named = new Set(r.task_ids);
+  for (const done of Object.values(state.finished_tasks).reverse()) {
+    // newest first: a connection's latest finished task is the one listed
+    const c = done.connection;
+    const task = c.task_id ?? '';
+    if (!named.has(task) && !(c.parent_task_id !== null && named.has(c.parent_task_id))) continue;
+    if (now - done.finished_at > settings.finishedTaskTtlMs) continue;
+    const key = currentKey(state, c.key);
     // already in this round (its report came before the request), or the connection has
     // reported since: what the round holds stands
-    if (Object.hasOwn(round.connections, done.connection.key)) continue;
-    round.connections[done.connection.key] = { ...done.connection, new_data: false };
+    if (Object.hasOwn(round.connections, key)) continue;
+    const provider = key.startsWith('p:') ? key.slice(2) : c.provider;
+    round.connections[key] = { ...c, key, provider, new_data: false };
   }
   return closeIfDone(state, now, settings);
 }
@@ -428,8 +435,10 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
       !c.final &&
       c.temporaryFailureSince !== null &&
       now >= c.temporaryFailureSince + settings.retryGraceMs
-    )
+    ) {
       c.final = true;
+      remember(state, c, now, settings);
+    }
   }
   const closed = closeIfDone(state, now, settings);
   if (closed.length > 0) return closed;
@@ -479,9 +488,10 @@ export function roundsProcessor(
       }
       const waitsOnlyToSettle =
         !round.requested &&
+        Object.keys(state.pending_deliveries).length === 0 &&
         Object.keys(round.connections).length > 0 &&
         Object.values(round.connections).every((c) => c.final) &&
-        missingTargets(round).length === 0;
+        missingTargets(round, state.finished_tasks).length === 0;
       if (waitsOnlyToSettle) times.push(round.opened_at + settings.settleMs);
       return Math.min(...times);
     },

@@ -27,6 +27,7 @@ function body(name: string, data: Record<string, unknown> = {}): unknown {
 }
 
 const CUSTOMER = 'b6f898f8-99e8-4529-8e90-64d96fe05aa4';
+const SEED = '82a90a04-4bdf-446a-932e-fb559ea99c29';
 
 function driver() {
   return new ProcessorDriver([roundsProcessor(), alertsProcessor()] as never, T0);
@@ -100,12 +101,83 @@ describe('seed 001’s failure payload (reconnect_required, no provider, no cons
     expect(signals(d.outputs.slice(before))).toHaveLength(1);
   });
 
-  it('a later success that names no connection clears the customer-level alert', () => {
+  it('a sibling’s success moments later (another task, naming nothing) does not clear it', () => {
     const d = driver();
     send(d, 'bud', body('bud-v1-hosted-failure-reconnect'));
-    d.advance(HOUR);
+    d.advance(30_000);
+    send(d, 'bud', body('bud-v1-hosted-success-booleans'));
+    expect(alerts(d.outputs).map((a) => a.status)).toEqual(['RAISED']);
+    // the next day's refresh fails again: still the same episode, nothing new
+    d.advance(24 * HOUR);
+    send(d, 'bud', body('bud-v1-hosted-failure-reconnect', { task_id: 'next-day-failure' }));
+    d.advance(30_000);
+    send(d, 'bud', body('bud-v1-hosted-success-booleans', { task_id: 'next-day-success' }));
+    expect(alerts(d.outputs).map((a) => a.status)).toEqual(['RAISED']);
+  });
+
+  it('a success naming nothing, long after the last failure, clears it; so does the failed task’s own', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-v1-hosted-failure-reconnect'));
+    d.advance(24 * HOUR);
     send(d, 'bud', body('bud-v1-hosted-success-booleans'));
     expect(alerts(d.outputs).map((a) => a.status)).toEqual(['RAISED', 'CLEARED']);
+
+    const again = driver();
+    send(again, 'bud', body('bud-v1-hosted-failure-reconnect'));
+    again.advance(MIN);
+    send(
+      again,
+      'bud',
+      body('bud-v1-hosted-success-booleans', { task_id: '030cf139-1d28-45f5-9721-7e8bdd55f005' }),
+    );
+    expect(alerts(again.outputs).map((a) => a.status)).toEqual(['RAISED', 'CLEARED']);
+  });
+
+  it('a connect clears it (the user acted)', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-v1-hosted-failure-reconnect'), SEED);
+    d.advance(MIN);
+    send(
+      d,
+      'bud',
+      body('bud-api-connect-completed-success', {
+        customer_id: '82a90a04-4bdf-446a-932e-fb559ea99c29',
+      }),
+      '82a90a04-4bdf-446a-932e-fb559ea99c29',
+    );
+    expect(alerts(d.outputs).map((a) => a.status)).toEqual(['RAISED', 'CLEARED']);
+  });
+
+  it('an alert earlier versions raised under the failed task id is the customer’s now', () => {
+    const d = driver();
+    d.restore('alerts', SEED, {
+      customer_id: SEED,
+      connections: {
+        't:030cf139-1d28-45f5-9721-7e8bdd55f005': {
+          provider: null,
+          connection_id: null,
+          raised: true,
+          action_required: 'RECONNECT',
+          result_code: 'provider_failure',
+          reason: null,
+          first_failed_at: T0 - HOUR,
+          occurred_at: T0 - HOUR,
+          failed_task_ids: [],
+          last_failed_at: null,
+        },
+      },
+      consent_providers: {},
+      succeeded_tasks: [],
+      recent_event_ids: [],
+      touched_at: T0 - HOUR,
+    });
+    send(d, 'bud', body('bud-v1-hosted-failure-reconnect', { task_id: 'another' }), SEED);
+    expect(alerts(d.outputs)).toEqual([]); // the same episode: no second RAISED
+    send(d, 'bud', body('bud-api-connect-completed-success', { customer_id: SEED }), SEED);
+    expect(alerts(d.outputs)).toMatchObject([{ status: 'CLEARED', provider: null }]);
+    const keys = Object.keys((d.state('alerts', SEED) as { connections: object }).connections);
+    expect(keys.filter((k) => k.startsWith('t:'))).toEqual([]);
+    expect(keys).toContain('customer');
   });
 });
 
@@ -472,5 +544,143 @@ describe('a RefreshRequested naming a task that already finished', () => {
     });
     expect(completions(out)).toMatchObject([{ close_reason: 'REQUESTED_TASKS_DONE' }]);
     expect(signals(out)).toHaveLength(1);
+  });
+});
+
+describe('review findings', () => {
+  it('a Yodlee notification repeating an account already reported still lets the round close', () => {
+    const d = driver();
+    const note = (accounts: [number, string, string][]) => ({
+      event: {
+        info: accounts.every(([, status]) => status === 'SUCCESS')
+          ? 'REFRESH.PROCESS_COMPLETED'
+          : 'REFRESH.INTERIM_PROGRESS',
+        loginName: 'fri21',
+        data: {
+          providerAccount: accounts.map(([id, status, additionalStatus]) => ({
+            id,
+            providerId: 16441,
+            status,
+            dataset: [
+              { name: 'BASIC_AGG_DATA', additionalStatus, lastUpdated: '2026-11-23T06:00:00Z' },
+            ],
+          })),
+        },
+      },
+    });
+    send(
+      d,
+      'yodlee',
+      note([
+        [1, 'IN_PROGRESS', 'DATA_RETRIEVAL_IN_PROGRESS'],
+        [2, 'LOGIN_IN_PROGRESS', 'LOGIN_IN_PROGRESS'],
+      ]),
+      'fri21',
+    );
+    // account 1 repeated unchanged: the same event as before
+    send(
+      d,
+      'yodlee',
+      note([
+        [1, 'IN_PROGRESS', 'DATA_RETRIEVAL_IN_PROGRESS'],
+        [2, 'IN_PROGRESS', 'ACCT_SUMMARY_RECEIVED'],
+      ]),
+      'fri21',
+    );
+    const out = send(
+      d,
+      'yodlee',
+      note([
+        [1, 'SUCCESS', 'AVAILABLE_DATA_RETRIEVED'],
+        [2, 'SUCCESS', 'AVAILABLE_DATA_RETRIEVED'],
+      ]),
+      'fri21',
+    );
+    expect(completions(out)).toMatchObject([{ close_reason: 'ALL_REPORTED', missing: [] }]);
+    expect((d.state('rounds', 'fri21') as RoundsState).pending_deliveries).toEqual({});
+  });
+
+  it('a request naming a V2 parent task that finished closes at once with its sub-tasks', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-api-refresh-v2completed-success'));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs + 20 * MIN);
+    const out = d.feed(CUSTOMER, {
+      kind: 'request',
+      request: {
+        request_id: 'parent',
+        customer_id: CUSTOMER,
+        providers: [],
+        task_ids: ['03af1639-78a6-402d-809b-902a0b00a77d'],
+        requested_at: d.now,
+      },
+    });
+    expect(completions(out)).toMatchObject([
+      {
+        close_reason: 'REQUESTED_TASKS_DONE',
+        missing: [],
+        connections: [{ provider: 'Bank_Of_Bud' }],
+      },
+    ]);
+  });
+
+  it('a consent revoked is not dropped as older than a task callback stamped with its receipt time', () => {
+    const d = driver();
+    d.now = Date.parse('2023-10-02T15:00:00Z'); // after the revocation's updated_at (14:05:55)
+    send(
+      d,
+      'bud',
+      body('bud-api-refresh-completed-success', {
+        consent_id: '03af1639-78a6-402d-809b-902a0b00a77d',
+      }),
+    );
+    send(d, 'bud', body('bud-api-consent-revoked-example'));
+    expect(alerts(d.outputs)).toMatchObject([{ status: 'RAISED', result_code: 'consent_revoked' }]);
+  });
+
+  it('a remembered task under a consent is listed once its provider is known', () => {
+    const d = driver();
+    const consent = '2c7b5faf-2d11-47b1-b9e6-ce95f195259b';
+    send(
+      d,
+      'bud',
+      body('bud-api-refresh-completed-success', { consent_id: consent, task_id: 'T1' }),
+    );
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    d.advance(10 * MIN);
+    send(d, 'bud', body('bud-api-provider-refresh-completed-success', { task_id: 'T3' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    const out = d.feed(CUSTOMER, {
+      kind: 'request',
+      request: {
+        request_id: 'both',
+        customer_id: CUSTOMER,
+        providers: [],
+        task_ids: ['T3', 'T1'],
+        requested_at: d.now,
+      },
+    });
+    const [done] = completions(out);
+    expect(done?.connections.map((c) => [c.provider, c.task_id])).toEqual([['Bank_Of_Bud', 'T3']]);
+  });
+
+  it('a connect of another bank while one waits for the user does not file that bank under the waiting provider', () => {
+    const d = driver();
+    send(d, 'bud', body('bud-api-provider-refresh-completed-failure'));
+    send(d, 'bud', body('bud-api-connect-completed-success', { consent_id: 'B' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    send(d, 'bud', body('bud-api-refresh-completed-success', { consent_id: 'B', task_id: 'b1' }));
+    d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
+    const last = completions(d.outputs).at(-1);
+    expect(last?.connections.map((c) => [c.provider, c.connection_id])).toEqual([[null, 'B']]);
+    expect(signals(d.outputs).at(-1)?.providers).toEqual([]);
+  });
+
+  it('reports naming no connection leave no per-task history behind', () => {
+    const d = driver();
+    for (let day = 0; day < 5; day++) {
+      send(d, 'bud', body('bud-v1-hosted-success-booleans', { task_id: `task-${String(day)}` }));
+      d.advance(24 * HOUR);
+    }
+    expect((d.state('rounds', CUSTOMER) as RoundsState).last_occurred_at).toEqual({});
   });
 });

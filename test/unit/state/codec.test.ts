@@ -107,7 +107,14 @@ describe('state codec', () => {
     const read = avroStateCodec(ALERTS_STATE_SCHEMAS).decode(bytes);
     expect(read).toEqual({
       ...old,
-      connections: { 'p:Bank': { ...old.connections['p:Bank'], reason: null } },
+      connections: {
+        'p:Bank': {
+          ...old.connections['p:Bank'],
+          reason: null,
+          failed_task_ids: [],
+          last_failed_at: null,
+        },
+      },
       consent_providers: {},
       succeeded_tasks: [],
     });
