@@ -32,9 +32,11 @@ export function avroStateCodec<S>(versions: readonly Schema[]): StateCodec<S> {
   const firstType = avro.Type.forSchema(versions[0] as Schema, { omitRecordMethods: true });
   const fields = new Map<avro.Type, Map<string, avro.Type>>();
   collectFields(type, fields);
+  const knownFieldsOnly = compileCheck(type, new Map()) ?? (() => true);
   return {
     encode(state) {
-      assertKnownFields(state, type, fields);
+      // the fast check; on a miss, the walk that names the field
+      if (!knownFieldsOnly(state)) assertKnownFields(state, type, fields);
       const body = type.toBuffer(state);
       const out = Buffer.allocUnsafe(body.length + 1);
       out[0] = version;
@@ -71,6 +73,55 @@ function collectFields(type: avro.Type, out: Map<avro.Type, Map<string, avro.Typ
   } else if (type instanceof avro.types.MapType) {
     collectFields(type.valuesType as avro.Type, out);
   }
+}
+
+type Check = (value: unknown) => boolean;
+
+/**
+ * A compiled form of {@link assertKnownFields}: true when every record in `value` has only
+ * fields of its schema. Fields that hold no record are not visited, and no path is built: this
+ * runs on every state written (a changelog record per customer per input).
+ */
+function compileCheck(t: avro.Type, done: Map<avro.Type, Check>): Check | undefined {
+  const cached = done.get(t);
+  if (cached) return cached;
+  if (t instanceof avro.types.RecordType) {
+    const known = new Set(t.fields.map((f) => f.name));
+    let children: [string, Check][] = [];
+    const check: Check = (v) => {
+      if (typeof v !== 'object' || v === null) return true;
+      for (const k in v) if (!known.has(k)) return false;
+      for (const [name, child] of children)
+        if (!child((v as Record<string, unknown>)[name])) return false;
+      return true;
+    };
+    done.set(t, check); // before the fields: a record may hold itself
+    children = t.fields.flatMap((f) => {
+      const child = compileCheck(f.type, done);
+      return child ? [[f.name, child] as [string, Check]] : [];
+    });
+    return check;
+  }
+  if (t instanceof avro.types.UnwrappedUnionType) {
+    const branch = t.types.find((b) => !(b instanceof avro.types.NullType));
+    return branch ? compileCheck(branch, done) : undefined;
+  }
+  if (t instanceof avro.types.ArrayType) {
+    const items = compileCheck(t.itemsType, done);
+    return items && ((v) => !Array.isArray(v) || v.every(items));
+  }
+  if (t instanceof avro.types.MapType) {
+    const values = compileCheck(t.valuesType as avro.Type, done);
+    return (
+      values &&
+      ((v) => {
+        if (typeof v !== 'object' || v === null) return true;
+        for (const k in v) if (!values((v as Record<string, unknown>)[k])) return false;
+        return true;
+      })
+    );
+  }
+  return undefined;
 }
 
 function assertKnownFields(
