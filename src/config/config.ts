@@ -332,7 +332,7 @@ export const configSchema = z.object({
     'Processors: a temporary failure becomes final this long after it was first seen, unless a retry reports.',
   ),
   ROUND_QUIET_DEADLINE_MS: ms(2 * 60 * 60_000).describe(
-    'Processors: a round with nothing new for this long closes as TIMED_OUT, listing what is missing.',
+    'Processors: a round with nothing new for this long closes as TIMED_OUT, listing what is missing; a customer-level alert ends with a success naming no connection only this long after its last failure.',
   ),
   KNOWN_CONNECTION_TTL_MS: ms(30 * 24 * 60 * 60_000).describe(
     'Processors: a connection not seen for this long is no longer expected in new rounds.',
