@@ -33,15 +33,23 @@ export function avroStateCodec<S>(versions: readonly Schema[]): StateCodec<S> {
   const fields = new Map<avro.Type, Map<string, avro.Type>>();
   collectFields(type, fields);
   const knownFieldsOnly = compileCheck(type, new Map()) ?? (() => true);
+  let scratch = Buffer.allocUnsafe(4096);
+  scratch[0] = version;
   return {
     encode(state) {
       // the fast check; on a miss, the walk that names the field
       if (!knownFieldsOnly(state)) assertKnownFields(state, type, fields);
-      const body = type.toBuffer(state);
-      const out = Buffer.allocUnsafe(body.length + 1);
-      out[0] = version;
-      body.copy(out, 1);
-      return out;
+      // written behind the version byte in a reused scratch buffer, then copied out once
+      for (;;) {
+        const end = type.encode(state, scratch, 1);
+        // avsc answers a negative count of the bytes missing when the value does not fit
+        if (end < 0) {
+          scratch = Buffer.allocUnsafe(2 * (scratch.length - end));
+          scratch[0] = version;
+          continue;
+        }
+        return Buffer.from(scratch.subarray(0, end));
+      }
     },
     decode(bytes) {
       const first = bytes[0] ?? 0;

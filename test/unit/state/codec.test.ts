@@ -141,4 +141,21 @@ describe('state codec', () => {
       'BUD',
     ]);
   });
+
+  it('writes states larger than its scratch buffer, and each write is its own copy', () => {
+    const codec = avroStateCodec<Record<string, unknown>>(ALERTS_STATE_SCHEMAS);
+    const state = (n: number) => ({
+      customer_id: 'customer-1',
+      connections: {},
+      consent_providers: {},
+      succeeded_tasks: [],
+      recent_event_ids: Array.from({ length: n }, (_, i) => `event-${String(i)}-${'x'.repeat(40)}`),
+      touched_at: 1,
+    });
+    const big = codec.encode(state(500)); // ~25 KB
+    const small = codec.encode(state(1));
+    expect(big.length).toBeGreaterThan(20_000);
+    expect(codec.decode(big)).toEqual(state(500));
+    expect(codec.decode(small)).toEqual(state(1));
+  });
 });
