@@ -109,7 +109,10 @@ function close(
   round: Round,
   reason: 'ALL_REPORTED' | 'REQUESTED_TASKS_DONE' | 'TIMED_OUT',
   now: number,
+  settings: RoundSettings,
 ): ProcessorOutput[] {
+  // a round's finished tasks are remembered when it closes (while it is open, it holds them)
+  for (const c of Object.values(round.connections)) remember(state, c, now, settings);
   const connections = Object.values(round.connections).sort((a, b) => a.key.localeCompare(b.key));
   const missing = reason === 'TIMED_OUT' ? missingTargets(round, state.finished_tasks) : [];
   const withNewData = connections.filter((c) => c.new_data);
@@ -168,13 +171,14 @@ function closeIfDone(state: RoundsState, now: number, settings: RoundSettings): 
     if (Object.values(round.connections).some((c) => !c.final)) return [];
     // siblings of a Bud hosted refresh arrive apart; a Yodlee process reports in one notification
     if (!settled(round, now, settings)) return [];
-    return close(state, round, 'ALL_REPORTED', now);
+    return close(state, round, 'ALL_REPORTED', now, settings);
   }
   return close(
     state,
     round,
     round.requested.task_ids.length > 0 ? 'REQUESTED_TASKS_DONE' : 'ALL_REPORTED',
     now,
+    settings,
   );
 }
 
@@ -266,9 +270,15 @@ function applyEvent(
     if (identity && e.outcome === 'SUCCESS') connected(state, identity);
     return { outputs: closeIfDone(state, now, settings), notes: [] };
   }
-  // a task's success is final: a failure reported for it later changes nothing
-  const finished = e.task_id === null ? undefined : state.finished_tasks[e.task_id];
-  if (finished?.connection.outcome === 'SUCCESS' && e.outcome !== 'SUCCESS')
+  // a task's success is final: a failure reported for it later changes nothing (the open round
+  // holds its own tasks; closed rounds' are remembered)
+  const succeeded =
+    e.task_id !== null &&
+    (state.finished_tasks[e.task_id]?.connection.outcome === 'SUCCESS' ||
+      Object.values(state.open?.connections ?? {}).some(
+        (c) => c.task_id === e.task_id && c.outcome === 'SUCCESS',
+      ));
+  if (succeeded && e.outcome !== 'SUCCESS')
     return {
       outputs: closeIfDone(state, now, settings),
       notes: e.outcome === 'FAILED' ? ['stale-failure-after-success'] : [],
@@ -350,8 +360,9 @@ function applyEvent(
     occurred_at: e.occurred_at,
     new_data: newData || (previous?.new_data ?? false),
   };
+  // a finished task this report replaces within the round is remembered now
+  if (previous && previous.task_id !== e.task_id) remember(state, previous, now, settings);
   round.connections[key] = connection;
-  remember(state, connection, now, settings);
   if (
     e.source === 'YODLEE' &&
     e.phase === 'COMPLETED' &&
@@ -437,15 +448,13 @@ function applyTick(state: RoundsState, now: number, settings: RoundSettings): Pr
       !c.final &&
       c.temporaryFailureSince !== null &&
       now >= c.temporaryFailureSince + settings.retryGraceMs
-    ) {
+    )
       c.final = true;
-      remember(state, c, now, settings);
-    }
   }
   const closed = closeIfDone(state, now, settings);
   if (closed.length > 0) return closed;
   if (now >= round.last_activity_at + settings.quietDeadlineMs)
-    return close(state, round, 'TIMED_OUT', now);
+    return close(state, round, 'TIMED_OUT', now, settings);
   return [];
 }
 
