@@ -44,6 +44,18 @@ const completions = (o: ProcessorOutput[]) =>
 const signals = (o: ProcessorOutput[]) =>
   o.flatMap((x) => (x.kind === 'new-transactions' ? [x.value] : []));
 const alerts = (o: ProcessorOutput[]) => o.flatMap((x) => (x.kind === 'alert' ? [x.value] : []));
+/** The client says it started refreshes of these tasks (`POST /refresh-requests`). */
+const request = (d: ProcessorDriver, id: string, taskIds: string[]) =>
+  d.feed(CUSTOMER, {
+    kind: 'request',
+    request: {
+      request_id: id,
+      customer_id: CUSTOMER,
+      providers: [],
+      task_ids: taskIds,
+      requested_at: d.now,
+    },
+  });
 
 describe('Bud consent events, wrapped in data as Bud sends them', () => {
   it('a revoked consent raises an alert carrying Bud’s reason, and opens no round', () => {
@@ -509,16 +521,7 @@ describe('a RefreshRequested naming a task that already finished', () => {
     d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
     expect(completions(d.outputs)).toHaveLength(1);
     d.advance(20 * MIN);
-    const out = d.feed(CUSTOMER, {
-      kind: 'request',
-      request: {
-        request_id: 'again',
-        customer_id: CUSTOMER,
-        providers: [],
-        task_ids: ['03af1639-78a6-402d-809b-902a0b00a77d'],
-        requested_at: d.now,
-      },
-    });
+    const out = request(d, 'again', ['03af1639-78a6-402d-809b-902a0b00a77d']);
     expect(completions(out)).toMatchObject([
       {
         close_reason: 'REQUESTED_TASKS_DONE',
@@ -532,16 +535,7 @@ describe('a RefreshRequested naming a task that already finished', () => {
   it('keeps the new data of tasks that reported in the open round before the request came', () => {
     const d = driver();
     send(d, 'bud', body('bud-api-refresh-completed-success'));
-    const out = d.feed(CUSTOMER, {
-      kind: 'request',
-      request: {
-        request_id: 'late-request',
-        customer_id: CUSTOMER,
-        providers: [],
-        task_ids: ['03af1639-78a6-402d-809b-902a0b00a77d'],
-        requested_at: d.now,
-      },
-    });
+    const out = request(d, 'late-request', ['03af1639-78a6-402d-809b-902a0b00a77d']);
     expect(completions(out)).toMatchObject([{ close_reason: 'REQUESTED_TASKS_DONE' }]);
     expect(signals(out)).toHaveLength(1);
   });
@@ -604,16 +598,7 @@ describe('review findings', () => {
     const d = driver();
     send(d, 'bud', body('bud-api-refresh-v2completed-success'));
     d.advance(DEFAULT_ROUND_SETTINGS.settleMs + 20 * MIN);
-    const out = d.feed(CUSTOMER, {
-      kind: 'request',
-      request: {
-        request_id: 'parent',
-        customer_id: CUSTOMER,
-        providers: [],
-        task_ids: ['03af1639-78a6-402d-809b-902a0b00a77d'],
-        requested_at: d.now,
-      },
-    });
+    const out = request(d, 'parent', ['03af1639-78a6-402d-809b-902a0b00a77d']);
     expect(completions(out)).toMatchObject([
       {
         close_reason: 'REQUESTED_TASKS_DONE',
@@ -649,16 +634,7 @@ describe('review findings', () => {
     d.advance(10 * MIN);
     send(d, 'bud', body('bud-api-provider-refresh-completed-success', { task_id: 'T3' }));
     d.advance(DEFAULT_ROUND_SETTINGS.settleMs);
-    const out = d.feed(CUSTOMER, {
-      kind: 'request',
-      request: {
-        request_id: 'both',
-        customer_id: CUSTOMER,
-        providers: [],
-        task_ids: ['T3', 'T1'],
-        requested_at: d.now,
-      },
-    });
+    const out = request(d, 'both', ['T3', 'T1']);
     const [done] = completions(out);
     expect(done?.connections.map((c) => [c.provider, c.task_id])).toEqual([['Bank_Of_Bud', 'T3']]);
   });
