@@ -21,6 +21,7 @@ import type { IngestMetrics } from './metrics.js';
 import type { OutgoingRecord } from './publisher.js';
 import { PublishUnavailableError } from './publisher.js';
 import type { SourceDefinition } from './sources/types.js';
+import { wellFormed } from './sources/types.js';
 
 /** What the HTTP layer needs from the rest of the service. */
 export interface IngestAppDeps {
@@ -74,6 +75,34 @@ const refreshRequestBody = z.object({
   task_ids: z.array(z.string().min(1).max(256)).max(1000).optional(),
 });
 
+/** What a raw record's headers say about its request (asyncapi.yaml `RawHeaders`). */
+export interface RawRecordFacts {
+  readonly source: string;
+  readonly ingestId: string;
+  readonly receivedAt: number;
+  readonly contentType: string | undefined;
+  /** Undefined when the connection was gone before its address was read. */
+  readonly remoteAddr: string | undefined;
+  readonly auth: string;
+}
+
+/**
+ * The raw record's headers, every one a string. A header kafkajs cannot size fails the whole
+ * produce request, every other sender's record in it included: a client that reset its
+ * connection right after sending left `request.ip` undefined, and its neighbours got 503s. An
+ * address not known is `""` (docs/reliability.md).
+ */
+export function rawRecordHeaders(facts: RawRecordFacts): Record<string, string> {
+  return {
+    'ob-source': facts.source,
+    'ob-ingest-id': facts.ingestId,
+    'ob-received-at': new Date(facts.receivedAt).toISOString(),
+    'content-type': facts.contentType ?? 'application/json',
+    'ob-remote-addr': facts.remoteAddr ?? '',
+    'ob-auth': facts.auth,
+  };
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function parseJson(raw: Buffer): unknown {
@@ -96,6 +125,10 @@ declare module 'fastify' {
     source?: string;
   }
 }
+
+/** The error a request's body stream ends with when its client closed the connection first. */
+const isClientAbort = (err: FastifyError | HttpError, request: FastifyRequest) =>
+  (err as { code?: unknown }).code === 'ECONNRESET' && request.raw.socket.destroyed;
 
 /** Maps fastify's own errors to the contract's codes. */
 function toHttpError(err: FastifyError): HttpError | undefined {
@@ -174,6 +207,10 @@ function answerClientError(log: FastifyBaseLogger, err: ConnectionError, socket:
   socket.destroy();
 }
 
+/** The methods Node's parser takes, but `allowed` and CONNECT (never routed). */
+const otherMethods = (allowed: readonly string[]) =>
+  http.METHODS.filter((m) => m !== 'CONNECT' && !allowed.includes(m));
+
 /** Builds the ingest HTTP app without listening (tests call `inject`). */
 export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstance> {
   const { settings, metrics } = deps;
@@ -204,6 +241,14 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
         handler,
       );
       server.keepAliveTimeout = settings.keepAliveTimeoutMs ?? 72_000;
+      // Node asks the kernel for a socket's peer address when it is first read, and keeps it:
+      // read it on accept, not when the request is handled, by which time a client that reset
+      // right after sending has no address left (`request.ip` undefined). When the reset came
+      // with the request itself, even this is too late: such records say `ob-remote-addr: ""`.
+      server.on('connection', (socket: Socket) => {
+        if (socket.remoteAddress === undefined)
+          log.debug('connection reset before its address was read');
+      });
       return server;
     },
     trustProxy: settings.trustedProxies?.length ? [...settings.trustedProxies] : false,
@@ -234,6 +279,13 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
   app.addContentTypeParser(/^application\/[\w.-]+\+json$/, { parseAs: 'buffer' }, keepBytes);
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (isClientAbort(err, request)) {
+      // the client's doing, and anyone can do it: no error line (with its stack) for each
+      metrics.clientAborts.inc();
+      request.log.debug('client closed the connection before the body was received');
+      void reply.code(400).send(errorBody('INVALID_REQUEST', 'the body was not received in full'));
+      return;
+    }
     const known = err instanceof HttpError ? err : toHttpError(err);
     if (known) {
       void reply
@@ -312,12 +364,32 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     }
   }
 
-  const methodNotAllowed = (allow: string) => (_request: FastifyRequest, reply: FastifyReply) => {
-    void reply
-      .code(405)
-      .header('allow', allow)
-      .send(errorBody('METHOD_NOT_ALLOWED', `use ${allow}`));
+  /** What each route serves, for the `Allow` of a 405. */
+  const allowed = new Map<string, string>();
+  /** Answers 405 from `onRequest`: before a body is read, whatever its type or size. */
+  const notAllowed = (url: string, allow: string) => {
+    allowed.set(url, allow);
+    app.route({
+      method: otherMethods(allow.split(', ')),
+      url,
+      exposeHeadRoute: false,
+      config: { source: 'other' },
+      onRequest: (_request, reply, done) => {
+        void reply
+          .code(405)
+          .header('allow', allow)
+          .send(errorBody('METHOD_NOT_ALLOWED', `use ${allow}`));
+        done();
+      },
+      handler: () => undefined, // not reached: onRequest has answered
+    });
   };
+  // every method Node's parser takes reaches the router: fastify routes only the methods it
+  // knows (PROPFIND and most others were 404s, as were OPTIONS and TRACE, which no route
+  // listed); CONNECT never does (see below)
+  for (const method of http.METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  }
 
   for (const { definition, authenticate: check } of deps.sources) {
     app.post(definition.route, { config: { source: definition.name } }, async (request, reply) => {
@@ -329,22 +401,18 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
         topic: settings.rawTopic,
         key: definition.keyOf(body) ?? id,
         value: raw,
-        headers: {
-          'ob-source': definition.name,
-          'ob-ingest-id': id,
-          'ob-received-at': new Date(now()).toISOString(),
-          'content-type': request.headers['content-type'] ?? 'application/json',
-          'ob-remote-addr': request.ip,
-          'ob-auth': method,
-        },
+        headers: rawRecordHeaders({
+          source: definition.name,
+          ingestId: id,
+          receivedAt: now(),
+          contentType: request.headers['content-type'],
+          remoteAddr: request.ip,
+          auth: method,
+        }),
       });
       return reply.code(200).send({ status: 'accepted', id });
     });
-    app.route({
-      method: ['GET', 'PUT', 'DELETE', 'PATCH'],
-      url: definition.route,
-      handler: methodNotAllowed('POST'),
-    });
+    notAllowed(definition.route, 'POST');
   }
 
   app.post(
@@ -361,11 +429,12 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
         );
       }
       const id = request.id;
+      // Avro strings are UTF-8: lone surrogates are replaced as in the webhooks' keys
       const value: RefreshRequested = {
         request_id: id,
-        customer_id: parsed.data.customer_id,
-        providers: parsed.data.providers ?? [],
-        task_ids: parsed.data.task_ids ?? [],
+        customer_id: wellFormed(parsed.data.customer_id),
+        providers: (parsed.data.providers ?? []).map(wellFormed),
+        task_ids: (parsed.data.task_ids ?? []).map(wellFormed),
         requested_at: now(),
       };
       let encoded: Buffer;
@@ -389,11 +458,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
       return reply.code(200).send({ status: 'accepted', id });
     },
   );
-  app.route({
-    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
-    url: '/refresh-requests',
-    handler: methodNotAllowed('POST'),
-  });
+  notAllowed('/refresh-requests', 'POST');
 
   app.get('/healthz', { config: { source: 'ops' } }, () => ({ status: 'ok' }));
   app.get('/readyz', { config: { source: 'ops' } }, async (_request, reply) => {
@@ -409,13 +474,27 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     metrics.kafkaReady.set(deps.ready() ? 1 : 0);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  for (const url of ['/healthz', '/readyz', '/metrics']) {
-    app.route({
-      method: ['POST', 'PUT', 'DELETE', 'PATCH'],
-      url,
-      handler: methodNotAllowed('GET'),
-    });
-  }
+  // GET routes answer HEAD too (fastify's exposeHeadRoutes)
+  for (const url of ['/healthz', '/readyz', '/metrics']) notAllowed(url, 'GET, HEAD');
+
+  // Node hands CONNECT to 'connect' listeners, not to the router, and without one closes the
+  // socket unanswered. This server is no proxy: 405, with what the target allows if it is a
+  // route, then close (after CONNECT the connection would be a tunnel, so it is not reused).
+  app.server.on('connect', (request: http.IncomingMessage, socket: Socket) => {
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    const allow = allowed.get(path) ?? 'GET, HEAD, POST';
+    const body = JSON.stringify(
+      errorBody('METHOD_NOT_ALLOWED', `CONNECT is not served; use ${allow}`),
+    );
+    metrics.requests.inc({ source: 'other', status: '405' });
+    log.debug('CONNECT answered 405');
+    socket.on('error', () => undefined); // a client gone before the answer: nothing to tell
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${allow}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+  });
 
   await app.ready();
   return app;

@@ -43,6 +43,11 @@ export function createIngestMetrics(
     help: 'Records queued or waiting for Kafka to acknowledge them.',
     registers: [registry],
   });
+  const clientAborts = new Counter({
+    name: 'refreshbus_ingest_client_aborts_total',
+    help: 'Requests whose client closed the connection before its body was received (logged at debug).',
+    registers: [registry],
+  });
   const kafkaReady = new Gauge({
     name: 'refreshbus_ingest_kafka_ready',
     help: '1 while Kafka accepts writes (what /readyz reports), else 0.',
@@ -80,6 +85,7 @@ export function createIngestMetrics(
     publishLatency,
     batchRecords,
     inFlight,
+    clientAborts,
     kafkaReady,
     budSignatureVerified,
     authPassed,

@@ -21,6 +21,38 @@ export class PublishUnavailableError extends Error {
   }
 }
 
+/**
+ * A record kafkajs cannot encode (a header value that is neither a string nor bytes, a key that is
+ * not a string): a defect upstream. Refused on its own, before it joins a batch — kafkajs sizes
+ * every record of a produce request together and would fail all of them.
+ */
+export class InvalidRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRecordError';
+  }
+}
+
+const isBytesOrText = (value: unknown) => typeof value === 'string' || Buffer.isBuffer(value);
+
+/** Why kafkajs could not encode `record`, or undefined when it can. */
+function invalidPart(record: OutgoingRecord): string | undefined {
+  // typed as valid: these checks guard against values that came around the types (an undefined
+  // `request.ip` once made a header undefined, failing every record sent beside it)
+  const { topic, key, value, headers } = record as {
+    readonly [K in keyof OutgoingRecord]: unknown;
+  };
+  if (typeof topic !== 'string' || topic === '') return 'its topic is not a name';
+  if (typeof key !== 'string') return 'its key is not a string';
+  if (!Buffer.isBuffer(value)) return 'its value is not bytes';
+  if (typeof headers !== 'object' || headers === null) return 'its headers are not an object';
+  for (const [name, header] of Object.entries(headers)) {
+    const ok = Array.isArray(header) ? header.every(isBytesOrText) : isBytesOrText(header);
+    if (!ok) return `its header ${JSON.stringify(name)} is neither a string nor bytes`;
+  }
+  return undefined;
+}
+
 export interface PublisherOptions {
   readonly maxBatchRecords: number;
   readonly maxBatchBytes: number;
@@ -117,9 +149,14 @@ export class BatchingPublisher {
   /**
    * Resolves once Kafka acknowledged the record with acks=all; rejects with
    * {@link PublishUnavailableError} when it is refused or not acknowledged within `timeoutMs`
-   * (the record may still be written later: a 503 never promises it was not).
+   * (the record may still be written later: a 503 never promises it was not); rejects with
+   * {@link InvalidRecordError}, alone, when the record cannot be encoded.
    */
   publish(record: OutgoingRecord, timeoutMs: number): Promise<void> {
+    const invalid = invalidPart(record);
+    if (invalid !== undefined) {
+      return Promise.reject(new InvalidRecordError(`record not sent: ${invalid}`));
+    }
     if (this.closed) return Promise.reject(new PublishUnavailableError('closed', 'shutting down'));
     if (!this.connected)
       return Promise.reject(new PublishUnavailableError('not-connected', 'not connected to Kafka'));

@@ -5,7 +5,7 @@ import { constantTimeEqual } from './constant-time.js';
 import { JsonNumber, isJsonObject, jsonEqual, parseStrictJson } from './strict-json.js';
 import type { JsonValue } from './strict-json.js';
 import type { AuthRequest, AuthResult, Authenticator } from './types.js';
-import { singleHeader } from './types.js';
+import { headerText, singleHeader } from './types.js';
 
 /** Asymmetric algorithms only: never `none`, never an HMAC that a public key could be abused as. */
 export const ALLOWED_JWS_ALGORITHMS = [
@@ -211,6 +211,8 @@ export function budJwsVerifier(
     if (parts.length !== 3)
       return { ok: false, code: 'SIGNATURE_INVALID', message: 'X-Signature is not a compact JWS' };
     const [header = '', payload = '', sig = ''] = parts;
+    // a key id is text in Bud's JWKS (JSON, UTF-8): read the header's bytes the same way
+    const kid = headerText(signingId);
     const token = `${header}.${payload || request.rawBody.toString('base64url')}.${sig}`;
     let signed: Uint8Array;
     try {
@@ -218,7 +220,7 @@ export function budJwsVerifier(
         token,
         async (protectedHeader, jws) => {
           try {
-            return await keys({ ...protectedHeader, kid: signingId }, jws);
+            return await keys({ ...protectedHeader, kid }, jws);
           } catch (err) {
             if (err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
             // an unknown key id may be a key Bud has just rotated in, while the JWKS refetch is
@@ -233,7 +235,7 @@ export function budJwsVerifier(
       if (err instanceof KeySourceUnavailableError) throw err;
       const reason =
         err instanceof joseErrors.JWKSNoMatchingKey
-          ? `no key with id ${JSON.stringify(signingId)} for this algorithm`
+          ? `no key with id ${JSON.stringify(kid)} for this algorithm`
           : err instanceof joseErrors.JOSEAlgNotAllowed
             ? 'algorithm not allowed'
             : 'signature does not verify';

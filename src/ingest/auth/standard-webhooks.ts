@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from './constant-time.js';
 import type { Authenticator } from './types.js';
-import { singleHeader } from './types.js';
+import { headerBytes, singleHeader } from './types.js';
 
 /** Standard Webhooks' default tolerance between `webhook-timestamp` and now. */
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
@@ -13,7 +13,10 @@ export function decodeSecret(secret: string): Buffer {
     : Buffer.from(secret, 'utf8');
 }
 
-/** The `v1,<base64>` signature of `<id>.<timestamp>.<body>` (for tests, the simulator and docs). */
+/**
+ * The `v1,<base64>` signature of `<id>.<timestamp>.<body>`, the id as UTF-8 — the bytes a sender
+ * puts in the `webhook-id` header (for tests, the simulator and docs).
+ */
 export function signStandardWebhook(
   secret: string,
   id: string,
@@ -69,9 +72,11 @@ export function standardWebhooksVerifier(
       .filter((entry) => entry.startsWith('v1,'))
       .map((entry) => entry.slice(3));
     let matched = false;
+    // the id's bytes as they were sent (and signed), not Node's Latin-1 reading of them as UTF-8
+    const prefix = headerBytes(`${id}.${timestamp}.`);
     for (const key of keys) {
       const expected = createHmac('sha256', key)
-        .update(`${id}.${timestamp}.`)
+        .update(prefix)
         .update(request.rawBody)
         .digest('base64');
       // compare against every entry without stopping early: timing tells nothing about which matched

@@ -27,6 +27,21 @@ export type AuthResult =
 
 export type Authenticator = (request: AuthRequest) => Promise<AuthResult>;
 
+/**
+ * The bytes a header value arrived as. Node reads header values as Latin-1 — one character per
+ * byte, so nothing is lost — while senders sign and compare text as UTF-8: a check that fed
+ * Node's string to something encoding UTF-8 (`createHmac().update`, a hash) saw other bytes than
+ * those sent. Checks use these bytes, or {@link headerText}, never the string as Node gives it.
+ */
+export function headerBytes(value: string): Buffer {
+  return Buffer.from(value, 'latin1');
+}
+
+/** A header value read as UTF-8 text, as its sender wrote it (invalid sequences become U+FFFD). */
+export function headerText(value: string): string {
+  return headerBytes(value).toString('utf8');
+}
+
 /** One header value, refusing repeated headers (a classic way to smuggle a second signature). */
 export function singleHeader(
   headers: IncomingHttpHeaders,

@@ -16,9 +16,17 @@ export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | 
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
-/** A non-empty string, or a finite number as text (Yodlee ids are numbers). */
+/** `String.prototype.toWellFormed` (Node 20+; ES2024, beyond the project's TypeScript lib). */
+const toWellFormed = (s: string): string =>
+  (s as string & { toWellFormed(): string }).toWellFormed();
+
+/**
+ * A non-empty string, or a finite number as text (Yodlee ids are numbers). A lone surrogate
+ * (`"\ud800"` in the JSON) becomes U+FFFD, as the ingest keys it: Avro would otherwise write
+ * invalid UTF-8, and subscribers would read another id than the record's key.
+ */
 export function text(value: unknown): string | null {
-  if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'string') return value.length > 0 ? toWellFormed(value) : null;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
 }

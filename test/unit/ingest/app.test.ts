@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardWebhooksVerifier } from '../../../src/ingest/auth/standard-webhooks.js';
+import { rawRecordHeaders } from '../../../src/ingest/app.js';
 import { PublishUnavailableError } from '../../../src/ingest/publisher.js';
 import { buildTestApp } from '../../support/ingest-app.js';
 import type { TestApp } from '../../support/ingest-app.js';
@@ -111,6 +112,27 @@ describe('ingest routes', () => {
   });
 });
 
+describe('raw record headers', () => {
+  it('are all strings when the client address or content type is not known (a reset client)', () => {
+    const headers = rawRecordHeaders({
+      source: 'bud',
+      ingestId: 'ingest-1',
+      receivedAt: Date.parse('2026-11-23T10:00:00.000Z'),
+      contentType: undefined,
+      remoteAddr: undefined,
+      auth: 'none',
+    });
+    expect(headers).toEqual({
+      'ob-source': 'bud',
+      'ob-ingest-id': 'ingest-1',
+      'ob-received-at': '2026-11-23T10:00:00.000Z',
+      'content-type': 'application/json',
+      'ob-remote-addr': '',
+      'ob-auth': 'none',
+    });
+  });
+});
+
 describe('bad input gets the contract error codes', () => {
   it.each([
     ['not JSON', Buffer.from('{"data": '), 'INVALID_JSON'],
@@ -175,7 +197,7 @@ describe('bad input gets the contract error codes', () => {
     expect(wrong.json<{ error: { code: string } }>().error.code).toBe('METHOD_NOT_ALLOWED');
     const wrongOps = await a.inject({ method: 'POST', url: '/healthz' });
     expect(wrongOps.statusCode).toBe(405);
-    expect(wrongOps.headers.allow).toBe('GET');
+    expect(wrongOps.headers.allow).toBe('GET, HEAD');
   });
 });
 

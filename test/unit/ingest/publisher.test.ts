@@ -1,4 +1,5 @@
-import type { ProducerBatch } from 'kafkajs';
+import { createRequire } from 'node:module';
+import type { IHeaders, Message, ProducerBatch } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { BatchingPublisher, PublishUnavailableError } from '../../../src/ingest/publisher.js';
 import type {
@@ -31,6 +32,14 @@ class ManualSender implements BatchSender {
     );
   }
 }
+
+/**
+ * kafkajs's own record encoder (v0 record, as in a produce request): a sender that encodes like
+ * kafkajs fails the whole produce request on a header it cannot size, as the real one does.
+ */
+const encodeRecord = createRequire(import.meta.url)(
+  'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+) as (record: Message) => unknown;
 
 const record = (n: number): OutgoingRecord => ({
   topic: 'raw',
@@ -245,5 +254,38 @@ describe('BatchingPublisher', () => {
     await pending;
     await closing;
     expect(closed).toBe(true);
+  });
+
+  it('a record with a header that is not a string fails only itself, never the records batched with it', async () => {
+    const sent: string[] = [];
+    const sender: BatchSender = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      sendBatch: (batch: ProducerBatch) => {
+        const messages = batch.topicMessages?.flatMap((t) => t.messages) ?? [];
+        try {
+          for (const m of messages) encodeRecord(m); // throws as kafkajs does, for the whole request
+        } catch (err) {
+          return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        sent.push(...messages.map((m) => String(m.value)));
+        return Promise.resolve([]);
+      },
+    };
+    const publisher = new BatchingPublisher(() => sender, options, createLogger('silent'));
+    await publisher.connect();
+    const bad = {
+      ...record(2),
+      headers: { 'ob-remote-addr': undefined, 'ob-other': null } as unknown as IHeaders,
+    };
+    const results = await Promise.allSettled([
+      publisher.publish({ ...record(1), headers: { 'ob-source': 'bud' } }, 1000),
+      publisher.publish(bad, 1000),
+      publisher.publish(record(3), 1000),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({ reason: { name: 'InvalidRecordError' } });
+    expect(sent).toEqual(['v1', 'v3']);
+    expect(publisher.inFlight).toBe(0);
   });
 });

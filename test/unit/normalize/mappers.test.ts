@@ -177,6 +177,24 @@ describe('Yodlee notification ids', () => {
   });
 });
 
+describe('lone surrogates', () => {
+  it('in an id become U+FFFD, as the ingest keys the record, and encode as valid UTF-8', () => {
+    const raw = rawOf({
+      source: 'bud',
+      note: '',
+      bodyText:
+        '{"data":{"task_id":"t-1","customer_id":"cust-\\ud800","status":"Completed","result":"success","provider":"Bank\\udc00"}}',
+    });
+    const result = mapRawWebhook(raw);
+    if (!result.ok) throw new Error(result.message);
+    const [event] = result.events;
+    expect(event?.customer_id).toBe('cust-\ufffd');
+    expect(event?.provider).toBe('Bank\ufffd');
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    expect(utf8.decode(Buffer.from(event?.customer_id ?? '', 'utf8'))).toBe('cust-\ufffd');
+  });
+});
+
 describe('poison', () => {
   it.each([
     ['bytes that are not UTF-8', { value: Buffer.from([0x7b, 0xff, 0x7d]) }, 'INVALID_JSON'],
