@@ -7,6 +7,8 @@ import { startNormalizer } from '../normalize/normalizer.js';
 import { startProcessors } from '../processors/service.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
+import { createKafka } from '../kafka/client.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import { resolveEndpoints } from './endpoints.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -16,10 +18,33 @@ import { runUntilSignal } from './lifecycle.js';
  */
 export async function startAll(config: Config, endpoints: Endpoints, logger: Logger) {
   const metrics = createMetricsRegistry();
-  // the normalizer and the processors create the topics they need before the ingest takes traffic
-  const normalizer = await startNormalizer(config, endpoints, logger, { metrics });
-  const processors = await startProcessors(config, endpoints, logger, { metrics });
+  // The topics first, so the ingest never writes to one Kafka would create with its defaults.
+  // Then the ingest: it needs no consumer group, and after a crash the groups wait out the dead
+  // member's session (30 s) before the normalizer and the processors get their partitions —
+  // webhooks are stored meanwhile, and processed once they do.
+  await createMissingTopics(
+    createKafka({ brokers: endpoints.brokers, clientId: `${config.KAFKA_CLIENT_ID}-all` }, logger),
+    config,
+    logger.child({ component: 'all' }),
+  );
   const ingest = await startIngest(config, endpoints, logger, { metrics });
+  let normalizer: Awaited<ReturnType<typeof startNormalizer>> | undefined;
+  try {
+    normalizer = await startNormalizer(config, endpoints, logger, { metrics });
+    const processors = await startProcessors(config, endpoints, logger, { metrics });
+    return running(ingest, normalizer, processors);
+  } catch (err) {
+    await normalizer?.close();
+    await ingest.close();
+    throw err;
+  }
+}
+
+function running(
+  ingest: Awaited<ReturnType<typeof startIngest>>,
+  normalizer: Awaited<ReturnType<typeof startNormalizer>>,
+  processors: Awaited<ReturnType<typeof startProcessors>>,
+) {
   return {
     ingest,
     normalizer,
