@@ -24,7 +24,7 @@ afterEach(() => resources.closeAll());
 describe('the whole pipeline through a broker outage', () => {
   it(
     'answers only 503 while Kafka is down, turns unready, resumes by itself, and loses or doubles nothing',
-    { timeout: 180_000 },
+    { timeout: 240_000 },
     async () => {
       const step = stepper('broker-outage');
       const broker = resources.track(await dedicatedBroker(), (b) => b.destroy());
