@@ -30,15 +30,14 @@ export function avroStateCodec<S>(versions: readonly Schema[]): StateCodec<S> {
     .slice(0, -1)
     .map((old) => type.createResolver(avro.Type.forSchema(old, { omitRecordMethods: true })));
   const firstType = avro.Type.forSchema(versions[0] as Schema, { omitRecordMethods: true });
-  const fields = new Map<avro.Type, Map<string, avro.Type>>();
-  collectFields(type, fields);
-  const knownFieldsOnly = compileCheck(type, new Map()) ?? (() => true);
+  const unknownField = compileCheck(type, new Map()) ?? (() => undefined);
   let scratch = Buffer.allocUnsafe(4096);
   scratch[0] = version;
   return {
     encode(state) {
-      // the fast check; on a miss, the walk that names the field
-      if (!knownFieldsOnly(state)) assertKnownFields(state, type, fields);
+      const miss = unknownField(state);
+      if (miss)
+        throw new Error(`state field $${miss.path} is not in the state schema ${miss.record}`);
       // written behind the version byte in a reused scratch buffer, then copied out once
       for (;;) {
         const end = type.encode(state, scratch, 1);
@@ -68,40 +67,34 @@ export function avroStateCodec<S>(versions: readonly Schema[]): StateCodec<S> {
   };
 }
 
-/** Each record type's fields by name, to check a value has no field Avro would silently drop. */
-function collectFields(type: avro.Type, out: Map<avro.Type, Map<string, avro.Type>>): void {
-  if (type instanceof avro.types.RecordType) {
-    if (out.has(type)) return;
-    out.set(type, new Map(type.fields.map((f) => [f.name, f.type])));
-    for (const f of type.fields) collectFields(f.type, out);
-  } else if (type instanceof avro.types.UnwrappedUnionType) {
-    for (const t of type.types) collectFields(t, out);
-  } else if (type instanceof avro.types.ArrayType) {
-    collectFields(type.itemsType, out);
-  } else if (type instanceof avro.types.MapType) {
-    collectFields(type.valuesType as avro.Type, out);
-  }
+/** Where a value holds a field its schema lacks: the path below the checked value, and the record. */
+interface UnknownField {
+  readonly path: string;
+  readonly record: string;
 }
-
-type Check = (value: unknown) => boolean;
+type Check = (value: unknown) => UnknownField | undefined;
 
 /**
- * A compiled form of {@link assertKnownFields}: true when every record in `value` has only
- * fields of its schema. Fields that hold no record are not visited, and no path is built: this
- * runs on every state written (a changelog record per customer per input).
+ * Compiles the check that every record in a value has only fields of its schema (Avro would
+ * silently drop the others). It runs on every state written — a changelog record per customer
+ * per input — so fields that can hold no record are not visited, and a path is built only on
+ * the way back from a miss.
  */
 function compileCheck(t: avro.Type, done: Map<avro.Type, Check>): Check | undefined {
   const cached = done.get(t);
   if (cached) return cached;
   if (t instanceof avro.types.RecordType) {
     const known = new Set(t.fields.map((f) => f.name));
+    const record = String(t.name);
     let children: [string, Check][] = [];
     const check: Check = (v) => {
-      if (typeof v !== 'object' || v === null) return true;
-      for (const k in v) if (!known.has(k)) return false;
-      for (const [name, child] of children)
-        if (!child((v as Record<string, unknown>)[name])) return false;
-      return true;
+      if (typeof v !== 'object' || v === null) return undefined;
+      for (const k in v) if (!known.has(k)) return { path: `.${k}`, record };
+      for (const [name, child] of children) {
+        const miss = child((v as Record<string, unknown>)[name]);
+        if (miss) return { ...miss, path: `.${name}${miss.path}` };
+      }
+      return undefined;
     };
     done.set(t, check); // before the fields: a record may hold itself
     children = t.fields.flatMap((f) => {
@@ -116,52 +109,33 @@ function compileCheck(t: avro.Type, done: Map<avro.Type, Check>): Check | undefi
   }
   if (t instanceof avro.types.ArrayType) {
     const items = compileCheck(t.itemsType, done);
-    return items && ((v) => !Array.isArray(v) || v.every(items));
+    return (
+      items &&
+      ((v) => {
+        if (!Array.isArray(v)) return undefined;
+        for (const [i, item] of v.entries()) {
+          const miss = items(item);
+          if (miss) return { ...miss, path: `[${String(i)}]${miss.path}` };
+        }
+        return undefined;
+      })
+    );
   }
   if (t instanceof avro.types.MapType) {
     const values = compileCheck(t.valuesType as avro.Type, done);
     return (
       values &&
       ((v) => {
-        if (typeof v !== 'object' || v === null) return true;
-        for (const k in v) if (!values((v as Record<string, unknown>)[k])) return false;
-        return true;
+        if (typeof v !== 'object' || v === null) return undefined;
+        for (const k in v) {
+          const miss = values((v as Record<string, unknown>)[k]);
+          if (miss) return { ...miss, path: `.${k}${miss.path}` };
+        }
+        return undefined;
       })
     );
   }
   return undefined;
-}
-
-function assertKnownFields(
-  value: unknown,
-  type: avro.Type,
-  fields: Map<avro.Type, Map<string, avro.Type>>,
-): void {
-  const walk = (v: unknown, t: avro.Type, path: string): void => {
-    if (v === null || v === undefined || typeof v !== 'object') return;
-    if (t instanceof avro.types.RecordType) {
-      const known = fields.get(t);
-      for (const k in v) {
-        const child = known?.get(k);
-        if (!child)
-          throw new Error(`state field ${path}.${k} is not in the state schema ${String(t.name)}`);
-        walk((v as Record<string, unknown>)[k], child, `${path}.${k}`);
-      }
-    } else if (t instanceof avro.types.UnwrappedUnionType) {
-      const branch = t.types.find((b) => !(b instanceof avro.types.NullType));
-      if (branch) walk(v, branch, path);
-    } else if (t instanceof avro.types.ArrayType) {
-      const items = t.itemsType;
-      if (items instanceof avro.types.RecordType || items instanceof avro.types.MapType)
-        (v as unknown[]).forEach((item, i) => {
-          walk(item, items, `${path}[${i}]`);
-        });
-    } else if (t instanceof avro.types.MapType) {
-      const values = t.valuesType as avro.Type;
-      for (const k in v) walk((v as Record<string, unknown>)[k], values, `${path}.${k}`);
-    }
-  };
-  walk(value, type, '$');
 }
 
 const nullable = (type: Schema) => ['null', type] as Schema;
