@@ -37,14 +37,8 @@ function succeeded(e: RefreshEvent): boolean {
 
 /** Two alert states of one connection met under one key: the raised one, the older episode, stays. */
 function mergeAlerts(a: ConnectionAlertState, b: ConnectionAlertState): ConnectionAlertState {
-  const keep =
-    a.raised === b.raised
-      ? (a.first_failed_at ?? Infinity) <= (b.first_failed_at ?? Infinity)
-        ? a
-        : b
-      : a.raised
-        ? a
-        : b;
+  const older = (a.first_failed_at ?? Infinity) <= (b.first_failed_at ?? Infinity) ? a : b;
+  const keep = a.raised === b.raised ? older : a.raised ? a : b;
   return { ...keep, occurred_at: Math.max(a.occurred_at, b.occurred_at) };
 }
 
