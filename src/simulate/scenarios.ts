@@ -648,17 +648,13 @@ function budStaleFailure({ rng, customerId, timing }: ScenarioContext): Episode 
  * consent id, so it names no connection. It ends a refresh the customer started (announced by a
  * RefreshRequested: Bud sends the same callback for those), so its round closes as soon as it
  * reports, whatever the gaps. Expect that completion (FAILED, RECONNECT, no connection) and a
- * customer-level alert RAISED (provider and connection null). Then a hosted refresh of the
- * customer succeeds: its round is not held by the failed task's id (it closes ALL_REPORTED once
- * settled, not TIMED_OUT). When it too names no connection (seed 001's success callback), it ends
- * the customer-level alert; one naming a provider leaves it raised.
+ * customer-level alert RAISED (provider and connection null). (That later rounds are not held by
+ * its task id is shown by the reducer and real-delivery tests: here a later hosted refresh would
+ * join this round or not depending on which of the requests and events topics the processors read
+ * first after an outage.)
  */
 function budUnnamedFailure({ rng, customerId, timing }: ScenarioContext): Episode {
   const failedTask = rng.uuid();
-  const laterTask = rng.uuid();
-  const provider = rng.chance(0.5) ? rng.pick(BUD_PROVIDERS) : null;
-  const hasNew = rng.chance(0.7);
-  const later = RECONNECT_GAP_MS;
   return {
     steps: [
       {
@@ -683,37 +679,11 @@ function budUnnamedFailure({ rng, customerId, timing }: ScenarioContext): Episod
           },
         }),
       },
-      {
-        offsetMs: later,
-        route: '/webhooks/bud',
-        after: 1,
-        note: provider
-          ? `a later hosted refresh (V1) of ${provider}: success`
-          : 'a later hosted refresh (V1): success, no connection named (seed 001)',
-        body: () => ({
-          data: {
-            task_id: laterTask,
-            task_type: 'refresh',
-            customer_id: customerId,
-            status: 'Completed',
-            result: 'success',
-            has_new_transactions: hasNew,
-            ...(provider ? { provider } : {}),
-          },
-        }),
-      },
     ],
     deadLetters: [],
-    ...rounds(
-      round(customerId, 'REQUESTED_TASKS_DONE', [
-        { ...connection(null, null, 'FAILED', 'RECONNECT'), newData: false },
-      ]),
-      round(customerId, 'ALL_REPORTED', [
-        { ...connection(provider, null, 'SUCCESS'), newData: hasNew },
-      ]),
-    ),
-    // the later success is another task's, moments later: it says nothing about the failed one,
-    // so the customer-level alert stays RAISED (docs/sources.md, customer-level alerts)
+    ...round(customerId, 'REQUESTED_TASKS_DONE', [
+      { ...connection(null, null, 'FAILED', 'RECONNECT'), newData: false },
+    ]),
     alerts: [alert(customerId, null, null, 'RAISED', 'RECONNECT')],
   };
 }

@@ -101,13 +101,9 @@ describe('the issue’s cases, as the simulator plays them', () => {
     }
   });
 
-  it('seed 001’s failure, naming no connection, raises a customer-level alert and holds no later round', () => {
+  it('seed 001’s failure, naming no connection, raises a customer-level alert and ends its requested round', () => {
     for (const { calls, bodies, completions, alerts } of play('bud-unnamed-failure').byCustomer) {
-      expect(calls.map((c) => c.route)).toEqual([
-        '/refresh-requests',
-        '/webhooks/bud',
-        '/webhooks/bud',
-      ]);
+      expect(calls.map((c) => c.route)).toEqual(['/refresh-requests', '/webhooks/bud']);
       const failure = bodies[1]?.data ?? {};
       expect(failure).toMatchObject({ status: 'Failed', reconnect_required: true });
       expect(failure).not.toHaveProperty('provider');
@@ -118,10 +114,8 @@ describe('the issue’s cases, as the simulator plays them', () => {
         provider: null,
         connection_id: null,
       });
-      // the later hosted round expects nothing of the failed task
       expect(completions.map((c) => [c.close_reason, c.missing])).toEqual([
         ['REQUESTED_TASKS_DONE', []],
-        ['ALL_REPORTED', []],
       ]);
     }
   });
