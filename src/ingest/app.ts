@@ -196,7 +196,14 @@ function answerClientError(log: FastifyBaseLogger, err: ConnectionError, socket:
     message: 'the request is not valid HTTP',
   };
   log.debug({ code: err.code }, 'client error');
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (answering(socket)) {
+    // bytes after a request received in full are the next request's problem, not its own: it is
+    // stored and answered as if they had not come (a 4xx would tell the source not to retry an
+    // event that was never stored); the connection closes once every received one is answered
+    closeWhenAnswered(socket);
+    return;
+  }
+  const inFlight = (socket as ServerSocket)._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify(errorBody(code, message));
     socket.write(
@@ -205,6 +212,37 @@ function answerClientError(log: FastifyBaseLogger, err: ConnectionError, socket:
     );
   }
   socket.destroy();
+}
+
+/** Node's server socket: the response it is writing, if any (`_httpMessage`, set by Node). */
+type ServerSocket = Socket & { _httpMessage?: http.ServerResponse | null };
+
+/** Whether the socket's current response answers a request that was received in full. */
+function answering(socket: Socket): boolean {
+  const res = (socket as ServerSocket)._httpMessage;
+  return Boolean(res && !res.writableFinished && res.req.complete);
+}
+
+const closing = new WeakSet<Socket>();
+
+/**
+ * Closes the socket once its responses to requests received in full (pipelined ones included,
+ * which Node answers in order) are written; nothing more is read from it meanwhile.
+ */
+function closeWhenAnswered(socket: Socket): void {
+  if (closing.has(socket)) return;
+  closing.add(socket);
+  const next = () => {
+    const res = (socket as ServerSocket)._httpMessage;
+    if (res && !res.writableFinished && res.req.complete) {
+      // by its 'close' (finished or cut off), Node has handed the socket to the next pipelined
+      // response, if there is one
+      res.once('close', () => setImmediate(next));
+      return;
+    }
+    socket.destroy();
+  };
+  next();
 }
 
 /** The methods Node's parser takes, but `allowed` and CONNECT (never routed). */

@@ -332,3 +332,80 @@ describe('header values that are not ASCII', () => {
     expect(built.published).toHaveLength(1);
   });
 });
+
+/** A POST kept alive (no `Connection: close`), for bytes sent after it on the same connection. */
+const keptAlive = (body: Buffer, url = '/webhooks/bud') =>
+  Buffer.concat([
+    Buffer.from(
+      `POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${String(body.length)}\r\n\r\n`,
+    ),
+    body,
+  ]);
+const statuses = (response: string) =>
+  [...response.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+
+describe('bytes after a complete request on the same connection', () => {
+  it('junk that is not HTTP does not turn a received request into a 400: it is stored and answered 200', async () => {
+    const { built, port } = await listening({
+      // the answer waits for Kafka: the junk is parsed while the request is in flight
+      publish: async (record) => {
+        await new Promise((r) => setTimeout(r, 50));
+        built.published.push(record);
+      },
+    });
+    const { response, closed } = await exchange(
+      port,
+      Buffer.concat([keptAlive(budV1), Buffer.from('\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n')]),
+    );
+    expect(statuses(response)).toEqual([200]);
+    expect(closed).toBe(true);
+    expect(built.published).toHaveLength(1);
+    expect(built.published[0]?.value.equals(budV1)).toBe(true);
+  });
+
+  it('junk after two pipelined requests: both stored and answered 200, in order', async () => {
+    const { built, port } = await listening();
+    const second = Buffer.from(
+      JSON.stringify({ data: { task_id: 't-2', customer_id: 'cust-2', status: 'Completed' } }),
+    );
+    const { response, closed } = await exchange(
+      port,
+      Buffer.concat([keptAlive(budV1), keptAlive(second), Buffer.from('GARBAGE\r\n\r\n')]),
+    );
+    expect(statuses(response)).toEqual([200, 200]);
+    expect(closed).toBe(true);
+    expect(built.published.map((r) => r.value.toString())).toEqual([
+      budV1.toString(),
+      second.toString(),
+    ]);
+  });
+
+  it('a request whose own body is cut by the junk (chunked framing broken) is refused and not stored', async () => {
+    const { built, port } = await listening();
+    const { response } = await exchange(
+      port,
+      'POST /webhooks/bud HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n5\r\n{"dat\r\nZZZZ NOT A CHUNK SIZE\r\n\r\n',
+    );
+    expect(statuses(response)).toEqual([400]);
+    expect(built.published).toHaveLength(0);
+  });
+
+  it('a client that half-closes after sending still gets its answer, and the record is stored', async () => {
+    const { built, port } = await listening();
+    const response = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+        socket.end(keptAlive(budV1));
+      });
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        resolve(text);
+      });
+    });
+    expect(statuses(response)).toEqual([200]);
+    expect(built.published).toHaveLength(1);
+  });
+});
