@@ -1,3 +1,4 @@
+import { LIMITS } from '../contract/limits.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -69,10 +70,11 @@ export interface RefreshRequested {
   requested_at: number;
 }
 
+const idText = z.string().min(1).max(LIMITS.idLength);
 const refreshRequestBody = z.object({
-  customer_id: z.string().min(1).max(256),
-  providers: z.array(z.string().min(1).max(256)).max(1000).optional(),
-  task_ids: z.array(z.string().min(1).max(256)).max(1000).optional(),
+  customer_id: idText,
+  providers: z.array(idText).max(LIMITS.requestTargets).optional(),
+  task_ids: z.array(idText).max(LIMITS.requestTargets).optional(),
 });
 
 /** What a raw record's headers say about its request (asyncapi.yaml `RawHeaders`). */

@@ -67,7 +67,9 @@ export type RejectionCode =
   | 'UNSUPPORTED_EVENT'
   | 'UNUSED_EVENT'
   | 'MISSING_FIELD'
-  | 'INVALID_FIELD';
+  | 'INVALID_FIELD'
+  /** An id or name longer, or a fan-out larger, than the contract's limits (contract/limits.ts). */
+  | 'LIMIT_EXCEEDED';
 
 /** A mapper's answer: events (zero or more), or why the record is poison. Never a throw. */
 export type MapResult =

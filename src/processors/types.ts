@@ -35,6 +35,10 @@ export interface CustomerRefreshCompleted {
   close_reason: 'ALL_REPORTED' | 'REQUESTED_TASKS_DONE' | 'TIMED_OUT';
   connections: ConnectionResult[];
   missing: string[];
+  /** Connections not listed (at most LIMITS.outputList are). */
+  connections_omitted: number;
+  /** Missing targets not listed. */
+  missing_omitted: number;
   all_succeeded: boolean;
   any_new_transactions: boolean;
 }
@@ -44,6 +48,8 @@ export interface NewTransactionsAvailable {
   round_id: string;
   providers: string[];
   task_ids: string[];
+  providers_omitted: number;
+  task_ids_omitted: number;
   detected_at: number;
 }
 

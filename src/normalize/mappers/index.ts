@@ -1,4 +1,5 @@
-import type { MapResult, RawWebhook } from '../types.js';
+import { LIMITS, cutText } from '../../contract/limits.js';
+import type { MapResult, RawWebhook, RefreshEvent } from '../types.js';
 import { mapBud } from './bud.js';
 import { lookup, reject } from './common.js';
 import { mapYodlee } from './yodlee.js';
@@ -24,5 +25,43 @@ export function mapRawWebhook(raw: RawWebhook): MapResult {
   } catch {
     return reject('INVALID_JSON', 'the raw value is not UTF-8 JSON');
   }
-  return mapper(raw, body);
+  return withinLimits(mapper(raw, body));
+}
+
+/** The event fields that hold an id or a name from the body. */
+const ID_FIELDS = [
+  'customer_id',
+  'provider',
+  'connection_id',
+  'task_id',
+  'parent_task_id',
+  'result_code',
+  'source_event',
+] as const satisfies readonly (keyof RefreshEvent)[];
+
+/**
+ * Dead-letters a delivery that names an id longer, or fans out wider, than the contract allows
+ * (an id cut short would name another customer or task); cuts free text to its limit. The
+ * normalizer's records, and the processors' state and outputs built from them, stay bounded.
+ */
+function withinLimits(result: MapResult): MapResult {
+  if (!result.ok) return result;
+  const { events } = result;
+  if (events.length > LIMITS.deliveryEvents)
+    return reject(
+      'LIMIT_EXCEEDED',
+      `the delivery fans out to ${String(events.length)} events (sub-tasks or accounts); at most ${String(LIMITS.deliveryEvents)}`,
+    );
+  for (const event of events) {
+    for (const name of ID_FIELDS) {
+      const value = event[name];
+      if (value !== null && value.length > LIMITS.idLength)
+        return reject(
+          'LIMIT_EXCEEDED',
+          `${name} is ${String(value.length)} characters long; at most ${String(LIMITS.idLength)}`,
+        );
+    }
+    if (event.reason !== null) event.reason = cutText(event.reason);
+  }
+  return result;
 }

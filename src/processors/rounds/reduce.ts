@@ -1,3 +1,4 @@
+import { capList } from '../../contract/limits.js';
 import type { RefreshEvent } from '../../normalize/types.js';
 import { deterministicId } from '../ids.js';
 import { connectionKey, eventKind, learnConsentProvider, rekey } from '../identity.js';
@@ -116,6 +117,16 @@ function close(
   const connections = Object.values(round.connections).sort((a, b) => a.key.localeCompare(b.key));
   const missing = reason === 'TIMED_OUT' ? missingTargets(round, state.finished_tasks) : [];
   const withNewData = connections.filter((c) => c.new_data);
+  // bounded, so that a completion always fits a record: when some must be left out, those that
+  // need attention are kept first (then listed in key order, as always)
+  const [kept, connectionsOmitted] = capList([
+    ...connections.filter((c) => c.outcome !== 'SUCCESS'),
+    ...connections.filter((c) => c.outcome === 'SUCCESS'),
+  ]);
+  const listed = (connectionsOmitted === 0 ? connections : kept)
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map(toResult);
+  const [missingListed, missingOmitted] = capList(missing);
   const outputs: ProcessorOutput[] = [
     {
       kind: 'completed',
@@ -125,8 +136,10 @@ function close(
         opened_at: round.opened_at,
         closed_at: now,
         close_reason: reason,
-        connections: connections.map(toResult),
-        missing,
+        connections: listed,
+        missing: missingListed,
+        connections_omitted: connectionsOmitted,
+        missing_omitted: missingOmitted,
         all_succeeded:
           missing.length === 0 &&
           connections.length > 0 &&
@@ -136,15 +149,21 @@ function close(
     },
   ];
   if (withNewData.length > 0) {
+    const [providers, providersOmitted] = capList(
+      [...new Set(withNewData.flatMap((c) => (c.provider ? [c.provider] : [])))].sort(),
+    );
+    const [taskIds, taskIdsOmitted] = capList(
+      [...new Set(withNewData.flatMap((c) => (c.task_id ? [c.task_id] : [])))].sort(),
+    );
     outputs.push({
       kind: 'new-transactions',
       value: {
         customer_id: state.customer_id,
         round_id: round.round_id,
-        providers: [
-          ...new Set(withNewData.flatMap((c) => (c.provider ? [c.provider] : []))),
-        ].sort(),
-        task_ids: [...new Set(withNewData.flatMap((c) => (c.task_id ? [c.task_id] : [])))].sort(),
+        providers,
+        task_ids: taskIds,
+        providers_omitted: providersOmitted,
+        task_ids_omitted: taskIdsOmitted,
         detected_at: now,
       },
     });

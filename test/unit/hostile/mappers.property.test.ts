@@ -37,6 +37,7 @@ const REJECTION_CODES: ReadonlySet<RejectionCode> = new Set([
   'UNUSED_EVENT',
   'MISSING_FIELD',
   'INVALID_FIELD',
+  'LIMIT_EXCEEDED',
 ]);
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const refreshEvent = avro.Type.forSchema(

@@ -1,3 +1,4 @@
+import { LIMITS } from '../../../src/contract/limits.js';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -263,6 +264,34 @@ describe('POST /refresh-requests', () => {
     expect(error.message).toMatch(/customer_id/);
     expect(error.message).toMatch(/providers/);
     expect(published).toHaveLength(0);
+  });
+
+  it('refuses what is over the limits with 400 naming the field, and stores nothing (issue 16)', async () => {
+    const { app: a, published } = await app();
+    const over = (payload: object) =>
+      a.inject({ method: 'POST', url: '/refresh-requests', headers: json, payload });
+    const cases: [object, RegExp][] = [
+      [{ customer_id: 'c'.repeat(LIMITS.idLength + 1) }, /^customer_id: /],
+      [
+        { customer_id: 'c', providers: Array.from({ length: LIMITS.requestTargets + 1 }, String) },
+        /^providers: /,
+      ],
+      [{ customer_id: 'c', task_ids: ['t', 'x'.repeat(LIMITS.idLength + 1)] }, /^task_ids\.1: /],
+    ];
+    for (const [payload, field] of cases) {
+      const res = await over(payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json<{ error: { message: string } }>().error.message).toMatch(field);
+    }
+    expect(published).toHaveLength(0);
+    const at = await over({
+      customer_id: 'c'.repeat(LIMITS.idLength),
+      providers: Array.from(
+        { length: LIMITS.requestTargets },
+        (_, i) => 'p'.repeat(LIMITS.idLength - 3) + String(i).padStart(3, '0'),
+      ),
+    });
+    expect(at.statusCode).toBe(200);
   });
 
   it('answers 503 when the schema registry cannot encode the record', async () => {
