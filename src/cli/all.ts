@@ -7,17 +7,32 @@ import { startNormalizer } from '../normalize/normalizer.js';
 import { startProcessors } from '../processors/service.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
+import { combinedReadiness } from '../observability/ops-server.js';
+import type { Readiness } from '../observability/ops-server.js';
 import { createKafka } from '../kafka/client.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import { resolveEndpoints } from './endpoints.js';
 import { runUntilSignal } from './lifecycle.js';
 
+const STARTING: Readiness = { ready: false, reason: 'starting' };
+
 /**
  * Everything in one process: ingest, normalizer, processors (the local default). The ingest's
- * `/metrics` serves all three services' metrics, from one registry.
+ * `/metrics` serves all three services' metrics, from one registry, and its `/readyz` reports
+ * the normalizer's and the processors' readiness too (while still accepting webhooks: they are
+ * stored, and processed once the stalled stage moves again).
  */
 export async function startAll(config: Config, endpoints: Endpoints, logger: Logger) {
   const metrics = createMetricsRegistry();
+  const stages: {
+    normalizer?: Awaited<ReturnType<typeof startNormalizer>>;
+    processors?: Awaited<ReturnType<typeof startProcessors>>;
+  } = {};
+  const downstream = () =>
+    combinedReadiness([
+      ['normalizer', stages.normalizer?.readiness() ?? STARTING],
+      ['processors', stages.processors?.readiness() ?? STARTING],
+    ]);
   // The topics first, so the ingest never writes to one Kafka would create with its defaults.
   // Then the ingest: it needs no consumer group, and after a crash the groups wait out the dead
   // member's session (30 s) before the normalizer and the processors get their partitions —
@@ -27,14 +42,15 @@ export async function startAll(config: Config, endpoints: Endpoints, logger: Log
     config,
     logger.child({ component: 'all' }),
   );
-  const ingest = await startIngest(config, endpoints, logger, { metrics });
-  let normalizer: Awaited<ReturnType<typeof startNormalizer>> | undefined;
+  const ingest = await startIngest(config, endpoints, logger, { metrics, downstream });
   try {
-    normalizer = await startNormalizer(config, endpoints, logger, { metrics });
+    const normalizer = await startNormalizer(config, endpoints, logger, { metrics });
+    stages.normalizer = normalizer;
     const processors = await startProcessors(config, endpoints, logger, { metrics });
+    stages.processors = processors;
     return running(ingest, normalizer, processors);
   } catch (err) {
-    await normalizer?.close();
+    await stages.normalizer?.close();
     await ingest.close();
     throw err;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../lib/logger.js';
@@ -14,11 +14,28 @@ import { readTopic } from '../ops/reader.js';
 import { resolveEndpoints } from './endpoints.js';
 import { runUntilSignal } from './lifecycle.js';
 
+interface ListOptions {
+  code?: string[];
+  since?: number;
+  until?: number;
+  max?: number;
+  stage: string;
+}
+
 function parseTime(value: string): number {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError(`not an ISO-8601 time: ${value}`);
   return ms;
 }
+
+/** Which dead-letter topic: the normalizer's (raw records) or the processors' (their inputs). */
+const stageOption = () =>
+  new Option('--stage <stage>', "whose dead letters: the normalizer's or the processors'")
+    .choices(['normalize', 'process'])
+    .default('normalize');
+
+const dlqTopicOf = (cfg: Config, stage: string) =>
+  stage === 'process' ? cfg.TOPIC_PROCESS_DLQ : cfg.TOPIC_REFRESH_DLQ;
 
 /** `refreshbus normalize` and `refreshbus dlq replay`. */
 export function registerNormalizeCommands(program: Command, config: () => Config): void {
@@ -51,8 +68,10 @@ export function registerNormalizeCommands(program: Command, config: () => Config
     )
     .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime)
     .option('--max <n>', 'stop after listing n records', parseCount)
-    .action(async (options: { code?: string[]; since?: number; until?: number; max?: number }) => {
+    .addOption(stageOption())
+    .action(async (options: ListOptions) => {
       const cfg = config();
+      const topic = dlqTopicOf(cfg, options.stage);
       const clients = opsClients(cfg, 'dlq');
       const filter = { codes: options.code, since: options.since, until: options.until };
       const out = jsonLines();
@@ -65,7 +84,7 @@ export function registerNormalizeCommands(program: Command, config: () => Config
             clients.kafka,
             admin,
             {
-              topic: cfg.TOPIC_REFRESH_DLQ,
+              topic,
               start: { from: 'beginning' },
               follow: false,
               groupId: `${cfg.KAFKA_CLIENT_ID}-dlq-list-${randomUUID()}`,
@@ -85,12 +104,13 @@ export function registerNormalizeCommands(program: Command, config: () => Config
       } finally {
         out.dispose();
       }
-      console.error(`dlq: ${dlqSummary(cfg.TOPIC_REFRESH_DLQ, listed, scanned, byCode)}`);
+      console.error(`dlq: ${dlqSummary(topic, listed, scanned, byCode)}`);
     });
   dlq
     .command('replay')
     .description(
-      'republish dead-lettered records to the topic they came from, for the normalizer to map again',
+      'republish dead-lettered records to the topic they came from, for the normalizer (or, with ' +
+        '--stage process, the processors) to take again',
     )
     .option('--code <codes...>', 'only records with these ob-error-code values')
     .option(
@@ -100,8 +120,15 @@ export function registerNormalizeCommands(program: Command, config: () => Config
     )
     .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime)
     .option('--dry-run', 'count what would be replayed, publish nothing', false)
+    .addOption(stageOption())
     .action(
-      async (options: { code?: string[]; since?: number; until?: number; dryRun: boolean }) => {
+      async (options: {
+        code?: string[];
+        since?: number;
+        until?: number;
+        dryRun: boolean;
+        stage: string;
+      }) => {
         const cfg = config();
         const logger = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
         const endpoints = resolveEndpoints(cfg, logger);
@@ -110,7 +137,7 @@ export function registerNormalizeCommands(program: Command, config: () => Config
           logger,
         );
         const result = await replayDlq(kafka, {
-          dlqTopic: cfg.TOPIC_REFRESH_DLQ,
+          dlqTopic: dlqTopicOf(cfg, options.stage),
           groupId: `${cfg.KAFKA_CLIENT_ID}-dlq-replay-${Date.now()}`,
           filter: { codes: options.code, since: options.since, until: options.until },
           dryRun: options.dryRun,

@@ -160,7 +160,7 @@ export const configSchema = z.object({
     .default(9465)
     .describe('Process: port of /healthz, /readyz, /metrics (0 = any free port).'),
   READINESS_STALL_MS: ms(30_000).describe(
-    'Normalize and process: /readyz turns false when transactions have kept failing this long.',
+    'Normalize and process: /readyz turns false when transactions have kept failing this long, or when any assigned input partition has had input waiting this long without a commit (per partition; see refreshbus_stream_partition_stalled_seconds).',
   ),
   JWKS_CACHE_MAX_AGE_MS: ms(600_000).describe(
     'Ingest: how long fetched JWKS keys are trusted before a refetch.',
@@ -257,6 +257,13 @@ export const configSchema = z.object({
     .min(1)
     .default('openbanking.refresh.dlq')
     .describe('Topic: raw records the normalizer could not map, with error headers.'),
+  TOPIC_PROCESS_DLQ: z
+    .string()
+    .min(1)
+    .default('openbanking.process.dlq')
+    .describe(
+      "Topic: the processors' input records (events, requests) that could never be processed, with error headers.",
+    ),
   TOPIC_PARTITIONS: z.coerce
     .number()
     .int()

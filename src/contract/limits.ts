@@ -20,7 +20,34 @@ export const LIMITS = {
   requestTargets: 100,
   /** Entries of each list in a processor's output (connections, missing, providers, task ids). */
   outputList: 100,
+  /**
+   * Bytes of one record a service writes (key, value and headers): under the broker's default
+   * `message.max.bytes` (1,048,588, a whole record batch). A record over it is the input's fault:
+   * its input is dead-lettered `RECORD_TOO_LARGE`.
+   */
+  recordBytes: 1_000_000,
+  /**
+   * Bytes of a dead letter, under its topic's `max.message.bytes` (2 MiB, as the raw topic's):
+   * a larger one is written without its value (`ob-value-omitted`), which stays at its origin.
+   */
+  deadLetterBytes: 2_000_000,
 } as const;
+
+/** Bytes of a record as the broker counts them, near enough (key, value, header names and values). */
+export function recordSize(record: {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+}): number {
+  const bytes = (v: Buffer | string | null | undefined) =>
+    v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+  let size = bytes(record.key) + bytes(record.value) + 64;
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    size += Buffer.byteLength(name);
+    for (const v of Array.isArray(value) ? value : [value]) size += bytes(v);
+  }
+  return size;
+}
 
 /** `text` cut to `max` characters, the last one `…`, when longer; as it is otherwise. */
 export function cutText(text: string, max: number = LIMITS.textLength): string {

@@ -14,6 +14,7 @@ import type {
 } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../lib/logger.js';
+import type { Readiness } from '../observability/ops-server.js';
 import { KeySourceUnavailableError } from './auth/bud-jws.js';
 import type { Authenticator } from './auth/types.js';
 import { HttpError, errorBody, statusOf } from './errors.js';
@@ -38,6 +39,12 @@ export interface IngestAppDeps {
   readonly publish: (record: OutgoingRecord, timeoutMs: number) => Promise<void>;
   /** True while Kafka accepts writes. */
   readonly ready: () => boolean;
+  /**
+   * What /readyz also reports, though webhooks are accepted whatever it says: the stages after the
+   * ingest in the same process (`refreshbus all`). Storing a webhook needs only Kafka, and a
+   * stalled stage catches up from the stored records. @default always ready
+   */
+  readonly downstream?: () => Readiness;
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
   readonly settings: {
@@ -502,13 +509,17 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
 
   app.get('/healthz', { config: { source: 'ops' } }, () => ({ status: 'ok' }));
   app.get('/readyz', { config: { source: 'ops' } }, async (_request, reply) => {
-    metrics.kafkaReady.set(deps.ready() ? 1 : 0);
-    return deps.ready()
+    const kafka = deps.ready();
+    metrics.kafkaReady.set(kafka ? 1 : 0);
+    const readiness: Readiness = kafka
+      ? (deps.downstream?.() ?? { ready: true })
+      : { ready: false, reason: 'Kafka is not reachable' };
+    return readiness.ready
       ? reply.send({ status: 'ready' })
       : reply
           .code(503)
           .header('retry-after', String(settings.retryAfterSeconds))
-          .send(errorBody('UNAVAILABLE', 'Kafka is not reachable'));
+          .send(errorBody('UNAVAILABLE', readiness.reason ?? 'not ready'));
   });
   app.get('/metrics', { config: { source: 'ops' } }, async (_request, reply) => {
     metrics.kafkaReady.set(deps.ready() ? 1 : 0);

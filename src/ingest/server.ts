@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
+import type { Readiness } from '../observability/ops-server.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
@@ -104,7 +105,11 @@ export async function startIngest(
   config: Config,
   endpoints: Endpoints,
   logger: Logger,
-  options: { metrics?: Registry } = {},
+  options: {
+    metrics?: Registry;
+    /** What /readyz also reports without holding webhooks back (see IngestAppDeps). */
+    downstream?: () => Readiness;
+  } = {},
 ): Promise<RunningIngest> {
   const log = logger.child({ component: 'ingest' });
   const auth = authenticatorsFromConfig(config, log);
@@ -165,6 +170,7 @@ export async function startIngest(
     refreshRequests: { authenticate: auth.refreshRequests, encode },
     publish: (record, timeoutMs) => publisher.publish(record, timeoutMs),
     ready: () => publisher.isConnected && probe.ok,
+    ...(options.downstream ? { downstream: options.downstream } : {}),
     metrics,
     logger,
     settings: {

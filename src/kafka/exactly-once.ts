@@ -11,6 +11,8 @@ import type {
 } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { OperatorError } from '../ops/errors.js';
+import { FENCED_TYPES, ProcessingError, classify, failureOf } from './errors.js';
+import type { ErrorClass } from './errors.js';
 import { fetchStableOffset } from './offsets.js';
 import { KeyHashPartitioner } from './partitioner.js';
 
@@ -169,6 +171,25 @@ export interface ExactlyOnceOptions {
   readonly onCommitUncertain?: (topic: string, partition: number) => void;
   /** Called when a transaction failed and was aborted (it is retried; metrics). */
   readonly onFailed?: (info: { topic: string; partition: number; type: string }) => void;
+  /**
+   * The dead-letter records of an input record that can never be processed (src/kafka/errors.ts:
+   * deterministic, or unknown after `maxUnknownAttempts`): written with the input's offset in one
+   * transaction, so the partition moves on. Without it such a record is retried for ever.
+   */
+  readonly deadLetter?: (
+    origin: { topic: string; partition: number },
+    message: KafkaMessage,
+    failure: { code: string; message: string },
+  ) => TopicRecords[];
+  /** Called once a dead letter committed (metrics, the alert on unknown failures). */
+  readonly onDeadLettered?: (info: {
+    topic: string;
+    partition: number;
+    code: string;
+    kind: ErrorClass;
+  }) => void;
+  /** Attempts of a chunk failing for an unknown reason before its record is dead-lettered. @default 5 */
+  readonly maxUnknownAttempts?: number;
 }
 
 /** What one committed transaction did. */
@@ -287,11 +308,7 @@ export class CommitOutcomeUnknownError extends Error {
   }
 }
 
-const FENCED = new Set([
-  'INVALID_PRODUCER_EPOCH',
-  'PRODUCER_FENCED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-]);
+const FENCED = FENCED_TYPES;
 
 /**
  * Consume → process → produce with exactly-once semantics on kafkajs, which predates KIP-447:
@@ -429,62 +446,145 @@ export class ExactlyOnceRunner {
             messages,
             highWatermark: batch.highWatermark,
           };
-          const last = messages[messages.length - 1]?.offset;
-          if (last === undefined) continue;
-          let backoff = 250;
-          for (;;) {
-            if (this.isStopped() || !payload.isRunning() || payload.isStale()) return;
-            try {
-              // outside the producer's lock: it may initialise the producer (which takes the
-              // lock); heartbeating meanwhile, as a large state's restore outlasts a session
-              const before = this.options.beforeChunk?.(chunk);
-              if (before) await whileHeartbeating(before, () => payload.heartbeat());
-              await this.commitChunk(chunk, last);
-            } catch (err) {
-              const type = errorType(err);
-              this.failingSince ??= Date.now();
-              this.options.onFailed?.({
-                topic: batch.topic,
-                partition: batch.partition,
-                type: type ?? 'UNKNOWN',
-              });
-              if (type && FENCED.has(type)) {
-                // another member owns this partition now: leave it to them
-                if (!(err instanceof FencedError))
-                  this.options.logger.warn(
-                    { topic: batch.topic, partition: batch.partition, type },
-                    'producer fenced; leaving the partition to its new owner',
-                  );
-                await this.fence(batch.topic, batch.partition);
-                // kafkajs fetches the partition again until the rebalance reaches this member
-                await new Promise((r) => setTimeout(r, 500));
-                return;
-              }
-              this.options.logger.warn(
-                { err, topic: batch.topic, partition: batch.partition, retryInMs: backoff },
-                'transaction failed; retrying',
-              );
-              // wait, but keep the group membership alive meanwhile; a rebalance ends the batch
-              // (the heartbeat throws, kafkajs rejoins) and the next owner starts from the
-              // committed offset: the aborted chunk is neither lost nor doubled
-              const until = Date.now() + backoff;
-              while (Date.now() < until && !this.isStopped()) {
-                await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
-                await payload.heartbeat();
-              }
-              backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
-              continue;
-            }
-            this.failingSince = undefined;
-            payload.resolveOffset(last);
-            break;
-          }
-          // outside the retry loop: once committed, a chunk is never processed again here, even
-          // if this heartbeat reports a rebalance (it then propagates and kafkajs rejoins)
-          await payload.heartbeat();
+          if (!(await this.runChunk(chunk, payload))) return;
         }
         await this.holdUntilInterval(batchStarted, payload);
       },
+    });
+  }
+
+  /**
+   * Processes and commits one chunk, retrying as its failures' class says (src/kafka/errors.ts):
+   * transient ones with backoff for as long as they last; a record that fails deterministically —
+   * or for an unknown reason `maxUnknownAttempts` times — is found by trying the chunk's records
+   * one at a time, and dead-lettered with its offset in one transaction. False when the batch must
+   * end (stopped, a rebalance, fenced).
+   */
+  private async runChunk(
+    chunk: InputChunk,
+    payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale' | 'resolveOffset'>,
+  ): Promise<boolean> {
+    const last = chunk.messages[chunk.messages.length - 1]?.offset;
+    if (last === undefined) return true;
+    const { topic, partition } = chunk;
+    let backoff = 250;
+    let unknown = 0;
+    /** Set once the chunk's one record is known to be poison: only its dead letter is left. */
+    let poison: { err: unknown; kind: ErrorClass } | undefined;
+    for (;;) {
+      if (this.isStopped() || !payload.isRunning() || payload.isStale()) return false;
+      try {
+        if (poison) await this.deadLetterChunk(chunk, last, poison.err, poison.kind);
+        else {
+          // outside the producer's lock: it may initialise the producer (which takes the
+          // lock); heartbeating meanwhile, as a large state's restore outlasts a session
+          const before = this.options.beforeChunk?.(chunk);
+          if (before) await whileHeartbeating(before, () => payload.heartbeat());
+          await this.commitChunk(chunk, last);
+        }
+      } catch (err) {
+        const kind = classify(err);
+        const type = errorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
+        this.failingSince ??= Date.now();
+        this.options.onFailed?.({ topic, partition, type });
+        if (kind === 'fenced') {
+          // another member owns this partition now: leave it to them
+          if (!(err instanceof FencedError))
+            this.options.logger.warn(
+              { topic, partition, type },
+              'producer fenced; leaving the partition to its new owner',
+            );
+          await this.fence(topic, partition);
+          // kafkajs fetches the partition again until the rebalance reaches this member
+          await new Promise((r) => setTimeout(r, 500));
+          return false;
+        }
+        if (kind === 'unknown') unknown += 1;
+        const maxUnknown = this.options.maxUnknownAttempts ?? 5;
+        if (
+          !poison &&
+          this.options.deadLetter &&
+          (kind === 'deterministic' || (kind === 'unknown' && unknown >= maxUnknown))
+        ) {
+          if (chunk.messages.length > 1) {
+            // which record? each alone: the others commit as they would have
+            this.options.logger.warn(
+              { topic, partition, kind, records: chunk.messages.length },
+              'a chunk failed for a reason that will not go away; trying its records one by one',
+            );
+            for (const m of chunk.messages)
+              if (!(await this.runChunk({ ...chunk, messages: [m] }, payload))) return false;
+            return true;
+          }
+          poison = { err, kind };
+          continue;
+        }
+        this.options.logger.warn(
+          { err, topic, partition, kind, retryInMs: backoff },
+          'transaction failed; retrying',
+        );
+        // wait, but keep the group membership alive meanwhile; a rebalance ends the batch
+        // (the heartbeat throws, kafkajs rejoins) and the next owner starts from the
+        // committed offset: the aborted chunk is neither lost nor doubled
+        const until = Date.now() + backoff;
+        while (Date.now() < until && !this.isStopped()) {
+          await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+          await payload.heartbeat();
+        }
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
+        continue;
+      }
+      this.failingSince = undefined;
+      payload.resolveOffset(last);
+      // once committed, a chunk is never processed again here, even if this heartbeat reports a
+      // rebalance (it then propagates and kafkajs rejoins)
+      await payload.heartbeat();
+      return true;
+    }
+  }
+
+  /** Commits the dead letter of a one-record chunk with its offset: the partition moves on. */
+  private deadLetterChunk(
+    chunk: InputChunk,
+    lastOffset: string,
+    err: unknown,
+    kind: ErrorClass,
+  ): Promise<void> {
+    const key = this.key(chunk.topic, chunk.partition);
+    return this.locked(key, async () => {
+      const [message] = chunk.messages;
+      const deadLetter = this.options.deadLetter;
+      if (!message || !deadLetter) return;
+      const producer = await this.producerFor(key);
+      if (BigInt(message.offset) < (await this.floorOf(chunk.topic, chunk.partition))) return;
+      const failure = failureOf(err, kind);
+      const records = deadLetter(
+        { topic: chunk.topic, partition: chunk.partition },
+        message,
+        failure,
+      );
+      await this.runTransaction(producer, key, chunk.topic, chunk.partition, records, (txn) =>
+        this.sendOffsets(txn, chunk, lastOffset),
+      );
+      this.committedFloor.set(`${chunk.topic}:${chunk.partition}`, BigInt(lastOffset) + 1n);
+      // the record's origin and the reason; never its bytes
+      this.options.logger.error(
+        {
+          topic: chunk.topic,
+          partition: chunk.partition,
+          offset: message.offset,
+          code: failure.code,
+          kind,
+          reason: failure.message.slice(0, 300),
+        },
+        'input record dead-lettered',
+      );
+      this.options.onDeadLettered?.({
+        topic: chunk.topic,
+        partition: chunk.partition,
+        code: failure.code,
+        kind,
+      });
     });
   }
 
@@ -629,7 +729,12 @@ export class ExactlyOnceRunner {
     const fresh = chunk.messages.filter((m) => BigInt(m.offset) >= floor);
     if (fresh.length === 0) return; // already committed (by us before an unknown outcome, or by the previous owner)
     chunk = { ...chunk, messages: fresh };
-    const result = asResult(await this.options.process(chunk));
+    let result: ProcessResult;
+    try {
+      result = asResult(await this.options.process(chunk));
+    } catch (err) {
+      throw new ProcessingError(err);
+    }
     const outputs = result.records;
     await this.runTransaction(producer, key, chunk.topic, chunk.partition, outputs, (txn) =>
       this.sendOffsets(txn, chunk, lastOffset),
@@ -748,6 +853,11 @@ export class ExactlyOnceRunner {
       this.assertOwnership();
     } catch (err) {
       await this.abort(txn, key);
+      // a produce request refused for some of its records (MESSAGE_TOO_LARGE) may have written
+      // the others, yet kafkajs rewinds the sequence numbers of all: the next transaction's
+      // records to those partitions would be taken as duplicates of the aborted ones and dropped
+      // (seen: a dead letter missing from a committed transaction). A new producer starts afresh.
+      if (classify(err) === 'deterministic') await this.dropProducer(key);
       throw err;
     }
     try {

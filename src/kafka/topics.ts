@@ -51,6 +51,7 @@ export function topicDefinitions(config: Config): ITopicConfig[] {
     { topic: config.TOPIC_REFRESH_REQUESTS, ...base, configEntries: entries(7 * day) },
     { topic: config.TOPIC_REFRESH_EVENTS, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_REFRESH_DLQ, ...base, configEntries: entries(30 * day, rawLimit) },
+    { topic: config.TOPIC_PROCESS_DLQ, ...base, configEntries: entries(30 * day, rawLimit) },
     { topic: config.TOPIC_CUSTOMER_COMPLETED, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_CUSTOMER_ALERTS, ...base, configEntries: entries(30 * day) },

@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import { LIMITS, recordSize } from '../contract/limits.js';
 
 /** Headers the DLQ adds to a raw record (CONTRACT.md). */
 export const DLQ_HEADERS = [
@@ -9,13 +10,17 @@ export const DLQ_HEADERS = [
   'ob-origin-offset',
 ] as const;
 
+/** Set (to the value's size) on a dead letter written without its value: it did not fit. */
+export const VALUE_OMITTED = 'ob-value-omitted';
+
 /** The dead-letter record: the input's key, bytes and headers, plus why and where it came from. */
 export function deadLetter(
   input: KafkaMessage,
   origin: { topic: string; partition: number },
   error: { code: string; message: string },
+  maxBytes: number = LIMITS.deadLetterBytes,
 ): Message {
-  return {
+  const letter: Message = {
     key: input.key,
     value: input.value,
     headers: {
@@ -26,6 +31,14 @@ export function deadLetter(
       'ob-origin-partition': String(origin.partition),
       'ob-origin-offset': input.offset,
     },
+  };
+  // a dead letter must always be writable, or its partition would stop behind it: the value
+  // stays at its origin (topic, partition, offset), for as long as that topic keeps it
+  if (recordSize(letter) <= maxBytes) return letter;
+  return {
+    ...letter,
+    value: null,
+    headers: { ...letter.headers, [VALUE_OMITTED]: String(input.value?.length ?? 0) },
   };
 }
 
@@ -39,7 +52,11 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 export function originalHeaders(headers: IHeaders | undefined): IHeaders {
   const out: IHeaders = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined && !(DLQ_HEADERS as readonly string[]).includes(name))
+    if (
+      value !== undefined &&
+      name !== VALUE_OMITTED &&
+      !(DLQ_HEADERS as readonly string[]).includes(name)
+    )
       out[name] = value;
   }
   return out;

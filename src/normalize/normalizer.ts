@@ -15,6 +15,7 @@ import type { AvroEncoder } from '../registry/avro-encoder.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
 import type { Endpoints } from '../stack/local-stack.js';
+import { LIMITS, recordSize } from '../contract/limits.js';
 import { deadLetter, headerText } from './dlq.js';
 import { mapRawWebhook } from './mappers/index.js';
 import type { RawWebhook, RefreshEvent } from './types.js';
@@ -71,15 +72,33 @@ export function normalizeBatch(
         codes.push(result.code);
         continue;
       }
+      let encoded: Message[];
       try {
-        events.push(...eventMessages(result.events, encode));
+        encoded = eventMessages(result.events, encode);
       } catch (err) {
         if (!isEncodeError(err)) throw err;
         dlq.push(
           deadLetter(message, origin, { code: 'ENCODE_FAILED', message: (err as Error).message }),
         );
         codes.push('ENCODE_FAILED');
+        continue;
       }
+      // within the limits no event comes near; a record the broker would refuse must not stop
+      // the partition behind it
+      const largest = Math.max(
+        ...encoded.map((m) => recordSize(m as Parameters<typeof recordSize>[0])),
+      );
+      if (largest > LIMITS.recordBytes) {
+        dlq.push(
+          deadLetter(message, origin, {
+            code: 'RECORD_TOO_LARGE',
+            message: `an event would be a record of ${String(largest)} bytes; at most ${String(LIMITS.recordBytes)}`,
+          }),
+        );
+        codes.push('RECORD_TOO_LARGE');
+        continue;
+      }
+      events.push(...encoded);
     }
     const records: TopicRecords[] = [
       { topic: topics.events, messages: events },
@@ -140,6 +159,10 @@ export async function startNormalizer(
     minTransactionIntervalMs: config.NORMALIZE_TRANSACTION_INTERVAL_MS,
     logger: log,
     ...metrics.transactions('normalize'),
+    // what fails beyond the mapping (a record the broker refuses, an unexplained error)
+    deadLetter: (origin, message, failure) => [
+      { topic: config.TOPIC_REFRESH_DLQ, messages: [deadLetter(message, origin, failure)] },
+    ],
     process: normalizeBatch(
       avroEncoder(schemaId, schema),
       { events: config.TOPIC_REFRESH_EVENTS, dlq: config.TOPIC_REFRESH_DLQ },
@@ -148,7 +171,11 @@ export async function startNormalizer(
       },
     ),
   });
-  const readiness = () => runnerReadiness(runner.status(), Date.now(), config.READINESS_STALL_MS);
+  const health = metrics.partitionHealth('normalize', config.READINESS_STALL_MS);
+  const readiness = () => {
+    const now = Date.now();
+    return runnerReadiness(runner.status(), now, config.READINESS_STALL_MS, health.stalled(now));
+  };
   metrics.attachRunner('normalize', runner, () => readiness().ready);
   // before joining the group: a port in use fails the start without a rebalance
   const ops = options.ops

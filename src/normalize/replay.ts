@@ -1,6 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { headerText, originalHeaders } from './dlq.js';
+import { VALUE_OMITTED, headerText, originalHeaders } from './dlq.js';
 
 const IDLE_MS = 3000;
 
@@ -96,7 +96,8 @@ export async function replayDlq(
               const { code, matches } = matchDeadLetter(m, options.filter);
               if (!matches) continue;
               const topic = headerText(m.headers, 'ob-origin-topic');
-              if (!topic) continue;
+              // a letter written without its value (too large) has nothing to replay
+              if (!topic || headerText(m.headers, VALUE_OMITTED) !== undefined) continue;
               byCode[code] = (byCode[code] ?? 0) + 1;
               out.push({
                 topic,

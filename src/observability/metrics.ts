@@ -5,6 +5,7 @@ import type {
   PartitionLag,
 } from '../kafka/exactly-once.js';
 import type { Logger } from '../lib/logger.js';
+import { PartitionHealth } from './partition-health.js';
 
 /** The services that report stream metrics (the `service` label). */
 export type StreamService = 'normalize' | 'process';
@@ -32,9 +33,11 @@ export class StreamMetrics {
   readonly rebalances: Counter<'service'>;
   readonly restoreRecords: Counter<'store'>;
   readonly processorNotes: Counter<'processor' | 'note'>;
+  readonly poison: Counter<'service' | 'code' | 'kind'>;
   private readonly runners = new Map<StreamService, ExactlyOnceRunner>();
   private readonly readiness = new Map<StreamService, () => boolean>();
   private readonly stores = new Map<StreamService, () => Record<string, number>>();
+  private readonly health = new Map<StreamService, PartitionHealth>();
 
   /** One instance per registry (metric names are unique within a registry). */
   static of(registry: Registry, logger?: Logger): StreamMetrics {
@@ -100,9 +103,16 @@ export class StreamMetrics {
       labelNames: ['processor', 'note'] as const,
       registers,
     });
+    this.poison = new Counter({
+      name: 'refreshbus_poison_records_total',
+      help: 'Input records that could never be processed, dead-lettered with their offset (committed), by service, error code and kind: deterministic = the record itself (too large, not decodable, the reducer throws on it); unknown = failed for an unexplained reason after bounded retries — alert on it.',
+      labelNames: ['service', 'code', 'kind'] as const,
+      registers,
+    });
     const runners = this.runners;
     const readiness = this.readiness;
     const stores = this.stores;
+    const health = this.health;
     const log = this.logger;
     new Gauge({
       name: 'refreshbus_assigned_partitions',
@@ -141,6 +151,31 @@ export class StreamMetrics {
       },
     });
     new Gauge({
+      name: 'refreshbus_stream_partition_lag',
+      help: 'Records between the committed offset and the end of each assigned input partition, as last polled for its health (a caught-up transactional partition shows 1).',
+      labelNames: ['service', 'topic', 'partition'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [service, tracker] of health)
+          for (const { topic, partition, lag } of tracker.progress(Date.now()))
+            if (lag !== undefined) this.set({ service, topic, partition: String(partition) }, lag);
+      },
+    });
+    new Gauge({
+      name: 'refreshbus_stream_partition_stalled_seconds',
+      help: 'How long the waiting input of each assigned input partition has gone without a commit, once that is READINESS_STALL_MS or more (readiness then fails); else 0.',
+      labelNames: ['service', 'topic', 'partition'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [service, tracker] of health)
+          for (const { topic, partition, stalledMs } of tracker.progress(now))
+            this.set({ service, topic, partition: String(partition) }, stalledMs / 1000);
+      },
+    });
+    new Gauge({
       name: 'refreshbus_state_store_entries',
       help: 'Customers held in each state store on this instance.',
       labelNames: ['store'] as const,
@@ -171,20 +206,77 @@ export class StreamMetrics {
         for (const [topic, n] of Object.entries(info.outputs))
           this.produced.inc({ service, topic }, n);
         this.commitDuration.observe({ service }, info.seconds);
+        this.health.get(service)?.committed(info.topic, info.partition, info.records, Date.now());
       },
-      onFailed: (info: { type: string }) => {
+      onDeadLettered: (info: { topic: string; partition: number; code: string; kind: string }) => {
+        this.poison.inc({ service, code: info.code, kind: info.kind });
+        // its offset committed with the dead letter: the partition moved on
+        this.health.get(service)?.committed(info.topic, info.partition, 1, Date.now());
+        if (service === 'normalize') this.dlq.inc({ code: info.code });
+      },
+      onFailed: (info: { topic: string; partition: number; type: string }) => {
         this.failed.inc({ service, type: info.type });
+        this.health.get(service)?.failed(info.topic, info.partition, info.type, Date.now());
       },
     };
+  }
+
+  /**
+   * Tracks the progress of each input partition of the service's runner (fed by
+   * {@link transactions} and, once {@link attachRunner} is called, by its assignment and lag
+   * polled every `min(5 s, stallMs / 4)`); what readiness asks for stalled partitions.
+   */
+  partitionHealth(service: StreamService, stallMs: number): PartitionHealth {
+    const tracker = new PartitionHealth(stallMs);
+    this.health.set(service, tracker);
+    return tracker;
   }
 
   /** Reports a running runner's assignment, lag, rebalances and readiness. */
   attachRunner(service: StreamService, runner: ExactlyOnceRunner, ready: () => boolean): void {
     this.runners.set(service, runner);
     this.readiness.set(service, ready);
-    runner.on(runner.events.GROUP_JOIN, () => {
+    let polling: NodeJS.Timeout | undefined;
+    runner.on(runner.events.GROUP_JOIN, (event) => {
       this.rebalances.inc({ service });
+      const tracker = this.health.get(service);
+      if (!tracker) return;
+      tracker.assigned(event.payload.memberAssignment, Date.now());
+      polling ??= this.pollLag(service, runner, tracker.stallMs);
     });
+  }
+
+  /**
+   * Feeds the service's partition health the runner's lag on an interval, until the runner
+   * stops: a stalled partition's lag is what tells it has input, and scraping is no clock.
+   */
+  private pollLag(service: StreamService, runner: ExactlyOnceRunner, stallMs: number) {
+    let inFlight = false;
+    const timer = setInterval(
+      () => {
+        if (runner.status().stopped) {
+          clearInterval(timer);
+          this.health.get(service)?.assigned({}, Date.now());
+          return;
+        }
+        if (inFlight) return;
+        inFlight = true;
+        const polledAt = Date.now();
+        withTimeout(runner.lag(), 3000)
+          .then((lags) => {
+            this.health.get(service)?.lagsPolled(lags, polledAt);
+          })
+          .catch((err: unknown) => {
+            this.logger?.debug({ err, service }, 'partition lag not available');
+          })
+          .finally(() => {
+            inFlight = false;
+          });
+      },
+      Math.max(100, Math.min(5000, stallMs / 4)),
+    );
+    timer.unref();
+    return timer;
   }
 
   /** Reports state store sizes (customers per store) when scraped. */

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { RunnerStatus } from '../kafka/exactly-once.js';
 import type { Logger } from '../lib/logger.js';
 import { ConfigError } from '../config/config.js';
+import type { StalledPartition } from './partition-health.js';
 
 /** A component's readiness, with the reason when it is not ready. */
 export interface Readiness {
@@ -13,10 +14,17 @@ export interface Readiness {
 
 /**
  * Readiness of a consume → produce service: a member of its group that has heard from the group
- * coordinator within `stallMs`, and whose transactions are not failing for longer than that (an
- * outage it keeps retrying through; an idle service notices one by its heartbeats).
+ * coordinator within `stallMs`, whose transactions are not failing for longer than that (an
+ * outage it keeps retrying through; an idle service notices one by its heartbeats), and none of
+ * whose partitions is `stalled` (input waiting `stallMs` without a commit: one partition stuck on
+ * a record while the others commit, which the runner's one "failing since" does not show).
  */
-export function runnerReadiness(status: RunnerStatus, now: number, stallMs: number): Readiness {
+export function runnerReadiness(
+  status: RunnerStatus,
+  now: number,
+  stallMs: number,
+  stalled: readonly StalledPartition[] = [],
+): Readiness {
   if (status.stopped) return { ready: false, reason: 'stopping' };
   if (!status.member) return { ready: false, reason: 'not a member of its consumer group (yet)' };
   if (now - status.lastHeartbeatAt > stallMs)
@@ -29,7 +37,32 @@ export function runnerReadiness(status: RunnerStatus, now: number, stallMs: numb
       ready: false,
       reason: `transactions failing for ${Math.round((now - status.failingSince) / 1000)} s`,
     };
+  if (stalled.length > 0)
+    return {
+      ready: false,
+      reason: `stalled ${stalled.length === 1 ? 'partition' : 'partitions'} (input waiting without a commit): ${stalled.map(describeStall).join(', ')}`,
+    };
   return { ready: true };
+}
+
+const describeStall = (p: StalledPartition): string => {
+  const facts = [
+    ...(p.lag === undefined ? [] : [`lag ${String(p.lag)}`]),
+    ...(p.failing ? ['transactions failing'] : []),
+  ];
+  const seconds = String(Math.round(p.stalledMs / 1000));
+  return `${p.topic}/${String(p.partition)} for ${seconds} s${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
+};
+
+/**
+ * Ready when every named part is; else not, with the reason of each part that is not, named
+ * (`refreshbus all`: its ingest's /readyz also reports the normalizer and the processors).
+ */
+export function combinedReadiness(parts: readonly (readonly [string, Readiness])[]): Readiness {
+  const reasons = parts
+    .filter(([, r]) => !r.ready)
+    .map(([name, r]) => `${name}: ${r.reason ?? 'not ready'}`);
+  return reasons.length === 0 ? { ready: true } : { ready: false, reason: reasons.join('; ') };
 }
 
 export interface OpsServerOptions {

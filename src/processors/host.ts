@@ -6,7 +6,10 @@ import vm from 'node:vm';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
+import { LIMITS, recordSize } from '../contract/limits.js';
 import { CoPartitionedAssigner } from '../kafka/co-partitioned-assigner.js';
+import { NotReadyError, PoisonError } from '../kafka/errors.js';
+import { deadLetter } from '../normalize/dlq.js';
 import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
 import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
 import { changelogTopics } from '../kafka/topics.js';
@@ -21,7 +24,13 @@ import { alertsProcessor } from './alerts/reduce.js';
 import { DEFAULT_ALERT_SETTINGS } from './alerts/state.js';
 import { roundsProcessor } from './rounds/reduce.js';
 import { DEFAULT_ROUND_SETTINGS } from './rounds/state.js';
-import type { Processor, ProcessorInput, ProcessorOutput, RefreshRequestedValue } from './types.js';
+import type {
+  Processor,
+  ProcessorInput,
+  ProcessorOutput,
+  ReduceResult,
+  RefreshRequestedValue,
+} from './types.js';
 
 /** The outputs' encoders (Avro, Confluent wire format, schemas registered), by output kind. */
 export type OutputEncoders = Record<ProcessorOutput['kind'], AvroEncoder>;
@@ -119,6 +128,9 @@ export class ProcessorHost {
         this.forget(partition);
       },
       ...metrics?.transactions('process'),
+      deadLetter: (origin, message, failure) => [
+        { topic: config.TOPIC_PROCESS_DLQ, messages: [deadLetter(message, origin, failure)] },
+      ],
       process: (chunk) => this.processChunk(chunk),
     });
   }
@@ -269,30 +281,16 @@ export class ProcessorHost {
     const inputs: { customer: string; input: ProcessorInput }[] = [];
     for (const m of chunk.messages) {
       if (!m.value) continue;
-      try {
-        const value: unknown = await this.registry.decode(m.value);
-        if (chunk.topic === this.config.TOPIC_REFRESH_REQUESTS) {
-          const request = value as RefreshRequestedValue;
-          inputs.push({ customer: request.customer_id, input: { kind: 'request', request } });
-        } else {
-          const event = value as RefreshEvent;
-          inputs.push({ customer: event.customer_id, input: { kind: 'event', event } });
-        }
-      } catch (err) {
-        // the registry unreachable: retry the chunk; anything else will not decode on a retry either
-        if (
-          err instanceof Error &&
-          /ECONNREFUSED|ECONNRESET|ETIMEDOUT|fetch failed|socket hang up|EAI_AGAIN/i.test(
-            err.message,
-          )
-        ) {
-          throw err;
-        }
-        // not decodable: nothing a retry fixes; it is skipped, loudly, and the partition moves on
-        this.logger.error(
-          { err, topic: chunk.topic, partition: chunk.partition, offset: m.offset },
-          'input record skipped',
-        );
+      // a throw is the runner's to classify (src/kafka/errors.ts): the registry unreachable is
+      // retried; bytes not in the registry's format are dead-lettered at once; anything else
+      // (a schema id the registry does not know) after a few tries
+      const value: unknown = await this.registry.decode(m.value);
+      if (chunk.topic === this.config.TOPIC_REFRESH_REQUESTS) {
+        const request = value as RefreshRequestedValue;
+        inputs.push({ customer: request.customer_id, input: { kind: 'request', request } });
+      } else {
+        const event = value as RefreshEvent;
+        inputs.push({ customer: event.customer_id, input: { kind: 'event', event } });
       }
     }
     return inputs;
@@ -306,7 +304,7 @@ export class ProcessorHost {
     // never on state that is not (or no longer) this member's: a missing customer would read as
     // new and its changelog entry be overwritten
     if (!this.restoredDone.has(partition))
-      throw new Error(`the state of partition ${String(partition)} is not restored (yet)`);
+      throw new NotReadyError(`the state of partition ${String(partition)} is not restored (yet)`);
     const now = this.clock();
     const staged = new Map<string, Map<string, unknown>>();
     const outputs: ProcessorOutput[] = [];
@@ -323,7 +321,7 @@ export class ProcessorHost {
           const stored = store?.get(s, customer);
           current = stored === undefined ? undefined : processor.codec.decode(stored);
         }
-        const result = processor.reduce(current, input, now);
+        const result = reduceOrPoison(processor, current, input, now);
         stagedFor.set(customer, result.state);
         outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
         for (const note of result.notes ?? []) notes.push({ processor: processor.name, note });
@@ -345,10 +343,14 @@ export class ProcessorHost {
           messages.push({ key: customer, value: null, partition });
           continue;
         }
-        const value = processor.codec.encode(state);
+        const value = encodeOrPoison(`the ${processor.name} state`, () =>
+          processor.codec.encode(state),
+        );
         const deadline = processor.nextTimer(state, now);
         values.set(customer, { value, deadline });
-        messages.push({ key: customer, value, partition, headers: deadlineHeader(deadline) });
+        const message = { key: customer, value, partition, headers: deadlineHeader(deadline) };
+        assertFits(message, `the ${processor.name} state of its customer`);
+        messages.push(message);
       }
       encoded.set(processor.name, values);
       records.push({ topic: changelog, messages });
@@ -375,6 +377,46 @@ export class ProcessorHost {
     };
   }
 
+  /**
+   * Stages due deadlines; a customer whose tick can never be processed (its reducer throws, its
+   * output or state would not fit a record) is left out — its deadline cleared until its next
+   * input, logged and counted — so that it does not hold the partition's other deadlines.
+   */
+  private stageTicks(
+    partition: number,
+    due: { customer: string; input: ProcessorInput; processor: string }[],
+    store: PartitionStore,
+  ): ProcessResult {
+    try {
+      return this.stage(partition, due);
+    } catch (err) {
+      if (!(err instanceof PoisonError)) throw err;
+    }
+    const fine = due.filter((tick) => {
+      try {
+        this.stage(partition, [tick]);
+        return true;
+      } catch (err) {
+        if (!(err instanceof PoisonError)) throw err;
+        const s = this.processors.findIndex((p) => p.processor.name === tick.processor);
+        const value = store.get(s, tick.customer);
+        if (value !== undefined) store.put(s, tick.customer, value, undefined);
+        this.metrics?.poison.inc({ service: 'process', code: err.code, kind: 'deterministic' });
+        this.logger.error(
+          {
+            partition,
+            processor: tick.processor,
+            code: err.code,
+            reason: err.message.slice(0, 300),
+          },
+          'a deadline could not be processed; it waits for the customer’s next input',
+        );
+        return false;
+      }
+    });
+    return this.stage(partition, fine);
+  }
+
   private encodeOutputs(outputs: ProcessorOutput[]): TopicRecords[] {
     const topicOf: Record<ProcessorOutput['kind'], string> = {
       completed: this.config.TOPIC_CUSTOMER_COMPLETED,
@@ -385,10 +427,12 @@ export class ProcessorHost {
     for (const o of outputs) {
       const topic = topicOf[o.kind];
       const list = byTopic.get(topic) ?? [];
-      list.push({
+      const message = {
         key: o.value.customer_id,
-        value: this.encoders[o.kind](o.value),
-      });
+        value: encodeOrPoison(`a ${o.kind} output`, () => this.encoders[o.kind](o.value)),
+      };
+      assertFits(message, `a ${o.kind} output`);
+      list.push(message);
       byTopic.set(topic, list);
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
@@ -460,10 +504,44 @@ export class ProcessorHost {
         }));
       if (due.length === 0) continue;
       await this.runner.transact(this.config.TOPIC_REFRESH_EVENTS, partition, () =>
-        Promise.resolve().then(() => this.stage(partition, due)),
+        Promise.resolve().then(() => this.stageTicks(partition, due, store)),
       );
     }
   }
+}
+
+/** A reducer's throw: it is pure, so the same input throws again; the input is poison. */
+function reduceOrPoison(
+  processor: Processor<unknown>,
+  state: unknown,
+  input: ProcessorInput,
+  now: number,
+): ReduceResult<unknown> {
+  try {
+    return processor.reduce(state, input, now);
+  } catch (err) {
+    throw new PoisonError('REDUCER_FAILED', `${processor.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+function encodeOrPoison(what: string, encode: () => Buffer): Buffer {
+  try {
+    return encode();
+  } catch (err) {
+    throw new PoisonError('ENCODE_FAILED', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A record the broker would refuse makes its input poison (src/contract/limits.ts). */
+function assertFits(message: Message, what: string): void {
+  const size = recordSize(message);
+  if (size > LIMITS.recordBytes)
+    throw new PoisonError(
+      'RECORD_TOO_LARGE',
+      `${what} would be a record of ${String(size)} bytes; at most ${String(LIMITS.recordBytes)}`,
+    );
 }
 
 /**

@@ -64,10 +64,14 @@ export async function startProcessors(
   }));
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
   const host = new ProcessorHost(kafka, registry, encoders, config, log, options.clock, metrics);
+  const health = metrics.partitionHealth('process', config.READINESS_STALL_MS);
   const readiness = (): Readiness => {
-    const base = runnerReadiness(host.runner.status(), Date.now(), config.READINESS_STALL_MS);
-    if (!base.ready) return base;
+    const now = Date.now();
     const restoring = host.restoring();
+    // a partition being restored waits by design: it is reported as restoring, below
+    const stalled = health.stalled(now).filter((p) => !restoring.includes(p.partition));
+    const base = runnerReadiness(host.runner.status(), now, config.READINESS_STALL_MS, stalled);
+    if (!base.ready) return base;
     return restoring.length > 0
       ? { ready: false, reason: `restoring state of partitions ${restoring.join(', ')}` }
       : base;

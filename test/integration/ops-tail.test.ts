@@ -21,6 +21,7 @@ const env = opsEnv('ops-tail');
 const requests = env.TOPIC_REFRESH_REQUESTS ?? '';
 const raw = env.TOPIC_WEBHOOKS_RAW ?? '';
 const dlq = env.TOPIC_REFRESH_DLQ ?? '';
+const processDlq = env.TOPIC_PROCESS_DLQ ?? '';
 const hourAgo = Date.now() - 3_600_000;
 const minuteAgo = Date.now() - 60_000;
 let schemaId = 0;
@@ -46,7 +47,7 @@ beforeAll(async () => {
   const res = new Resources();
   try {
     const kafka = testKafka();
-    await createTopics(await connectedAdmin(kafka, res), [requests, raw, dlq], 2);
+    await createTopics(await connectedAdmin(kafka, res), [requests, raw, dlq, processDlq], 2);
     const registry = testRegistry();
     schemaId = await registerValueSchema(registry, requests, await readSchema('RefreshRequested'));
     const producer = await connectedProducer(kafka, res, {
@@ -108,6 +109,13 @@ beforeAll(async () => {
           code: 'UNKNOWN_SHAPE',
           message: 'no mapper knows this body',
         },
+      ),
+    ]);
+    await sendCommitted(producer, processDlq, [
+      deadLetter(
+        { ...input('7', 'not avro'), key: Buffer.from('cust-9') },
+        { topic: env.TOPIC_REFRESH_EVENTS ?? '', partition: 0 },
+        { code: 'UNDECODABLE', message: 'Message encoded with magic byte 110, expected 0' },
       ),
     ]);
   } finally {
@@ -261,5 +269,31 @@ describe('refreshbus dlq list', () => {
     expect(none.stdout).toBe('');
     const max = await refreshbus(['dlq', 'list', '--max', '1'], env);
     expect(jsonLinesOf(max.stdout)).toHaveLength(1);
+  });
+});
+
+describe('refreshbus dlq --stage process', () => {
+  it("lists and replays the processors' dead letters, not the normalizer's", async () => {
+    const run = await refreshbus(['dlq', 'list', '--stage', 'process'], env);
+    expect(run.code).toBe(0);
+    expect(jsonLinesOf(run.stdout)).toEqual([
+      expect.objectContaining({
+        code: 'UNDECODABLE',
+        key: 'cust-9',
+        origin: { topic: env.TOPIC_REFRESH_EVENTS, partition: 0, offset: '7' },
+        bodyBytes: 'not avro'.length,
+      }),
+    ]);
+    expect(run.stderr).toContain(`1 dead letter listed (of 1 read from ${processDlq})`);
+    const replay = await refreshbus(['dlq', 'replay', '--stage', 'process', '--dry-run'], env);
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.stdout)).toMatchObject({
+      dryRun: true,
+      scanned: 1,
+      byCode: { UNDECODABLE: 1 },
+    });
+    const wrong = await refreshbus(['dlq', 'list', '--stage', 'ingest'], env);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/Allowed choices are normalize, process/);
   });
 });

@@ -30,6 +30,7 @@ export async function buildTestApp(
     publish?: IngestAppDeps['publish'];
     encode?: (value: RefreshRequested) => Promise<Buffer>;
     ready?: () => boolean;
+    downstream?: IngestAppDeps['downstream'];
     settings?: Partial<IngestAppDeps['settings']>;
     now?: number;
   } = {},
@@ -54,6 +55,7 @@ export async function buildTestApp(
         return Promise.resolve();
       }),
     ready: overrides.ready ?? (() => true),
+    ...(overrides.downstream ? { downstream: overrides.downstream } : {}),
     metrics: createIngestMetrics({ defaultMetrics: false }),
     logger: createLogger('debug', logs),
     settings: {

@@ -14,6 +14,7 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
     TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
     TOPIC_REFRESH_DLQ: uniqueName('dlq'),
+    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
     // every service start creates all of refreshbus's topics: the outputs and changelogs too must
     // be this test's own, not the defaults with 3 partitions (the demo test's processors then
     // wrote changelog partitions 3-5 of a 3-partition topic)

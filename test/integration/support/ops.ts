@@ -13,6 +13,7 @@ export function opsEnv(prefix: string, extra: Record<string, string> = {}): Reco
     TOPIC_REFRESH_REQUESTS: `${base}.requests`,
     TOPIC_REFRESH_EVENTS: `${base}.events`,
     TOPIC_REFRESH_DLQ: `${base}.dlq`,
+    TOPIC_PROCESS_DLQ: `${base}.process-dlq`,
     TOPIC_CUSTOMER_COMPLETED: `${base}.completed`,
     TOPIC_CUSTOMER_NEW_TRANSACTIONS: `${base}.new-transactions`,
     TOPIC_CUSTOMER_ALERTS: `${base}.alerts`,

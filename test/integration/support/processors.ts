@@ -17,6 +17,7 @@ export function processorConfig(extra: Record<string, string> = {}): Config {
     TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
     TOPIC_REFRESH_DLQ: uniqueName('dlq'),
+    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
     TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
     TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
     TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),

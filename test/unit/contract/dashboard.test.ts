@@ -19,6 +19,8 @@ const METRICS = [
   'refreshbus_records_produced_total',
   'refreshbus_dlq_records_total',
   'refreshbus_consumer_lag_records',
+  'refreshbus_stream_partition_lag',
+  'refreshbus_stream_partition_stalled_seconds',
   'refreshbus_transaction_commit_duration_seconds_bucket',
   'refreshbus_transactions_aborted_total',
   'refreshbus_rebalances_total',

@@ -5,9 +5,11 @@ import { createMetricsRegistry } from '../../../src/observability/metrics.js';
 import type { Readiness } from '../../../src/observability/ops-server.js';
 import {
   buildOpsApp,
+  combinedReadiness,
   runnerReadiness,
   startOpsServer,
 } from '../../../src/observability/ops-server.js';
+import { PartitionHealth } from '../../../src/observability/partition-health.js';
 
 const status = {
   member: true,
@@ -47,6 +49,58 @@ describe('runnerReadiness', () => {
     expect(runnerReadiness(status, 1_031_000, 30_000)).toEqual({
       ready: false,
       reason: 'no heartbeat answered for 31 s',
+    });
+  });
+
+  it('is not ready while one partition is stalled though the others commit, naming it', () => {
+    const health = new PartitionHealth(30_000);
+    health.assigned({ raw: [0, 1] }, 900_000);
+    health.lagsPolled(
+      [
+        { topic: 'raw', partition: 0, lag: 4 },
+        { topic: 'raw', partition: 1, lag: 90 },
+      ],
+      900_000,
+    );
+    health.failed('raw', 0, 'UNKNOWN', 901_000);
+    health.committed('raw', 1, 10, 999_000);
+    // the runner's one "failing since" was reset by partition 1's commit
+    expect(runnerReadiness(status, 1_000_000, 30_000, health.stalled(1_000_000))).toEqual({
+      ready: false,
+      reason:
+        'stalled partition (input waiting without a commit): raw/0 for 100 s (lag 4, transactions failing)',
+    });
+  });
+
+  it('names every stalled partition, and keeps the reasons that come first', () => {
+    const stalled = [
+      { topic: 'raw', partition: 0, stalledMs: 45_000, lag: 3, failing: false },
+      { topic: 'raw', partition: 2, stalledMs: 31_400, lag: undefined, failing: true },
+    ];
+    expect(runnerReadiness(status, 1_000_000, 30_000, stalled)).toEqual({
+      ready: false,
+      reason:
+        'stalled partitions (input waiting without a commit): raw/0 for 45 s (lag 3), raw/2 for 31 s (transactions failing)',
+    });
+    expect(runnerReadiness({ ...status, member: false }, 1_000_000, 30_000, stalled)).toEqual({
+      ready: false,
+      reason: 'not a member of its consumer group (yet)',
+    });
+  });
+});
+
+describe('combinedReadiness', () => {
+  it('is ready when every part is, else gives each unready part its name and reason', () => {
+    expect(combinedReadiness([['normalizer', { ready: true }]])).toEqual({ ready: true });
+    expect(
+      combinedReadiness([
+        ['normalizer', { ready: false, reason: 'stalled partition (…): raw/0 for 40 s' }],
+        ['processors', { ready: true }],
+        ['other', { ready: false }],
+      ]),
+    ).toEqual({
+      ready: false,
+      reason: 'normalizer: stalled partition (…): raw/0 for 40 s; other: not ready',
     });
   });
 });
