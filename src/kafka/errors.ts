@@ -40,12 +40,7 @@ export class NotReadyError extends Error {
 }
 
 /** Kafka error types a record (or record batch) gets for what it is, whatever is retried. */
-const RECORD_REFUSED = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-]);
+const RECORD_REFUSED = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
 export const FENCED_TYPES: ReadonlySet<string> = new Set([
   'INVALID_PRODUCER_EPOCH',
@@ -56,11 +51,16 @@ export const FENCED_TYPES: ReadonlySet<string> = new Set([
 /** Errors of the registry's client that say the bytes are not in its wire format. */
 const NOT_OUR_FORMAT = new Set(['ConfluentSchemaRegistryArgumentError']);
 
+/**
+ * The registry's client reports a network failure as a response of status 400 (mappersmith's
+ * client error, its message the socket's); the registry itself never answers 400 to a schema
+ * read. 5xx, 429 and refused credentials are the registry's trouble too.
+ */
 const REGISTRY_TROUBLE = (status: number) =>
-  status >= 500 || status === 429 || status === 401 || status === 403;
+  status >= 500 || status === 429 || status === 401 || status === 403 || status === 400;
 
 const NETWORK =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|fetch failed|socket hang up/i;
+  /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|ENOTFOUND|EPIPE|EAI_AGAIN|fetch failed|socket hang up|Timeout \(/i;
 
 /** The error, its causes and aggregated errors, outermost first (bounded: causes may cycle). */
 function chain(err: unknown): unknown[] {

@@ -846,18 +846,22 @@ export class ExactlyOnceRunner {
     beforeCommit?: (txn: Transaction) => Promise<void>,
   ): Promise<void> {
     const txn = await producer.transaction();
+    let sending = false;
     try {
+      sending = true;
       for (const topicMessages of splitForProduce(records))
         await txn.sendBatch({ topicMessages, acks: -1 });
+      sending = false;
       await beforeCommit?.(txn);
       this.assertOwnership();
     } catch (err) {
       await this.abort(txn, key);
-      // a produce request refused for some of its records (MESSAGE_TOO_LARGE) may have written
-      // the others, yet kafkajs rewinds the sequence numbers of all: the next transaction's
-      // records to those partitions would be taken as duplicates of the aborted ones and dropped
-      // (seen: a dead letter missing from a committed transaction). A new producer starts afresh.
-      if (classify(err) === 'deterministic') await this.dropProducer(key);
+      // a produce request that failed for some of its partitions (MESSAGE_TOO_LARGE, or a
+      // partition's errors outlasting kafkajs's retries) may have written the others, yet kafkajs
+      // rewinds the sequence numbers of all: the next transaction's records to those partitions
+      // would be taken as duplicates of the aborted ones and dropped (seen: a dead letter missing
+      // from a committed transaction). A new producer (a new epoch) starts its sequences afresh.
+      if (sending) await this.dropProducer(key);
       throw err;
     }
     try {

@@ -29,7 +29,7 @@ interface Progress {
   /** When the last failure happened, and whether its commit may have landed all the same. */
   lastFailure: { at: number; mayHaveLanded: boolean } | undefined;
   lag: number | undefined;
-  /** Since when input has been known to wait (lag above 1, or failing), if it is. */
+  /** Since when input has been known to wait (its transactions failing), if it is. */
   waitingSince: number | undefined;
 }
 
@@ -42,9 +42,9 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${String(part
  * Per-partition progress of one consumer group member, for readiness and metrics. The runner's
  * one "failing since" is reset by any partition's commit: a partition retrying one record for
  * ever stays hidden while its neighbours commit. Here each assigned partition has its own clock,
- * and is stalled when it has input (lag above 1 — a caught-up transactional partition shows 1,
- * its commit marker — or failing transactions) and has committed nothing for `stallMs`, counted
- * from the later of its last commit, its assignment and the moment its input was first seen.
+ * and is stalled when its input is waiting (its transactions failing) and it has committed
+ * nothing for `stallMs`, counted from the later of its last commit, its assignment and the
+ * moment its failures began. Its lag is kept for the metric and the reason.
  * Pure: time is passed in.
  */
 export class PartitionHealth {
@@ -152,7 +152,12 @@ export class PartitionHealth {
   }
 
   private updateWaiting(p: Progress, now: number): void {
-    const waiting = (p.lag ?? 0) > 1 || p.failingSince !== undefined;
+    // lag alone is no sign of waiting input: a transaction aborted at a partition's end (a crash
+    // mid-transaction, a poison record's outputs before it was dead-lettered) leaves records a
+    // read_committed consumer skips, and a lag of 2 or more that no commit will ever take away
+    // until new input comes. A member that stops fetching altogether stops heartbeating too,
+    // which readiness reports on its own.
+    const waiting = p.failingSince !== undefined;
     if (!waiting) p.waitingSince = undefined;
     else p.waitingSince ??= now;
   }

@@ -319,7 +319,10 @@ export class ProcessorHost {
         if (stagedFor.has(customer)) current = stagedFor.get(customer);
         else {
           const stored = store?.get(s, customer);
-          current = stored === undefined ? undefined : processor.codec.decode(stored);
+          current =
+            stored === undefined
+              ? undefined
+              : decodeOrPoison(`the ${processor.name} state`, () => processor.codec.decode(stored));
         }
         const result = reduceOrPoison(processor, current, input, now);
         stagedFor.set(customer, result.state);
@@ -346,7 +349,9 @@ export class ProcessorHost {
         const value = encodeOrPoison(`the ${processor.name} state`, () =>
           processor.codec.encode(state),
         );
-        const deadline = processor.nextTimer(state, now);
+        const deadline = decodeOrPoison(`the ${processor.name} deadline`, () =>
+          processor.nextTimer(state, now),
+        );
         values.set(customer, { value, deadline });
         const message = { key: customer, value, partition, headers: deadlineHeader(deadline) };
         assertFits(message, `the ${processor.name} state of its customer`);
@@ -521,6 +526,17 @@ function reduceOrPoison(
     return processor.reduce(state, input, now);
   } catch (err) {
     throw new PoisonError('REDUCER_FAILED', `${processor.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A stored state that cannot be read, or a deadline that cannot be computed, never will be. */
+function decodeOrPoison<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new PoisonError('STATE_UNREADABLE', `${what}: ${(err as Error).message}`, {
       cause: err,
     });
   }

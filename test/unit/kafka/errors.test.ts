@@ -54,12 +54,16 @@ describe('classify', () => {
       new ProcessingError(
         Object.assign(new Error(`status ${String(status)}`), { name: 'ResponseError', status }),
       );
-    expect([503, 429, 401, 404].map((status) => classify(registry(status)))).toEqual([
+    // 400: how the registry's client reports its own network failures (getaddrinfo ENOTFOUND …)
+    expect([503, 429, 401, 400, 404].map((status) => classify(registry(status)))).toEqual([
+      'transient',
       'transient',
       'transient',
       'transient',
       'unknown',
     ]);
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND registry'), { code: 'ENOTFOUND' });
+    expect(classify(new ProcessingError(dns))).toBe('transient');
   });
 
   it('a cycle of causes ends', () => {

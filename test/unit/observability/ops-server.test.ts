@@ -68,7 +68,7 @@ describe('runnerReadiness', () => {
     expect(runnerReadiness(status, 1_000_000, 30_000, health.stalled(1_000_000))).toEqual({
       ready: false,
       reason:
-        'stalled partition (input waiting without a commit): raw/0 for 100 s (lag 4, transactions failing)',
+        'stalled partition (input waiting without a commit): raw/0 for 99 s (lag 4, transactions failing)',
     });
   });
 

@@ -22,12 +22,27 @@ describe('PartitionHealth', () => {
         { topic: 'raw', partition: 0, lag: 12 },
         { topic: 'raw', partition: 1, lag: 0 },
       ],
-      T0 + 1000,
+      T0 + 500,
     );
+    health.failed('raw', 0, 'UNKNOWN', T0 + 1000);
     expect(health.stalled(T0 + 1000 + STALL - 1)).toEqual([]);
     expect(health.stalled(T0 + 1000 + STALL)).toEqual([
-      { topic: 'raw', partition: 0, stalledMs: STALL, lag: 12, failing: false },
+      { topic: 'raw', partition: 0, stalledMs: STALL, lag: 12, failing: true },
     ]);
+  });
+
+  it('never calls a partition stalled for its lag alone: an aborted transaction at its end leaves lag 2 or more', () => {
+    const health = tracker();
+    health.committed('raw', 0, 3, T0);
+    health.lagsPolled(
+      [
+        { topic: 'raw', partition: 0, lag: 3 },
+        { topic: 'raw', partition: 1, lag: 7 },
+      ],
+      T0 + 1000,
+    );
+    expect(health.stalled(T0 + 10 * STALL)).toEqual([]);
+    expect(health.progress(T0 + 10 * STALL).map((p) => p.lag)).toEqual([3, 7]);
   });
 
   it('never calls an idle partition stalled: a caught-up transactional partition shows lag 1', () => {
@@ -79,8 +94,9 @@ describe('PartitionHealth', () => {
 
   it('counts a partition from its assignment, not from epoch 0, and drops partitions no longer assigned', () => {
     const health = tracker();
+    health.failed('raw', 2, 'UNKNOWN', T0 + 1000); // not assigned yet: not this member's
     health.assigned({ raw: [1, 2] }, T0 + 5000);
-    health.lagsPolled([{ topic: 'raw', partition: 2, lag: 9 }], T0 + 5000);
+    health.failed('raw', 2, 'UNKNOWN', T0 + 5000);
     health.failed('raw', 0, 'UNKNOWN', T0 + 6000); // revoked meanwhile: not this member's
     expect(health.progress(T0 + 6000).map((p) => [p.partition, p.movedAt])).toEqual([
       [1, T0],
@@ -90,20 +106,20 @@ describe('PartitionHealth', () => {
     expect(stalledNames(health, T0 + 5000 + STALL)).toEqual(['raw/2']);
   });
 
-  it('counts input that arrives after a long idle time from when it was seen, not from the last commit', () => {
+  it('counts failures that begin after a long idle time from when they began, not from the last commit', () => {
     const health = tracker();
     health.committed('raw', 0, 3, T0);
-    health.lagsPolled([{ topic: 'raw', partition: 0, lag: 1 }], T0 + 5 * STALL);
-    health.lagsPolled([{ topic: 'raw', partition: 0, lag: 4 }], T0 + 6 * STALL);
+    health.failed('raw', 0, 'UNKNOWN', T0 + 6 * STALL);
     expect(health.stalled(T0 + 6 * STALL + 1000)).toEqual([]);
     expect(stalledNames(health, T0 + 7 * STALL)).toEqual(['raw/0']);
   });
 
   it('does not count a transaction without input (timers) as progress, but as the end of a failure', () => {
     const health = tracker();
-    health.lagsPolled([{ topic: 'raw', partition: 0, lag: 7 }], T0);
+    health.failed('raw', 0, 'UNKNOWN', T0);
     health.committed('raw', 0, 0, T0 + STALL - 1);
-    expect(stalledNames(health, T0 + STALL)).toEqual(['raw/0']);
+    health.failed('raw', 0, 'UNKNOWN', T0 + STALL);
+    expect(stalledNames(health, T0 + 2 * STALL)).toEqual(['raw/0']);
 
     health.failed('raw', 1, 'UNKNOWN', T0 + 1000);
     health.committed('raw', 1, 0, T0 + 2000);
