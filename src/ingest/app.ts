@@ -74,7 +74,23 @@ export interface RefreshRequested {
   customer_id: string;
   providers: string[];
   task_ids: string[];
+  idempotency_key: string | null;
   requested_at: number;
+}
+
+/** Printable ASCII, as a sender's HTTP client writes a header it generated (a UUID, say). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+
+/** The request's `Idempotency-Key`, null without one; a malformed one is the client's error. */
+function idempotencyKey(headers: IncomingHttpHeaders): string | null {
+  const raw = headers['idempotency-key'];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw))
+    throw new HttpError(
+      'INVALID_REQUEST',
+      'Idempotency-Key: 1 to 256 printable ASCII characters, without spaces, sent once',
+    );
+  return raw;
 }
 
 const idText = z.string().min(1).max(LIMITS.idLength);
@@ -468,6 +484,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
     async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       await authenticate(deps.refreshRequests.authenticate, request, raw);
+      const key = idempotencyKey(request.headers);
       const parsed = refreshRequestBody.safeParse(parseJson(raw));
       if (!parsed.success) {
         throw new HttpError(
@@ -482,6 +499,7 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
         customer_id: wellFormed(parsed.data.customer_id),
         providers: (parsed.data.providers ?? []).map(wellFormed),
         task_ids: (parsed.data.task_ids ?? []).map(wellFormed),
+        idempotency_key: key,
         requested_at: now(),
       };
       let encoded: Buffer;

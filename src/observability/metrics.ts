@@ -99,7 +99,7 @@ export class StreamMetrics {
     });
     this.processorNotes = new Counter({
       name: 'refreshbus_processor_inputs_set_aside_total',
-      help: 'Inputs a processor deliberately set aside (committed), by processor and reason: stale-failure-after-success = a failure reported for a task whose success was already applied.',
+      help: 'Inputs a processor deliberately set aside (committed), by processor and reason: stale-failure-after-success = a failure reported for a task whose success was already applied; duplicate-request = a refresh request whose Idempotency-Key was already applied for the customer.',
       labelNames: ['processor', 'note'] as const,
       registers,
     });

@@ -7,6 +7,8 @@ export interface RefreshRequestedValue {
   customer_id: string;
   providers: string[];
   task_ids: string[];
+  /** Absent in records written before the field existed. */
+  idempotency_key?: string | null;
   requested_at: number;
 }
 
@@ -75,7 +77,9 @@ export type ProcessorOutput =
 /** Inputs a processor deliberately set aside, counted by the host in a metric. */
 export type ProcessorNote =
   /** a failure reported for a task whose success was already seen (a retried delivery that lost the race) */
-  'stale-failure-after-success';
+  | 'stale-failure-after-success'
+  /** a refresh request whose Idempotency-Key was already applied for the customer (a client's retry) */
+  | 'duplicate-request';
 
 export interface ReduceResult<S> {
   state: S | undefined;

@@ -341,11 +341,15 @@ export async function sendCalls(
         counts.lagMs = Math.max(0, sentAt - (startedAt + call.atMs));
         counts.maxLagMs = Math.max(counts.maxLagMs, counts.lagMs);
       }
-      const headers = options.signers[call.route]({
-        webhookId,
-        timestamp: Math.floor(sentAt / 1000),
-        body,
-      });
+      const headers = {
+        ...options.signers[call.route]({
+          webhookId,
+          timestamp: Math.floor(sentAt / 1000),
+          body,
+        }),
+        // a client retrying a refresh request sends the same key: it is applied once
+        ...(call.route === '/refresh-requests' ? { 'idempotency-key': call.id } : {}),
+      };
       let wait = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
       counts.inFlight++;
       try {

@@ -417,6 +417,23 @@ function endYodleeProcess(round: Round): void {
   }
 }
 
+/**
+ * Remembers a request's idempotency key among the customer's recent ids; false when it is there
+ * already. Requests without a key are each their own.
+ */
+function rememberRequest(
+  state: RoundsState,
+  r: RefreshRequestedValue,
+  settings: RoundSettings,
+): boolean {
+  if (!r.idempotency_key) return true;
+  const id = `request:${r.idempotency_key}`;
+  if (state.recent_event_ids.includes(id)) return false;
+  state.recent_event_ids.push(id);
+  if (state.recent_event_ids.length > settings.recentEventIds) state.recent_event_ids.shift();
+  return true;
+}
+
 function applyRequest(
   state: RoundsState,
   r: RefreshRequestedValue,
@@ -501,8 +518,13 @@ export function roundsProcessor(
       const customer = input.kind === 'event' ? input.event.customer_id : input.request.customer_id;
       const state = current ?? emptyState(customer, now);
       state.touched_at = now;
-      if (input.kind === 'request')
+      if (input.kind === 'request') {
+        // a client's retry of a request already applied (its first attempt stored, yet answered
+        // 503 or timed out): applied again, it would open a round of its own and complete it
+        if (!rememberRequest(state, input.request, settings))
+          return { state, outputs: [], notes: ['duplicate-request'] };
         return { state, outputs: applyRequest(state, input.request, now, settings) };
+      }
       const { outputs, notes } = applyEvent(state, input.event, now, settings);
       return notes.length > 0 ? { state, outputs, notes } : { state, outputs };
     },

@@ -700,6 +700,7 @@ describe('POST /refresh-requests with hostile bodies', () => {
             const value = JSON.parse(stored[0]?.value.toString() ?? '') as Record<string, unknown>;
             expect(Object.keys(value).sort()).toEqual([
               'customer_id',
+              'idempotency_key',
               'providers',
               'request_id',
               'requested_at',

@@ -246,8 +246,32 @@ describe('POST /refresh-requests', () => {
       customer_id: 'cust-7',
       providers: ['Bank_A', 'Bank_B'],
       task_ids: [],
+      idempotency_key: null,
       requested_at: Date.parse('2026-11-23T10:00:00.000Z'),
     });
+  });
+
+  it('carries the Idempotency-Key a client retries with; a malformed one is 400 naming the header', async () => {
+    const { app: a, published } = await app();
+    const send = (key: string) =>
+      a.inject({
+        method: 'POST',
+        url: '/refresh-requests',
+        headers: { ...json, 'idempotency-key': key },
+        payload: { customer_id: 'cust-7', task_ids: ['t-1'] },
+      });
+    expect((await send('req-2026-11-23/cust-7#1')).statusCode).toBe(200);
+    expect(JSON.parse(published[0]?.value.toString() ?? '')).toMatchObject({
+      idempotency_key: 'req-2026-11-23/cust-7#1',
+    });
+    for (const bad of ['', 'with space', 'x'.repeat(257), 'caf\u00e9']) {
+      const res = await send(bad);
+      expect([bad, res.statusCode]).toEqual([bad, 400]);
+      expect(res.json<{ error: { message: string } }>().error.message).toMatch(
+        /^Idempotency-Key: /,
+      );
+    }
+    expect(published).toHaveLength(1);
   });
 
   it('answers 400 INVALID_REQUEST naming what is wrong', async () => {
