@@ -39,6 +39,7 @@ function request(n: number, at: number) {
     customer_id: 'cust-1',
     providers: ['bud'],
     task_ids: [`t-${n}`],
+    idempotency_key: null,
     requested_at: at,
   };
 }
