@@ -1,6 +1,7 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetter } from '../../src/normalize/dlq.js';
+import { until } from './support/pipeline.js';
 import { registerValueSchema } from '../../src/registry/registry.js';
 import { readSchema } from '../../src/registry/schemas.js';
 import {
@@ -48,7 +49,14 @@ beforeAll(async () => {
   const res = new Resources();
   try {
     const kafka = testKafka();
-    await createTopics(await connectedAdmin(kafka, res), [requests, raw, dlq, processDlq], 2);
+    const admin = await connectedAdmin(kafka, res);
+    // a broker started a moment ago may not host a new topic's partitions yet
+    await until('the topics to be created', 30_000, () =>
+      createTopics(admin, [requests, raw, dlq, processDlq], 2).then(
+        () => true,
+        () => undefined,
+      ),
+    );
     const registry = testRegistry();
     schemaId = await registerValueSchema(registry, requests, await readSchema('RefreshRequested'));
     const producer = await connectedProducer(kafka, res, {
