@@ -10,15 +10,26 @@
 #
 # docker-compose.yml runs the three services beside Kafka and the registry (profile `app`).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22: a long-term-support line until April 2027 (Node 20 reached its end of life in April 2026)
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# the Kafka client (@confluentinc/kafka-javascript) builds librdkafka from the source in its npm
+# package, linked against the system's OpenSSL and zlib (CKJS_LINKING=dynamic: the static build
+# would download their sources, and its prebuilt binary comes from GitHub)
+RUN apt-get update \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+     g++ make python3 libssl-dev zlib1g-dev \
+  && rm -rf /var/lib/apt/lists/*
+ENV CKJS_LINKING=dynamic
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
 # `prepare` would run the build before the sources are here: install first, build after;
-# `postinstall` (patch-package: the fixes in patches/ to dependencies) is run by hand for that reason
-RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail
+# `postinstall` (patch-package: the fixes in patches/ to dependencies) and the Kafka client's
+# native build are run by hand for that reason
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail \
+  && npm rebuild @confluentinc/kafka-javascript
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -26,13 +37,20 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS production-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# no scripts: `prepare` (the build) is done in the build stage; production dependencies are plain JS
+# no scripts: `prepare` (the build) is done in the build stage; production dependencies are plain
+# JS but for the Kafka client, whose native build is taken from the build stage
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # kafkajs as patched in the build stage (patches/: patch-package is a dev dependency); kafkajs has
 # no dependencies of its own
 COPY --from=build /app/node_modules/kafkajs ./node_modules/kafkajs
+# the Kafka client with its native module and librdkafka (build/deps, found by rpath)
+COPY --from=build /app/node_modules/@confluentinc/kafka-javascript ./node_modules/@confluentinc/kafka-javascript
 
 FROM ${NODE_IMAGE} AS runtime
+# librdkafka's shared libraries: OpenSSL (node links its own) and zlib
+RUN apt-get update \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 zlib1g \
+  && rm -rf /var/lib/apt/lists/*
 # in a container the services listen beyond loopback, or published ports could not reach them;
 # a route with *_AUTH=none is then refused at start unless explicitly allowed
 ENV NODE_ENV=production \

@@ -101,10 +101,10 @@ describe('Dockerfile', () => {
     expect(fromBuild.map((c) => c.args)).toEqual([`--from=${build?.name} /app/dist ./dist`]);
   });
 
-  it('runs on Node 20, with production dependencies installed without scripts', () => {
+  it('runs on Node 22 (long-term support; 20 is end of life), with production dependencies installed without scripts', () => {
     for (const stage of stages) {
       const image = stage.from.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? '');
-      expect(image, stage.name).toMatch(/^(node:20[-.\w]*|gcr\.io\/distroless\/nodejs20[-\w]*)$/);
+      expect(image, stage.name).toMatch(/^(node:22[-.\w]*|gcr\.io\/distroless\/nodejs22[-\w]*)$/);
     }
     const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
     const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
@@ -124,6 +124,23 @@ describe('Dockerfile', () => {
     const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
     expect(of(depsStage, 'COPY').map((c) => c.args)).toContain(
       `--from=${build?.name} /app/node_modules/kafkajs ./node_modules/kafkajs`,
+    );
+  });
+
+  it('builds the Kafka client from source, linked against the system libraries it ships', () => {
+    const build = stages.find((s) => of(s, 'RUN').some((r) => r.args.includes('npm run build')));
+    expect(envKeys(build)).toContain('CKJS_LINKING');
+    expect(of(build, 'ENV').map((e) => e.args)).toContain('CKJS_LINKING=dynamic');
+    const runs = of(build, 'RUN').map((r) => r.args);
+    expect(runs.some((r) => /apt-get install .*libssl-dev.*zlib1g-dev/.test(r))).toBe(true);
+    expect(runs.some((r) => r.includes('npm rebuild @confluentinc/kafka-javascript'))).toBe(true);
+    const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
+    const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
+    expect(of(depsStage, 'COPY').map((c) => c.args)).toContain(
+      `--from=${build?.name} /app/node_modules/@confluentinc/kafka-javascript ./node_modules/@confluentinc/kafka-javascript`,
+    );
+    expect(of(runtime, 'RUN').some((r) => /apt-get install .*libssl3.*zlib1g/.test(r.args))).toBe(
+      true,
     );
   });
 
