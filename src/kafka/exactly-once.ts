@@ -308,8 +308,6 @@ export class CommitOutcomeUnknownError extends Error {
   }
 }
 
-const FENCED = FENCED_TYPES;
-
 /**
  * Consume → process → produce with exactly-once semantics on kafkajs, which predates KIP-447:
  * each input partition gets its own transactional producer (`<prefix>.<topic>.<partition>`), so
@@ -818,7 +816,7 @@ export class ExactlyOnceRunner {
       } catch (err) {
         const type = errorType(err) ?? 'UNKNOWN';
         this.options.onFailed?.({ topic, partition, type });
-        if (FENCED.has(type)) await this.fence(topic, partition);
+        if (FENCED_TYPES.has(type)) await this.fence(topic, partition);
         throw err;
       }
       result.afterCommit?.();
@@ -871,7 +869,7 @@ export class ExactlyOnceRunner {
       // successor's InitProducerId completes or aborts it on the broker
       await this.dropProducer(key);
       const type = errorType(err);
-      if (type && FENCED.has(type)) throw err;
+      if (type && FENCED_TYPES.has(type)) throw err;
       // (the next producer's creation clears the cached committed offsets: they are read again)
       this.options.onCommitUncertain?.(topic, partition);
       throw new CommitOutcomeUnknownError(key, err);

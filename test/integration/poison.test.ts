@@ -77,11 +77,7 @@ describe('the normalizer with poison on a partition', () => {
       waitForLeaders: true,
     });
     resources.track(
-      await startNormalizer(
-        config,
-        endpointsOf(config),
-        createLogger(process.env.POISON_LOG ?? 'silent'),
-      ),
+      await startNormalizer(config, endpointsOf(config), createLogger('silent')),
       (n) => n.close(),
     );
     const long = (c: string) => c.repeat(250); // within the limits, but not this topic's
