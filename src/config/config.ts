@@ -103,6 +103,12 @@ export const configSchema = z.object({
       'Confluent-compatible Schema Registry base URL (for Apicurio: http://host:port/apis/ccompat/v7). Required with KAFKA_BROKERS.',
     ),
   KAFKA_CLIENT_ID: z.string().min(1).default('refreshbus').describe('Kafka client id prefix.'),
+  KAFKA_ENGINE: z
+    .enum(['kafkajs', 'librdkafka'])
+    .default('kafkajs')
+    .describe(
+      'Exactly-once engine of the normalizer and processors: `kafkajs` (a transactional producer per input partition) or `librdkafka` (@confluentinc/kafka-javascript, exactly-once v2: one transactional producer per instance). Being measured (issue 17).',
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -46,7 +46,21 @@ export const FENCED_TYPES: ReadonlySet<string> = new Set([
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  // librdkafka's own: the producer was fenced
+  '_FENCED',
 ]);
+
+/** librdkafka's names (`ERR_MSG_SIZE_TOO_LARGE`) as Kafka's protocol names them. */
+const LIBRDKAFKA_NAMES: Readonly<Record<string, string>> = {
+  MSG_SIZE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  _MSG_TIMED_OUT: 'REQUEST_TIMED_OUT',
+};
+
+/** A Kafka error type in the protocol's words, whichever client named it. */
+export function protocolType(type: string): string {
+  const bare = type.startsWith('ERR_') ? type.slice(4) : type;
+  return LIBRDKAFKA_NAMES[bare] ?? bare;
+}
 
 /** Errors of the registry's client that say the bytes are not in its wire format. */
 const NOT_OUR_FORMAT = new Set(['ConfluentSchemaRegistryArgumentError']);
@@ -84,7 +98,7 @@ const prop = (e: unknown, key: string): unknown =>
 export function kafkaErrorType(err: unknown): string | undefined {
   for (const e of chain(err)) {
     const type = prop(e, 'type');
-    if (typeof type === 'string') return type;
+    if (typeof type === 'string') return protocolType(type);
   }
   return undefined;
 }
@@ -94,7 +108,8 @@ export function classify(err: unknown): ErrorClass {
   const links = chain(err);
   for (const e of links) {
     if (e instanceof PoisonError) return 'deterministic';
-    const type = prop(e, 'type');
+    const raw = prop(e, 'type');
+    const type = typeof raw === 'string' ? protocolType(raw) : undefined;
     if (typeof type === 'string' && FENCED_TYPES.has(type)) return 'fenced';
     if (typeof type === 'string' && RECORD_REFUSED.has(type)) return 'deterministic';
   }

@@ -382,6 +382,13 @@ export class ExactlyOnceRunner {
 
   on: Consumer['on'] = (event, listener) => this.consumer.on(event, listener);
 
+  /** Called on every assignment (metrics, partition health). */
+  onAssigned(listener: (assignment: Record<string, number[]>) => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      listener(event.payload.memberAssignment);
+    });
+  }
+
   async start(): Promise<void> {
     await this.admin.connect();
     await this.assertStableOffsetsSupported();

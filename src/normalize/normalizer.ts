@@ -1,6 +1,7 @@
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config/config.js';
-import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
+import { createStreamRunner } from '../kafka/stream-runner.js';
+import type { StreamRunner } from '../kafka/stream-runner.js';
 import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
 import { createKafka } from '../kafka/client.js';
 import { createMissingTopics } from '../kafka/topics.js';
@@ -114,7 +115,7 @@ export function normalizeBatch(
 }
 
 export interface RunningNormalizer {
-  readonly runner: ExactlyOnceRunner;
+  readonly runner: StreamRunner;
   /** Member of its group, transactions not stalled. */
   readiness(): Readiness;
   /** The /healthz, /readyz, /metrics server, when started with `ops: true`. */
@@ -149,8 +150,10 @@ export async function startNormalizer(
     registerValueSchema(registry, config.TOPIC_REFRESH_EVENTS, schema),
   );
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
-  const runner = new ExactlyOnceRunner({
+  const runner = createStreamRunner(config.KAFKA_ENGINE, {
     kafka,
+    brokers: endpoints.brokers,
+    clientId: `${config.KAFKA_CLIENT_ID}-normalize`,
     groupId: config.NORMALIZE_GROUP_ID,
     topics: [config.TOPIC_WEBHOOKS_RAW],
     transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,

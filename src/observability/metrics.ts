@@ -1,9 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type {
-  CommittedTransaction,
-  ExactlyOnceRunner,
-  PartitionLag,
-} from '../kafka/exactly-once.js';
+import type { CommittedTransaction, PartitionLag } from '../kafka/exactly-once.js';
+import type { StreamRunner } from '../kafka/stream-runner.js';
 import type { Logger } from '../lib/logger.js';
 import { PartitionHealth } from './partition-health.js';
 
@@ -34,7 +31,7 @@ export class StreamMetrics {
   readonly restoreRecords: Counter<'store'>;
   readonly processorNotes: Counter<'processor' | 'note'>;
   readonly poison: Counter<'service' | 'code' | 'kind'>;
-  private readonly runners = new Map<StreamService, ExactlyOnceRunner>();
+  private readonly runners = new Map<StreamService, StreamRunner>();
   private readonly readiness = new Map<StreamService, () => boolean>();
   private readonly stores = new Map<StreamService, () => Record<string, number>>();
   private readonly health = new Map<StreamService, PartitionHealth>();
@@ -233,15 +230,15 @@ export class StreamMetrics {
   }
 
   /** Reports a running runner's assignment, lag, rebalances and readiness. */
-  attachRunner(service: StreamService, runner: ExactlyOnceRunner, ready: () => boolean): void {
+  attachRunner(service: StreamService, runner: StreamRunner, ready: () => boolean): void {
     this.runners.set(service, runner);
     this.readiness.set(service, ready);
     let polling: NodeJS.Timeout | undefined;
-    runner.on(runner.events.GROUP_JOIN, (event) => {
+    runner.onAssigned((assignment) => {
       this.rebalances.inc({ service });
       const tracker = this.health.get(service);
       if (!tracker) return;
-      tracker.assigned(event.payload.memberAssignment, Date.now());
+      tracker.assigned(assignment, Date.now());
       polling ??= this.pollLag(service, runner, tracker.stallMs);
     });
   }
@@ -250,7 +247,7 @@ export class StreamMetrics {
    * Feeds the service's partition health the runner's lag on an interval, until the runner
    * stops: a stalled partition's lag is what tells it has input, and scraping is no clock.
    */
-  private pollLag(service: StreamService, runner: ExactlyOnceRunner, stallMs: number) {
+  private pollLag(service: StreamService, runner: StreamRunner, stallMs: number) {
     let inFlight = false;
     const timer = setInterval(
       () => {

@@ -10,7 +10,8 @@ import { LIMITS, recordSize } from '../contract/limits.js';
 import { CoPartitionedAssigner } from '../kafka/co-partitioned-assigner.js';
 import { NotReadyError, PoisonError } from '../kafka/errors.js';
 import { deadLetter } from '../normalize/dlq.js';
-import { ExactlyOnceRunner } from '../kafka/exactly-once.js';
+import { createStreamRunner } from '../kafka/stream-runner.js';
+import type { StreamRunner } from '../kafka/stream-runner.js';
 import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
 import { changelogTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
@@ -43,7 +44,7 @@ export type OutputEncoders = Record<ProcessorOutput['kind'], AvroEncoder>;
  * processors; this file only wires.
  */
 export class ProcessorHost {
-  readonly runner: ExactlyOnceRunner;
+  readonly runner: StreamRunner;
   private readonly processors: { processor: Processor<unknown>; changelog: string }[];
   /** Per assigned, restored partition: every processor's state (store index = processor's). */
   private readonly partitions = new Map<number, PartitionStore>();
@@ -65,6 +66,7 @@ export class ProcessorHost {
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: StreamMetrics,
+    brokers: readonly string[] = [],
   ) {
     const [roundsLog = '', alertsLog = ''] = changelogTopics(config);
     const wanted = new Set(config.PROCESSORS);
@@ -99,8 +101,10 @@ export class ProcessorHost {
         changelog: alertsLog,
       });
     }
-    this.runner = new ExactlyOnceRunner({
+    this.runner = createStreamRunner(config.KAFKA_ENGINE, {
       kafka,
+      brokers,
+      clientId: `${config.KAFKA_CLIENT_ID}-process`,
       groupId: config.PROCESS_APPLICATION_ID,
       topics: [config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_REQUESTS],
       transactionalIdPrefix: config.PROCESS_APPLICATION_ID,

@@ -63,7 +63,16 @@ export async function startProcessors(
     alert: await register('ReconnectAlert', config.TOPIC_CUSTOMER_ALERTS),
   }));
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
-  const host = new ProcessorHost(kafka, registry, encoders, config, log, options.clock, metrics);
+  const host = new ProcessorHost(
+    kafka,
+    registry,
+    encoders,
+    config,
+    log,
+    options.clock,
+    metrics,
+    endpoints.brokers,
+  );
   const health = metrics.partitionHealth('process', config.READINESS_STALL_MS);
   const readiness = (): Readiness => {
     const now = Date.now();

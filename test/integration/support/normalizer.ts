@@ -9,7 +9,7 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
   return loadConfig({
     KAFKA_BROKERS: brokers().join(','),
     SCHEMA_REGISTRY_URL: registryUrl(),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
     TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
@@ -25,6 +25,8 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
     TOPIC_PARTITIONS: '3',
     NORMALIZE_GROUP_ID: uniqueName('normalizer'),
     NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer-txn'),
+    // the exactly-once engine under test (issue 17): KAFKA_ENGINE=librdkafka npx vitest run …
+    ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
     ...extra,
   });
 }

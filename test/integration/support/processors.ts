@@ -12,7 +12,7 @@ export function processorConfig(extra: Record<string, string> = {}): Config {
   return loadConfig({
     KAFKA_BROKERS: brokers().join(','),
     SCHEMA_REGISTRY_URL: registryUrl(),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
     TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
@@ -28,6 +28,7 @@ export function processorConfig(extra: Record<string, string> = {}): Config {
     ROUND_SETTLE_MS: '1500',
     ROUND_RETRY_GRACE_MS: '4000',
     ROUND_QUIET_DEADLINE_MS: '6000',
+    ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
     ...extra,
   });
 }

@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ExactlyOnceRunner, PartitionLag } from '../../../src/kafka/exactly-once.js';
+import type { PartitionLag } from '../../../src/kafka/exactly-once.js';
+import type { StreamRunner } from '../../../src/kafka/stream-runner.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { StreamMetrics, createMetricsRegistry } from '../../../src/observability/metrics.js';
 import { runnerReadiness } from '../../../src/observability/ops-server.js';
 
-const GROUP_JOIN = 'consumer.group_join';
-
-/** What StreamMetrics uses of a runner: its events, status and lag. */
+/** What StreamMetrics uses of a runner: its assignments, status and lag. */
 function fakeRunner() {
   const emitter = new EventEmitter();
   const state = {
@@ -17,8 +16,8 @@ function fakeRunner() {
     lagFails: false,
   };
   const runner = {
-    events: { GROUP_JOIN },
-    on: (event: string, listener: (e: unknown) => void) => emitter.on(event, listener),
+    onAssigned: (listener: (assignment: Record<string, number[]>) => void) =>
+      emitter.on('assigned', listener),
     status: () => ({
       member: !state.stopped,
       assignment: { raw: [0, 1] },
@@ -34,9 +33,9 @@ function fakeRunner() {
     },
   };
   const join = (assignment: Record<string, number[]>) => {
-    emitter.emit(GROUP_JOIN, { payload: { memberAssignment: assignment } });
+    emitter.emit('assigned', assignment);
   };
-  return { runner: runner as unknown as ExactlyOnceRunner, state, join };
+  return { runner: runner as unknown as StreamRunner, state, join };
 }
 
 /** A gauge's samples by `topic/partition`. */

@@ -1,0 +1,453 @@
+/**
+ * The consume loop of exactly-once processing on `@confluentinc/kafka-javascript` (librdkafka),
+ * exactly-once v2 (KIP-447) — the part Kafka Streams calls `TaskExecutor`. Every assigned
+ * partition is consumed concurrently; each chunk of input is processed and joins the instance's
+ * one open transaction ({@link TransactionGroup}), whose commit carries the chunk's offsets with
+ * the consumer's group metadata: a member the group has dropped cannot commit, so there is no
+ * per-partition producer, offset floor or ownership check. Committed offsets are read stable by
+ * librdkafka itself (read_committed). Failures are retried or dead-lettered as
+ * src/kafka/errors.ts classifies them.
+ */
+import { randomUUID } from 'node:crypto';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from '../../lib/logger.js';
+import { ProcessingError, classify, failureOf, kafkaErrorType } from '../errors.js';
+import type { ErrorClass } from '../errors.js';
+import { chunkMessages } from '../exactly-once.js';
+import type {
+  ExactlyOnceOptions,
+  InputChunk,
+  PartitionLag,
+  ProcessResult,
+  RunnerStatus,
+  TopicRecords,
+} from '../exactly-once.js';
+import type { InputOffset, Work } from './transactions.js';
+import { CommitOutcomeUnknownError, TransactionGroup } from './transactions.js';
+
+export type EosRunnerOptions = Omit<
+  ExactlyOnceOptions,
+  'kafka' | 'partitionAssigners' | 'transactionalIdPrefix' | 'startupCheckTimeoutMs'
+> & {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /**
+   * The instance's transactional id is `<prefix>.<random>`: unique per running instance; what a
+   * crashed instance left open the broker aborts after `transactionTimeoutMs`.
+   */
+  readonly transactionalIdPrefix: string;
+  /** Longest a transaction stays open while work keeps joining. @default 100 */
+  readonly commitIntervalMs?: number;
+};
+
+/** The partition was revoked (or the runner stopped) while its work was being built. */
+class StaleError extends Error {
+  constructor() {
+    super('the partition is no longer this member’s');
+    this.name = 'StaleError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** See the module's comment. */
+export class EosRunner {
+  private readonly kafka: KafkaJS.Kafka;
+  private readonly consumer: KafkaJS.Consumer;
+  private readonly admin: KafkaJS.Admin;
+  private readonly group: TransactionGroup;
+  /** Bumped at every revocation: work begun under an older generation is not committed. */
+  private generation = 0;
+  private stopped = false;
+  private member = false;
+  private lost = false;
+  private assignment: Record<string, number[]> = {};
+  private failingSince: number | undefined;
+  private readonly assignedListeners: ((assignment: Record<string, number[]>) => void)[] = [];
+  /** The next offset to read of each partition as last committed by this member. */
+  private readonly committedNext = new Map<string, string>();
+
+  constructor(private readonly options: EosRunnerOptions) {
+    this.kafka = new KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: [...options.brokers],
+        clientId: options.clientId,
+        logLevel: KafkaJS.logLevel.WARN,
+        logger: librdkafkaLogger(options.logger),
+      },
+    });
+    this.consumer = this.kafka.consumer({
+      kafkaJS: {
+        groupId: options.groupId,
+        fromBeginning: true,
+        autoCommit: false,
+        readUncommitted: false,
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        rebalanceTimeout: 60_000,
+        // equal partition counts are co-partitioned: partition p of every input to one member
+        partitionAssigners: [KafkaJS.PartitionAssigners.range],
+      },
+      'js.consumer.max.batch.size': options.maxRecordsPerTransaction ?? 2000,
+      rebalance_cb: (
+        err: { code: number },
+        assignment: { topic: string; partition: number }[],
+        fns: { assignmentLost(): boolean },
+      ) => this.onRebalance(err.code, assignment, fns.assignmentLost()),
+    });
+    this.admin = this.kafka.admin();
+    this.group = new TransactionGroup({
+      kafka: this.kafka,
+      transactionalId: `${options.transactionalIdPrefix}.${randomUUID().slice(0, 8)}`,
+      consumer: this.consumer,
+      logger: options.logger,
+      commitIntervalMs: options.commitIntervalMs ?? 100,
+      maxRecords: 20_000,
+      transactionTimeoutMs: options.transactionTimeoutMs ?? 10_000,
+    });
+  }
+
+  /** Called on every assignment (metrics, partition health). */
+  onAssigned(listener: (assignment: Record<string, number[]>) => void): void {
+    this.assignedListeners.push(listener);
+  }
+
+  private key(topic: string, partition: number): string {
+    return this.options.producerKey?.(topic, partition) ?? `${topic}.${partition}`;
+  }
+
+  private async onRebalance(
+    code: number,
+    assignment: { topic: string; partition: number }[],
+    lost: boolean,
+  ): Promise<void> {
+    if (code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS) {
+      this.generation++;
+      this.member = false;
+      this.lost ||= lost;
+      // what this member built for them commits under the generation it was built in
+      if (!lost) await this.group.flush().catch(() => undefined);
+      this.committedNext.clear();
+      return;
+    }
+    if (code !== KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) return;
+    const byTopic: Record<string, number[]> = {};
+    for (const { topic, partition } of assignment) (byTopic[topic] ??= []).push(partition);
+    this.assignment = byTopic;
+    this.member = true;
+    const rejoined = this.lost;
+    this.lost = false;
+    this.options.onAssignment?.(byTopic, { rejoined });
+    for (const listener of this.assignedListeners) listener(byTopic);
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics] });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const generation = this.generation;
+        const chunks = chunkMessages(
+          batch.messages as unknown as KafkaMessage[],
+          this.options.maxRecordsPerTransaction ?? 2000,
+          this.options.maxBytesPerTransaction ?? 1024 * 1024,
+        );
+        for (const messages of chunks) {
+          const chunk: InputChunk = {
+            topic: batch.topic,
+            partition: batch.partition,
+            messages,
+            highWatermark: batch.highWatermark,
+          };
+          const last = messages[messages.length - 1]?.offset;
+          if (last === undefined) continue;
+          // not resolved: the client seeks back to the first record not committed
+          if (
+            !(await this.runChunk(chunk, () => payload.isStale() || generation !== this.generation))
+          )
+            return;
+          payload.resolveOffset(last);
+        }
+      },
+    });
+  }
+
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Processes and commits one chunk, retrying as its failures' class says; a record that fails
+   * deterministically — or for an unknown reason `maxUnknownAttempts` times — is found by trying
+   * the chunk's records one at a time and dead-lettered with its offset. False when the chunk
+   * must be left (stopped, revoked).
+   */
+  private async runChunk(chunk: InputChunk, stale: () => boolean): Promise<boolean> {
+    const { topic, partition } = chunk;
+    const last = chunk.messages[chunk.messages.length - 1]?.offset;
+    if (last === undefined) return true;
+    const next = (BigInt(last) + 1n).toString();
+    let backoff = 250;
+    let unknown = 0;
+    let poison: { err: unknown; kind: ErrorClass } | undefined;
+    for (;;) {
+      if (this.isStopped() || stale()) return false;
+      const started = process.hrtime.bigint();
+      let result: ProcessResult | undefined;
+      try {
+        await this.options.beforeChunk?.(chunk);
+        const failure = poison;
+        await this.group.run(this.key(topic, partition), async () => {
+          if (this.isStopped() || stale()) throw new StaleError();
+          const offsets = [{ topic, partition, offset: next }];
+          if (failure) {
+            const [message] = chunk.messages;
+            if (!message || !this.options.deadLetter) return { records: [], offsets };
+            return {
+              records: this.options.deadLetter(
+                { topic, partition },
+                message,
+                failureOf(failure.err, failure.kind),
+              ),
+              offsets,
+            };
+          }
+          try {
+            const out = await this.options.process(chunk);
+            result = Array.isArray(out) ? { records: out } : out;
+          } catch (err) {
+            throw new ProcessingError(err);
+          }
+          if (this.isStopped() || stale()) throw new StaleError();
+          return { records: result.records, offsets };
+        });
+      } catch (err) {
+        if (err instanceof StaleError) return false;
+        if (err instanceof CommitOutcomeUnknownError) {
+          // the group's committed offset (read stable) says whether it landed
+          if (!(await this.landed(topic, partition, next))) continue;
+        } else {
+          const kind = classify(err);
+          const type =
+            kafkaErrorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
+          this.failingSince ??= Date.now();
+          this.options.onFailed?.({ topic, partition, type });
+          if (kind === 'unknown') unknown++;
+          const maxUnknown = this.options.maxUnknownAttempts ?? 5;
+          if (
+            !poison &&
+            this.options.deadLetter &&
+            (kind === 'deterministic' || (kind === 'unknown' && unknown >= maxUnknown))
+          ) {
+            if (chunk.messages.length > 1) {
+              this.options.logger.warn(
+                { topic, partition, kind, records: chunk.messages.length },
+                'a chunk failed for a reason that will not go away; trying its records one by one',
+              );
+              for (const m of chunk.messages)
+                if (!(await this.runChunk({ ...chunk, messages: [m] }, stale))) return false;
+              return true;
+            }
+            poison = { err, kind };
+            continue;
+          }
+          this.options.logger.warn(
+            { err, topic, partition, kind, retryInMs: backoff },
+            'transaction failed; retrying',
+          );
+          const until = Date.now() + backoff;
+          while (Date.now() < until && !this.isStopped() && !stale())
+            await sleep(Math.min(250, until - Date.now()));
+          backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
+          continue;
+        }
+      }
+      this.failingSince = undefined;
+      this.committedNext.set(`${topic}:${partition}`, next);
+      if (poison) {
+        const failure = failureOf(poison.err, poison.kind);
+        this.options.logger.error(
+          {
+            topic,
+            partition,
+            offset: chunk.messages[0]?.offset,
+            code: failure.code,
+            kind: poison.kind,
+            reason: failure.message.slice(0, 300),
+          },
+          'input record dead-lettered',
+        );
+        this.options.onDeadLettered?.({ topic, partition, code: failure.code, kind: poison.kind });
+        return true;
+      }
+      result?.afterCommit?.();
+      this.options.onCommitted?.({
+        topic,
+        partition,
+        records: chunk.messages.length,
+        outputs: countByTopic(result?.records ?? []),
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
+      return true;
+    }
+  }
+
+  /** Whether the group's committed offset of the partition reached `next` (read stable). */
+  private async landed(topic: string, partition: number, next: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [committed] = await this.consumer.committed([{ topic, partition }]);
+        const at = offsetOf(committed?.offset);
+        return at !== undefined && at >= BigInt(next);
+      } catch (err) {
+        if (attempt >= 20 || this.isStopped()) throw err;
+        await sleep(250);
+      }
+    }
+  }
+
+  /** The input offsets of `key`'s partitions as committed: a timer transaction commits them again. */
+  private async keyOffsets(key: string): Promise<InputOffset[]> {
+    const partitions = Object.entries(this.assignment).flatMap(([topic, parts]) =>
+      parts.filter((p) => this.key(topic, p) === key).map((partition) => ({ topic, partition })),
+    );
+    const unknown = partitions.filter(
+      (tp) => !this.committedNext.has(`${tp.topic}:${tp.partition}`),
+    );
+    if (unknown.length > 0) {
+      for (const c of await this.consumer.committed(unknown))
+        if (offsetOf(c.offset) !== undefined)
+          this.committedNext.set(`${c.topic}:${c.partition}`, c.offset);
+    }
+    return partitions.flatMap(({ topic, partition }) => {
+      const offset = this.committedNext.get(`${topic}:${partition}`);
+      return offset === undefined ? [] : [{ topic, partition, offset }];
+    });
+  }
+
+  /**
+   * Runs a transaction that consumes no input (timers firing), never in the same transaction as
+   * other work on `topic`/`partition`'s key. It commits the key's input offsets again, so that a
+   * member the group dropped cannot commit it.
+   */
+  async transact(
+    topic: string,
+    partition: number,
+    build: () => Promise<ProcessResult>,
+  ): Promise<void> {
+    const generation = this.generation;
+    const key = this.key(topic, partition);
+    const started = process.hrtime.bigint();
+    let result: ProcessResult | undefined;
+    try {
+      await this.group.run(key, async (): Promise<Work | undefined> => {
+        if (this.isStopped() || generation !== this.generation) throw new StaleError();
+        result = await build();
+        const records = result.records.filter((r) => r.messages.length > 0);
+        if (records.length === 0) return undefined;
+        return { records, offsets: await this.keyOffsets(key) };
+      });
+    } catch (err) {
+      if (err instanceof StaleError) return;
+      const type = kafkaErrorType(err) ?? 'UNKNOWN';
+      this.options.onFailed?.({ topic, partition, type });
+      // whether it landed cannot be told by offsets: the state must be read again
+      if (err instanceof CommitOutcomeUnknownError)
+        this.options.onCommitUncertain?.(topic, partition);
+      throw err;
+    }
+    const done = result;
+    if (!done) return;
+    done.afterCommit?.();
+    const records = done.records.filter((r) => r.messages.length > 0);
+    if (records.length === 0) return;
+    this.options.onCommitted?.({
+      topic,
+      partition,
+      records: 0,
+      outputs: countByTopic(records),
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    });
+  }
+
+  /** Nothing to do under exactly-once v2: the consumer's stable offset read is the fence. */
+  initProducer(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  status(): RunnerStatus {
+    return {
+      member: this.member && !this.stopped,
+      assignment: this.assignment,
+      failingSince: this.failingSince,
+      lastHeartbeatAt: Date.now(),
+      stopped: this.stopped,
+    };
+  }
+
+  /** End offset minus the group's committed offset, per assigned partition. */
+  async lag(): Promise<PartitionLag[]> {
+    const lags: PartitionLag[] = [];
+    const topics = Object.keys(this.assignment);
+    if (topics.length === 0) return lags;
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    for (const topic of topics) {
+      const assigned = new Set(this.assignment[topic]);
+      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of await this.admin.fetchTopicOffsets(topic)) {
+        if (!assigned.has(end.partition)) continue;
+        const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
+        const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
+        const lag = BigInt(end.high) - from;
+        lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
+      }
+    }
+    return lags;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.group.flush().catch(() => undefined);
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.group.close();
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** A committed offset, if there is one (the client answers null or -1001 when none). */
+function offsetOf(value: unknown): bigint | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const offset = BigInt(value);
+  return offset >= 0n ? offset : undefined;
+}
+
+function countByTopic(records: readonly TopicRecords[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { topic, messages } of records) counts[topic] = (counts[topic] ?? 0) + messages.length;
+  return counts;
+}
+
+/** The client's logs, routed into pino (warnings and errors only). */
+function librdkafkaLogger(logger: Logger): KafkaJS.Logger {
+  const log = logger.child({ component: 'kafka' });
+  const self: KafkaJS.Logger = {
+    info: (message, extra) => {
+      log.debug(extra ?? {}, message);
+    },
+    error: (message, extra) => {
+      log.error(extra ?? {}, message);
+    },
+    warn: (message, extra) => {
+      log.warn(extra ?? {}, message);
+    },
+    debug: () => undefined,
+    namespace: () => self,
+    setLogLevel: () => undefined,
+  };
+  return self;
+}
