@@ -89,6 +89,8 @@ export class EosRunner {
         partitionAssigners: [KafkaJS.PartitionAssigners.range],
       },
       'js.consumer.max.batch.size': options.maxRecordsPerTransaction ?? 2000,
+      // librdkafka prefetches up to this per partition (default 64 MB: an RSS of 1 GB measured)
+      'queued.max.messages.kbytes': 16_384,
       rebalance_cb: (
         err: { code: number },
         assignment: { topic: string; partition: number }[],

@@ -81,7 +81,6 @@ export interface TransactionGroupOptions {
 
 interface Member {
   readonly work: Work;
-  readonly sent: Promise<unknown>[];
   readonly done: { resolve: () => void; reject: (err: unknown) => void };
 }
 
@@ -152,7 +151,7 @@ export class TransactionGroup {
     }
     const joined = work;
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ work: joined, sent: [], done: { resolve, reject } });
+      this.waiting.push({ work: joined, done: { resolve, reject } });
       this.maybeCommit();
     });
   }
@@ -221,19 +220,42 @@ export class TransactionGroup {
       for (const m of members) m.done.reject(err);
       return;
     }
-    for (const m of members) {
-      for (const { topic, messages } of m.work.records)
-        if (messages.length > 0) m.sent.push(txn.send({ topic, messages: [...messages] }));
-    }
-    // every send's delivery report, each attributed to its work
+    // every record handed to librdkafka, which batches them (linger.ms); only failed deliveries
+    // are reported (delivery.report.only.error), each to the work it belongs to
     const refused = new Map<Member, unknown>();
-    await Promise.all(
-      members.map(async (m) => {
-        const results = await Promise.allSettled(m.sent);
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed) refused.set(m, failed.reason);
-      }),
-    );
+    const client = internalClient(producer);
+    for (const m of members) {
+      const report = {
+        resolve: () => undefined,
+        reject: (err: unknown) => {
+          if (!refused.has(m)) refused.set(m, err);
+        },
+      };
+      for (const { topic, messages } of m.work.records)
+        for (const message of messages) {
+          try {
+            client.produce(
+              topic,
+              message.partition ?? -1,
+              asBuffer(message.value),
+              message.key ?? null,
+              message.timestamp ? Number(message.timestamp) : 0,
+              report,
+              rdkafkaHeaders(message.headers),
+            );
+          } catch (err) {
+            // refused before it left (larger than message.max.bytes, a full queue)
+            report.reject(err);
+          }
+        }
+    }
+    try {
+      // until every record is acknowledged or failed; failures' reports are then due
+      await producer.flush({ timeout: this.options.transactionTimeoutMs ?? 10_000 });
+      await new Promise((r) => setImmediate(r));
+    } catch (err) {
+      for (const m of members) if (!refused.has(m)) refused.set(m, err);
+    }
     if (refused.size > 0) {
       await this.abort(txn);
       const first = [...refused.values()][0];
@@ -305,6 +327,8 @@ export class TransactionGroup {
           maxInFlightRequests: 5,
         },
         'linger.ms': 5,
+        // records are produced through the binding (see commitNow): only failures are reported
+        'delivery.report.only.error': true,
       });
       const connected = p.connect().then(() => p);
       connected.catch(() => {
@@ -320,6 +344,45 @@ export class TransactionGroup {
     this.producer = undefined;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
   }
+}
+
+/** What {@link TransactionGroup} uses of the client's binding: produce without a promise each. */
+interface RawProducer {
+  produce(
+    topic: string,
+    partition: number,
+    value: Buffer | null,
+    key: Buffer | string | null,
+    timestamp: number,
+    opaque: { resolve(): void; reject(err: unknown): void },
+    headers: Record<string, Buffer | string>[] | null,
+  ): unknown;
+}
+
+/**
+ * The producer's binding: its KafkaJS `send` awaits a promise per record, which costs more than
+ * the record's processing; commit_transaction flushes and fails if any record failed anyway.
+ */
+function internalClient(producer: Producer): RawProducer {
+  return (producer as unknown as { _getInternalClient(): RawProducer })._getInternalClient();
+}
+
+function asBuffer(value: Buffer | string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+/** kafkajs-shaped headers as the binding takes them: one `{ name: value }` per value. */
+function rdkafkaHeaders(
+  headers: TopicRecords['messages'][number]['headers'],
+): Record<string, Buffer | string>[] | null {
+  if (!headers) return null;
+  const list: Record<string, Buffer | string>[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) list.push({ [name]: v });
+  }
+  return list;
 }
 
 function mergeOffsets(
