@@ -7,10 +7,13 @@
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EosRunner } from '../../src/kafka/eos/runner.js';
+import { createLogger } from '../../src/lib/logger.js';
 import {
   Resources,
   brokers,
   connectedAdmin,
+  connectedProducer,
   createTopics,
   readAll,
   testKafka,
@@ -98,4 +101,116 @@ describe('@confluentinc/kafka-javascript on the real broker', () => {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
     expect(committed?.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(20);
   }, 120_000);
+});
+
+describe('the librdkafka engine (EosRunner) on the real broker', () => {
+  it('co-partitions inputs of equal partition counts across members (range assignor), keys land where kafkajs puts them, and a member leaving loses and doubles nothing', async () => {
+    const [events, requests, output, groupId] = [
+      uniqueName('eos-events'),
+      uniqueName('eos-requests'),
+      uniqueName('eos-out'),
+      uniqueName('eos-group'),
+    ];
+    const admin = await connectedAdmin(testKafka(), resources);
+    await until('the topics to be created', 30_000, () =>
+      createTopics(admin, [events, requests, output], 4).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    const assignments = new Map<string, Record<string, number[]>>();
+    const runner = (name: string) => {
+      const r = new EosRunner({
+        brokers: brokers(),
+        clientId: name,
+        groupId,
+        topics: [events, requests],
+        transactionalIdPrefix: `${groupId}.${name}`,
+        // one key per partition number: the state events and requests of a customer share
+        producerKey: (_topic, partition) => `p${String(partition)}`,
+        partitionsConsumedConcurrently: 8,
+        sessionTimeoutMs: 6000,
+        logger: createLogger('silent'),
+        process: (chunk) =>
+          Promise.resolve([
+            {
+              topic: output,
+              messages: chunk.messages.map((m) => ({
+                key: m.key,
+                value: Buffer.from(
+                  `${chunk.topic}/${String(chunk.partition)}/${m.value?.toString() ?? ''}`,
+                ),
+              })),
+            },
+          ]),
+      });
+      r.onAssigned((assignment) => assignments.set(name, assignment));
+      return resources.track(r, (x) => x.stop());
+    };
+    const first = runner('first');
+    await first.start();
+    const second = runner('second');
+    await second.start();
+    await until('both members to hold partitions', 60_000, () => {
+      const held = [...assignments.values()].filter((a) => Object.keys(a).length > 0);
+      const total = held.flatMap((a) => Object.values(a).flat()).length;
+      return held.length === 2 && total === 8 ? true : undefined;
+    });
+    for (const assignment of assignments.values()) {
+      // partition p of both inputs, or neither
+      expect([...(assignment[events] ?? [])].sort()).toEqual(
+        [...(assignment[requests] ?? [])].sort(),
+      );
+      expect(assignment[events]?.length).toBe(2);
+    }
+
+    // a customer's records go to the same partition number whichever client wrote them: kafkajs's
+    // default partitioner (the ingest) and librdkafka's murmur2_random (the engine's outputs)
+    const keys = Array.from({ length: 40 }, (_, i) => `customer-${String(i)}`);
+    const kafkajsProducer = await connectedProducer(testKafka(), resources);
+    await kafkajsProducer.send({
+      topic: requests,
+      messages: keys.map((key) => ({ key, value: 'request' })),
+    });
+    const ckjs = new KafkaJS.Kafka({
+      kafkaJS: { brokers: brokers(), logLevel: KafkaJS.logLevel.ERROR },
+    });
+    const ckjsProducer = resources.track(ckjs.producer(), (p) => p.disconnect());
+    await ckjsProducer.connect();
+    await ckjsProducer.send({
+      topic: events,
+      messages: keys.map((key) => ({ key, value: 'event' })),
+    });
+
+    const copies = await readAll(testKafka(), output, { readCommitted: true, count: 80 });
+    const partitionOf = new Map<string, Set<string>>();
+    for (const c of copies) {
+      const [topic = '', partition = ''] = (c.value?.toString() ?? '').split('/');
+      const key = c.key?.toString() ?? '';
+      const seen = partitionOf.get(key) ?? new Set<string>();
+      seen.add(partition);
+      partitionOf.set(key, seen);
+      expect([events, requests]).toContain(topic);
+    }
+    expect(copies).toHaveLength(80);
+    for (const key of keys) expect(partitionOf.get(key)?.size).toBe(1);
+
+    // the first member leaves: the second takes every partition; what comes after is copied once
+    await first.stop();
+    await until('the second member to hold every partition', 60_000, () => {
+      const a = assignments.get('second') ?? {};
+      return (a[events]?.length ?? 0) === 4 && (a[requests]?.length ?? 0) === 4 ? true : undefined;
+    });
+    await ckjsProducer.send({
+      topic: events,
+      messages: keys.map((key) => ({ key, value: 'after' })),
+    });
+    const all = await readAll(testKafka(), output, { readCommitted: true, count: 120 });
+    expect(all).toHaveLength(120);
+    expect(
+      new Set(all.map((c) => `${c.key?.toString() ?? ''}:${c.value?.toString() ?? ''}`)).size,
+    ).toBe(120);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [events] });
+    expect(committed?.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(80);
+  }, 180_000);
 });
