@@ -18,10 +18,11 @@ import type { CustomerRefreshCompleted } from '../../src/processors/types.js';
 import { registerValueSchema } from '../../src/registry/registry.js';
 import { readSchema } from '../../src/registry/schemas.js';
 import { budV1 as budInputs } from '../support/events.js';
-import { ExactlyOnceRunner } from '../../src/kafka/exactly-once.js';
+import { createStreamRunner } from '../../src/kafka/stream-runner.js';
 import { StreamMetrics, createMetricsRegistry } from '../../src/observability/metrics.js';
 import {
   Resources,
+  brokers,
   connectedAdmin,
   createTopics,
   readAll,
@@ -58,9 +59,12 @@ const endpointsOf = (config: Config) => ({
   registryUrl: config.SCHEMA_REGISTRY_URL ?? '',
 });
 
-describe('the normalizer with poison on a partition', () => {
+/** Both exactly-once engines (issue 17) meet poison the same way. */
+const engines = ['kafkajs', 'librdkafka'] as const;
+
+describe.each(engines)('the normalizer with poison on a partition (%s)', (engine) => {
   it('dead-letters a 600 KB customer_id and an event the broker refuses; the 30 webhooks after them all become events', async () => {
-    const config = normalizerConfig();
+    const config = normalizerConfig({ KAFKA_ENGINE: engine });
     const kafka = testKafka();
     const admin = await connectedAdmin(kafka, resources);
     // events larger than 1,500 bytes are refused by this broker's topic (MESSAGE_TOO_LARGE):
@@ -143,9 +147,9 @@ describe('the normalizer with poison on a partition', () => {
   }, 120_000);
 });
 
-describe('the processors with poison on a partition', () => {
+describe.each(engines)('the processors with poison on a partition (%s)', (engine) => {
   it('dead-letter bytes that are not Avro and an input whose state would not fit a record; the customers after them complete', async () => {
-    const config = processorConfig();
+    const config = processorConfig({ KAFKA_ENGINE: engine });
     const kafka = testKafka();
     const registry = testRegistry();
     const schemaId = await registerValueSchema(
@@ -203,7 +207,7 @@ describe('the processors with poison on a partition', () => {
   }, 120_000);
 });
 
-describe('a record failing for an unknown reason', () => {
+describe.each(engines)('a record failing for an unknown reason (%s)', (engine) => {
   it('is retried a bounded number of times, then dead-lettered PROCESSING_FAILED and counted as unknown; the records after it commit', async () => {
     const kafka = testKafka();
     const [input, output, dlqTopic] = [uniqueName('in'), uniqueName('out'), uniqueName('dlq')];
@@ -217,8 +221,10 @@ describe('a record failing for an unknown reason', () => {
     const metrics = StreamMetrics.of(createMetricsRegistry({ defaultMetrics: false }));
     let attempts = 0;
     const runner = resources.track(
-      new ExactlyOnceRunner({
+      createStreamRunner(engine, {
         kafka,
+        brokers: brokers(),
+        clientId: uniqueName('client'),
         groupId: uniqueName('group'),
         topics: [input],
         transactionalIdPrefix: uniqueName('txn'),
