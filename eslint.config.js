@@ -3,6 +3,21 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/** Folders of src/ the services run, and those only tools use (docs/architecture.md). */
+export const RUNTIME = [
+  'ingest',
+  'normalize',
+  'processors',
+  'kafka',
+  'state',
+  'registry',
+  'observability',
+  'contract',
+  'lib',
+  'config',
+];
+export const TOOLING = ['stack', 'simulate', 'demo', 'ops', 'cli'];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.refreshbus/', 'coverage/', 'bench/results/'] },
   js.configs.recommended,
@@ -16,6 +31,27 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       'no-console': 'off',
+    },
+  },
+  {
+    // the runtime (the services and their core) never reaches into the tooling: the local stack,
+    // the simulator, the demo, the operator commands and the CLI (issue 18)
+    files: RUNTIME.map((folder) => `src/${folder}/**/*.ts`),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `(^|/)(${TOOLING.join('|')})/`,
+              message:
+                'runtime code (src/' +
+                RUNTIME.join(', src/') +
+                ') must not import tooling; take brokers and the registry as configuration (src/config/endpoints.ts) and throw core errors (src/lib/errors.ts)',
+            },
+          ],
+        },
+      ],
     },
   },
   {

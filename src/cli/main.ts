@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/config.js';
+import { SetupError } from '../lib/errors.js';
 import { OperatorError } from '../ops/errors.js';
 import { StackError } from '../stack/errors.js';
 import { registerAllCommand } from './all.js';
@@ -46,7 +47,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof ConfigError || err instanceof StackError || err instanceof OperatorError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof StackError ||
+      err instanceof OperatorError ||
+      err instanceof SetupError
+    ) {
       console.error(`refreshbus: ${err.message}`);
       process.exitCode = 1;
       return;

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Readiness } from '../observability/ops-server.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
-import type { Endpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
 import type { RefreshRequested } from './app.js';
 import { buildIngestApp } from './app.js';
 import { authenticatorFromSettings } from './auth/from-settings.js';

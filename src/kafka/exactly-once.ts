@@ -10,7 +10,7 @@ import type {
   Transaction,
 } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
-import { OperatorError } from '../ops/errors.js';
+import { SetupError } from '../lib/errors.js';
 import { FENCED_TYPES, ProcessingError, classify, failureOf } from './errors.js';
 import type { ErrorClass } from './errors.js';
 import { fetchStableOffset } from './offsets.js';
@@ -650,7 +650,7 @@ export class ExactlyOnceRunner {
         return;
       } catch (err) {
         if (err instanceof Error && err.name === 'KafkaJSServerDoesNotSupportApiKey')
-          throw new OperatorError(
+          throw new SetupError(
             `exactly-once processing needs Kafka 2.5 or later (${err.message}); upgrade the brokers`,
             { cause: err },
           );

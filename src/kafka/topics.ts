@@ -2,7 +2,7 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
 import type { Config } from '../config/config.js';
-import { OperatorError } from '../ops/errors.js';
+import { SetupError } from '../lib/errors.js';
 
 /** Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they are. */
 export async function ensureTopics(
@@ -146,6 +146,6 @@ export async function assertCoPartitioned(
       config,
       new Map(topics.map((t) => [t.name, t.partitions.length])),
     );
-    if (problem) throw new OperatorError(problem);
+    if (problem) throw new SetupError(problem);
   });
 }

@@ -15,7 +15,7 @@ import { AvroEncodeError, avroEncoder } from '../registry/avro-encoder.js';
 import type { AvroEncoder } from '../registry/avro-encoder.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
-import type { Endpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
 import { LIMITS, recordSize } from '../contract/limits.js';
 import { deadLetter, headerText } from './dlq.js';
 import { mapRawWebhook } from './mappers/index.js';

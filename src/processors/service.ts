@@ -10,7 +10,7 @@ import { retrying } from '../lib/retry.js';
 import { avroEncoder } from '../registry/avro-encoder.js';
 import { createRegistry, registerValueSchema } from '../registry/registry.js';
 import { readSchema } from '../registry/schemas.js';
-import type { Endpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
 import { ProcessorHost } from './host.js';
 
 export interface ProcessorsOptions {

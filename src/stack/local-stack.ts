@@ -21,10 +21,9 @@ import {
 } from './processes.js';
 
 /** Where Kafka and the registry can be reached. */
-export interface Endpoints {
-  readonly brokers: readonly string[];
-  readonly registryUrl: string;
-}
+import type { Endpoints } from '../config/endpoints.js';
+
+export type { Endpoints };
 
 type Component = 'kafka' | 'registry';
 

@@ -7,7 +7,7 @@ import type {
   ReconnectAlert,
 } from '../../src/processors/types.js';
 import { budV1, yodlee } from '../support/events.js';
-import { OperatorError } from '../../src/ops/errors.js';
+import { SetupError } from '../../src/lib/errors.js';
 import { Resources, createTopics, readAll, testKafka, testRegistry } from './support/kafka.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
@@ -197,7 +197,7 @@ describe('processors on the real broker', () => {
       { brokers: config.KAFKA_BROKERS ?? [], registryUrl: config.SCHEMA_REGISTRY_URL ?? '' },
       createLogger('silent'),
     );
-    await expect(start).rejects.toThrow(OperatorError);
+    await expect(start).rejects.toThrow(SetupError);
     await expect(start).rejects.toThrow(
       `${config.TOPIC_REFRESH_EVENTS} 3, ${config.TOPIC_REFRESH_REQUESTS} 3, ${config.PROCESS_APPLICATION_ID}.rounds.changelog 2, ${config.PROCESS_APPLICATION_ID}.alerts.changelog 3`,
     );

@@ -8,7 +8,7 @@ import {
   whileHeartbeating,
 } from '../../../src/kafka/exactly-once.js';
 import { createLogger } from '../../../src/lib/logger.js';
-import { OperatorError } from '../../../src/ops/errors.js';
+import { SetupError } from '../../../src/lib/errors.js';
 
 /**
  * A scripted stand-in for kafkajs: the runner's control flow around transactions is what is
@@ -507,7 +507,7 @@ describe('splitForProduce', () => {
     // the first answer is no answer (the coordinator loading): asked again, not taken for a yes
     const fake = fakeKafka({ noStableOffsets: true, offsetFetchFailures: 1 });
     const started = runnerFor(fake.kafka).start();
-    await expect(started).rejects.toBeInstanceOf(OperatorError);
+    await expect(started).rejects.toBeInstanceOf(SetupError);
     await expect(started).rejects.toThrow(
       /needs Kafka 2.5 or later .*offers v6.*upgrade the brokers/,
     );
