@@ -24,6 +24,7 @@ import type { OutgoingRecord } from './publisher.js';
 import { PublishUnavailableError } from './publisher.js';
 import type { SourceDefinition } from './sources/types.js';
 import { wellFormed } from './sources/types.js';
+import { HEADER } from '../contract/headers.js';
 
 /** What the HTTP layer needs from the rest of the service. */
 export interface IngestAppDeps {
@@ -119,12 +120,12 @@ export interface RawRecordFacts {
  */
 export function rawRecordHeaders(facts: RawRecordFacts): Record<string, string> {
   return {
-    'ob-source': facts.source,
-    'ob-ingest-id': facts.ingestId,
-    'ob-received-at': new Date(facts.receivedAt).toISOString(),
+    [HEADER.source]: facts.source,
+    [HEADER.ingestId]: facts.ingestId,
+    [HEADER.receivedAt]: new Date(facts.receivedAt).toISOString(),
     'content-type': facts.contentType ?? 'application/json',
-    'ob-remote-addr': facts.remoteAddr ?? '',
-    'ob-auth': facts.auth,
+    [HEADER.remoteAddr]: facts.remoteAddr ?? '',
+    [HEADER.auth]: facts.auth,
   };
 }
 
@@ -514,9 +515,9 @@ export async function buildIngestApp(deps: IngestAppDeps): Promise<FastifyInstan
         key: value.customer_id,
         value: encoded,
         headers: {
-          'ob-source': 'client',
-          'ob-ingest-id': id,
-          'ob-received-at': new Date(value.requested_at).toISOString(),
+          [HEADER.source]: 'client',
+          [HEADER.ingestId]: id,
+          [HEADER.receivedAt]: new Date(value.requested_at).toISOString(),
           'content-type': 'application/vnd.confluent.avro',
         },
       });

@@ -6,8 +6,7 @@ import { ConfigError } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
 import type { Readiness } from '../observability/ops-server.js';
-import { createRegistry, registerValueSchema } from '../registry/registry.js';
-import { readSchema } from '../registry/schemas.js';
+import { createRegistry, registerSchema } from '../registry/registry.js';
 import type { Endpoints } from '../config/endpoints.js';
 import type { RefreshRequested } from './app.js';
 import { buildIngestApp } from './app.js';
@@ -154,9 +153,7 @@ export async function startIngest(
   const registry = createRegistry(endpoints.registryUrl);
   let schemaId: Promise<number> | undefined;
   const encode = async (value: RefreshRequested) => {
-    schemaId ??= readSchema('RefreshRequested').then((schema) =>
-      registerValueSchema(registry, config.TOPIC_REFRESH_REQUESTS, schema),
-    );
+    schemaId ??= registerSchema(registry, config, 'RefreshRequested').then(({ id }) => id);
     try {
       return await registry.encode(await schemaId, value);
     } catch (err) {

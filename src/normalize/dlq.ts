@@ -1,17 +1,18 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { LIMITS, recordSize } from '../contract/limits.js';
+import { HEADER } from '../contract/headers.js';
 
-/** Headers the DLQ adds to a raw record (CONTRACT.md). */
+/** Headers the DLQ adds to a raw record (asyncapi.yaml, src/contract/headers.ts). */
 export const DLQ_HEADERS = [
-  'ob-error-code',
-  'ob-error-message',
-  'ob-origin-topic',
-  'ob-origin-partition',
-  'ob-origin-offset',
+  HEADER.errorCode,
+  HEADER.errorMessage,
+  HEADER.originTopic,
+  HEADER.originPartition,
+  HEADER.originOffset,
 ] as const;
 
 /** Set (to the value's size) on a dead letter written without its value: it did not fit. */
-export const VALUE_OMITTED = 'ob-value-omitted';
+export const VALUE_OMITTED = HEADER.valueOmitted;
 
 /** The dead-letter record: the input's key, bytes and headers, plus why and where it came from. */
 export function deadLetter(
@@ -25,11 +26,11 @@ export function deadLetter(
     value: input.value,
     headers: {
       ...input.headers,
-      'ob-error-code': error.code,
-      'ob-error-message': error.message.slice(0, 1000),
-      'ob-origin-topic': origin.topic,
-      'ob-origin-partition': String(origin.partition),
-      'ob-origin-offset': input.offset,
+      [HEADER.errorCode]: error.code,
+      [HEADER.errorMessage]: error.message.slice(0, 1000),
+      [HEADER.originTopic]: origin.topic,
+      [HEADER.originPartition]: String(origin.partition),
+      [HEADER.originOffset]: input.offset,
     },
   };
   // a dead letter must always be writable, or its partition would stop behind it: the value

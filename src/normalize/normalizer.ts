@@ -13,23 +13,23 @@ import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
 import { AvroEncodeError, avroEncoder } from '../registry/avro-encoder.js';
 import type { AvroEncoder } from '../registry/avro-encoder.js';
-import { createRegistry, registerValueSchema } from '../registry/registry.js';
-import { readSchema } from '../registry/schemas.js';
+import { createRegistry, registerSchema } from '../registry/registry.js';
 import type { Endpoints } from '../config/endpoints.js';
 import { LIMITS, recordSize } from '../contract/limits.js';
 import { deadLetter, headerText } from './dlq.js';
 import { mapRawWebhook } from './mappers/index.js';
 import type { RawWebhook, RefreshEvent } from './types.js';
+import { HEADER } from '../contract/headers.js';
 
 /** The raw record as a mapper sees it; a missing receipt time falls back to the record timestamp. */
 export function rawWebhookOf(topic: string, partition: number, message: KafkaMessage): RawWebhook {
-  const received = Date.parse(headerText(message.headers, 'ob-received-at') ?? '');
+  const received = Date.parse(headerText(message.headers, HEADER.receivedAt) ?? '');
   return {
-    source: headerText(message.headers, 'ob-source'),
+    source: headerText(message.headers, HEADER.source),
     value: message.value ?? Buffer.alloc(0),
     receivedAt: Number.isFinite(received) ? received : Number(message.timestamp),
     ingestId:
-      headerText(message.headers, 'ob-ingest-id') ?? `${topic}/${partition}/${message.offset}`,
+      headerText(message.headers, HEADER.ingestId) ?? `${topic}/${partition}/${message.offset}`,
     topic,
     partition,
     offset: Number(message.offset),
@@ -46,7 +46,7 @@ function eventMessages(events: readonly RefreshEvent[], encode: AvroEncoder): Me
   return events.map((event) => ({
     key: event.customer_id,
     value: encode(event),
-    headers: { 'ob-event-id': event.event_id, 'ob-ingest-id': event.ingest_id },
+    headers: { [HEADER.eventId]: event.event_id, [HEADER.ingestId]: event.ingest_id },
   }));
 }
 
@@ -145,9 +145,8 @@ export async function startNormalizer(
   await createMissingTopics(kafka, config, log);
 
   const registry = createRegistry(endpoints.registryUrl);
-  const schema = await readSchema('RefreshEvent');
-  const schemaId = await retrying('registering the RefreshEvent schema', log, () =>
-    registerValueSchema(registry, config.TOPIC_REFRESH_EVENTS, schema),
+  const { id: schemaId, schema } = await retrying('registering the RefreshEvent schema', log, () =>
+    registerSchema(registry, config, 'RefreshEvent'),
   );
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
   const runner = createStreamRunner(config.KAFKA_ENGINE, {

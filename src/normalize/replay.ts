@@ -1,6 +1,7 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { VALUE_OMITTED, headerText, originalHeaders } from './dlq.js';
+import { HEADER } from '../contract/headers.js';
 
 const IDLE_MS = 3000;
 
@@ -17,7 +18,7 @@ export function matchDeadLetter(
   message: Pick<KafkaMessage, 'headers' | 'timestamp'>,
   filter: ReplayFilter,
 ): { code: string; matches: boolean } {
-  const code = headerText(message.headers, 'ob-error-code') ?? 'UNKNOWN';
+  const code = headerText(message.headers, HEADER.errorCode) ?? 'UNKNOWN';
   const at = Number(message.timestamp);
   const { codes, since, until } = filter;
   const matches =
@@ -95,7 +96,7 @@ export async function replayDlq(
               scanned += 1;
               const { code, matches } = matchDeadLetter(m, options.filter);
               if (!matches) continue;
-              const topic = headerText(m.headers, 'ob-origin-topic');
+              const topic = headerText(m.headers, HEADER.originTopic);
               // a letter written without its value (too large) has nothing to replay
               if (!topic || headerText(m.headers, VALUE_OMITTED) !== undefined) continue;
               byCode[code] = (byCode[code] ?? 0) + 1;
@@ -105,7 +106,7 @@ export async function replayDlq(
                 value: m.value,
                 headers: {
                   ...originalHeaders(m.headers),
-                  'ob-replayed-from': `${batch.topic}/${batch.partition}/${m.offset}`,
+                  [HEADER.replayedFrom]: `${batch.topic}/${batch.partition}/${m.offset}`,
                 },
               });
             }

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { headerText } from '../normalize/dlq.js';
 import { utf8Text } from './records.js';
+import { HEADER } from '../contract/headers.js';
 
 /** One dead letter as `dlq list` prints it: why and where from, never the body. */
 export interface DeadLetterLine {
@@ -30,7 +31,7 @@ export function deadLetterLine(
   code: string,
 ): DeadLetterLine {
   const h = (name: string) => headerText(message.headers, name);
-  const originPartition = Number(h('ob-origin-partition'));
+  const originPartition = Number(h(HEADER.originPartition));
   const ms = Number(message.timestamp);
   const optional = (name: keyof DeadLetterLine, header: string) => {
     const v = h(header);
@@ -41,19 +42,19 @@ export function deadLetterLine(
     offset: message.offset,
     timestamp: Number.isFinite(ms) ? new Date(ms).toISOString() : message.timestamp,
     code,
-    message: h('ob-error-message') ?? null,
+    message: h(HEADER.errorMessage) ?? null,
     origin: {
-      topic: h('ob-origin-topic') ?? null,
+      topic: h(HEADER.originTopic) ?? null,
       partition:
-        Number.isInteger(originPartition) && h('ob-origin-partition') !== undefined
+        Number.isInteger(originPartition) && h(HEADER.originPartition) !== undefined
           ? originPartition
           : null,
-      offset: h('ob-origin-offset') ?? null,
+      offset: h(HEADER.originOffset) ?? null,
     },
     key: message.key === null ? null : (utf8Text(message.key) ?? message.key.toString('base64')),
-    ...optional('source', 'ob-source'),
-    ...optional('ingestId', 'ob-ingest-id'),
-    ...optional('replayedFrom', 'ob-replayed-from'),
+    ...optional('source', HEADER.source),
+    ...optional('ingestId', HEADER.ingestId),
+    ...optional('replayedFrom', HEADER.replayedFrom),
     bodyBytes: message.value?.length ?? 0,
   };
 }

@@ -2,7 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import avro from 'avsc';
 import type { Config } from '../config/config.js';
-import type { SchemaName } from '../registry/schemas.js';
+export { schemaTopics, valueSubject };
+import { schemaTopics, valueSubject } from '../contract/schemas.js';
 import { OperatorError, messageOf } from './errors.js';
 import type { RegistryApi } from './registry-api.js';
 import { RegistryError } from './registry-api.js';
@@ -12,22 +13,6 @@ export const REQUIRED_COMPATIBILITY = 'BACKWARD';
 
 /** Levels under which the registry refuses a schema that cannot read the previous version's data. */
 const BACKWARD_CHECKING = new Set(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE']);
-
-/** The topic whose values each schema describes (the services register each one there). */
-export function schemaTopics(config: Config): Record<SchemaName, string> {
-  return {
-    RefreshRequested: config.TOPIC_REFRESH_REQUESTS,
-    RefreshEvent: config.TOPIC_REFRESH_EVENTS,
-    CustomerRefreshCompleted: config.TOPIC_CUSTOMER_COMPLETED,
-    NewTransactionsAvailable: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
-    ReconnectAlert: config.TOPIC_CUSTOMER_ALERTS,
-  };
-}
-
-/** TopicNameStrategy, as `registerValueSchema` uses: the value schema of `t` is subject `t-value`. */
-export function valueSubject(topic: string): string {
-  return `${topic}-value`;
-}
 
 /** A local `.avsc` file: its text (registered as-is) and the subject it belongs to, or why not. */
 export interface SchemaFile {

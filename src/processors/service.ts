@@ -8,8 +8,7 @@ import { runnerReadiness, startOpsServer } from '../observability/ops-server.js'
 import type { Registry } from 'prom-client';
 import { retrying } from '../lib/retry.js';
 import { avroEncoder } from '../registry/avro-encoder.js';
-import { createRegistry, registerValueSchema } from '../registry/registry.js';
-import { readSchema } from '../registry/schemas.js';
+import { createRegistry, registerSchema } from '../registry/registry.js';
 import type { Endpoints } from '../config/endpoints.js';
 import { ProcessorHost } from './host.js';
 
@@ -49,18 +48,14 @@ export async function startProcessors(
   // registered once at start; outputs are then encoded synchronously (avsc behind the wire header)
   const register = async (
     name: 'CustomerRefreshCompleted' | 'NewTransactionsAvailable' | 'ReconnectAlert',
-    topic: string,
   ) => {
-    const schema = await readSchema(name);
-    return avroEncoder(await registerValueSchema(registry, topic, schema), schema);
+    const { id, schema } = await registerSchema(registry, config, name);
+    return avroEncoder(id, schema);
   };
   const encoders = await retrying('registering output schemas', log, async () => ({
-    completed: await register('CustomerRefreshCompleted', config.TOPIC_CUSTOMER_COMPLETED),
-    'new-transactions': await register(
-      'NewTransactionsAvailable',
-      config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
-    ),
-    alert: await register('ReconnectAlert', config.TOPIC_CUSTOMER_ALERTS),
+    completed: await register('CustomerRefreshCompleted'),
+    'new-transactions': await register('NewTransactionsAvailable'),
+    alert: await register('ReconnectAlert'),
   }));
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
   const host = new ProcessorHost(

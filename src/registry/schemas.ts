@@ -2,13 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../config/config.js';
 
-/** The project's Avro schemas, by file name without `.avsc`. */
-export type SchemaName =
-  | 'RefreshRequested'
-  | 'RefreshEvent'
-  | 'CustomerRefreshCompleted'
-  | 'NewTransactionsAvailable'
-  | 'ReconnectAlert';
+import type { SchemaName } from '../contract/schemas.js';
+
+export type { SchemaName };
 
 /** Reads `schemas/<name>.avsc` as text (registered as-is, so the registry stores the docs too). */
 export function readSchema(name: SchemaName): Promise<string> {

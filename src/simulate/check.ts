@@ -14,6 +14,7 @@ import type { CheckReport, Observed } from './compare.js';
 import { compareWithLedger, nothingMissing } from './compare.js';
 import { SimulateError } from './sender.js';
 import type { Delivery, Ledger } from './types.js';
+import { HEADER } from '../contract/headers.js';
 
 /** The topics a run is checked on. */
 export interface RunTopics {
@@ -191,7 +192,7 @@ export class RunObserver {
     const at = `${topic}/${String(partition)}/${message.offset}`;
     if (this.taken.has(at)) return;
     this.taken.add(at);
-    const ingestId = headerText(message.headers, 'ob-ingest-id') ?? null;
+    const ingestId = headerText(message.headers, HEADER.ingestId) ?? null;
     const t = this.topics;
     if (topic === t.raw) {
       this.seen.stored.push({ ingestId, key });
