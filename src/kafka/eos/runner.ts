@@ -11,7 +11,6 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { KafkaMessage } from 'kafkajs';
-import type { Logger } from '../../lib/logger.js';
 import { ProcessingError, classify, failureOf, kafkaErrorType } from '../errors.js';
 import type { ErrorClass } from '../errors.js';
 import { chunkMessages } from '../exactly-once.js';
@@ -21,8 +20,14 @@ import type {
   PartitionLag,
   ProcessResult,
   RunnerStatus,
-  TopicRecords,
 } from '../exactly-once.js';
+import {
+  assignedLag,
+  consumerConfig,
+  countByTopic,
+  librdkafkaLogger,
+  offsetOf,
+} from './binding.js';
 import type { InputOffset, Work } from './transactions.js';
 import { CommitOutcomeUnknownError, TransactionGroup } from './transactions.js';
 
@@ -51,6 +56,13 @@ class StaleError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How a chunk's attempts have gone: its backoff, unknown failures, and its poison if found. */
+interface Attempt {
+  backoff: number;
+  unknown: number;
+  poison?: { err: unknown; kind: ErrorClass };
+}
+
 /** See the module's comment. */
 export class EosRunner {
   private readonly kafka: KafkaJS.Kafka;
@@ -77,26 +89,9 @@ export class EosRunner {
         logger: librdkafkaLogger(options.logger),
       },
     });
-    this.consumer = this.kafka.consumer({
-      kafkaJS: {
-        groupId: options.groupId,
-        fromBeginning: true,
-        autoCommit: false,
-        readUncommitted: false,
-        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-        rebalanceTimeout: 60_000,
-        // equal partition counts are co-partitioned: partition p of every input to one member
-        partitionAssigners: [KafkaJS.PartitionAssigners.range],
-      },
-      'js.consumer.max.batch.size': options.maxRecordsPerTransaction ?? 2000,
-      // librdkafka prefetches up to this per partition (default 64 MB: an RSS of 1 GB measured)
-      'queued.max.messages.kbytes': 16_384,
-      rebalance_cb: (
-        err: { code: number },
-        assignment: { topic: string; partition: number }[],
-        fns: { assignmentLost(): boolean },
-      ) => this.onRebalance(err.code, assignment, fns.assignmentLost()),
-    });
+    this.consumer = this.kafka.consumer(
+      consumerConfig(options, (code, assignment, lost) => this.onRebalance(code, assignment, lost)),
+    );
     this.admin = this.kafka.admin();
     this.group = new TransactionGroup({
       kafka: this.kafka,
@@ -193,39 +188,19 @@ export class EosRunner {
     const last = chunk.messages[chunk.messages.length - 1]?.offset;
     if (last === undefined) return true;
     const next = (BigInt(last) + 1n).toString();
-    let backoff = 250;
-    let unknown = 0;
-    let poison: { err: unknown; kind: ErrorClass } | undefined;
+    const attempt: Attempt = { backoff: 250, unknown: 0 };
     for (;;) {
       if (this.isStopped() || stale()) return false;
       const started = process.hrtime.bigint();
-      let result: ProcessResult | undefined;
+      const built: { result?: ProcessResult } = {};
       try {
         await this.options.beforeChunk?.(chunk);
-        const failure = poison;
+        const poison = attempt.poison;
         await this.group.run(this.key(topic, partition), async () => {
           if (this.isStopped() || stale()) throw new StaleError();
-          const offsets = [{ topic, partition, offset: next }];
-          if (failure) {
-            const [message] = chunk.messages;
-            if (!message || !this.options.deadLetter) return { records: [], offsets };
-            return {
-              records: this.options.deadLetter(
-                { topic, partition },
-                message,
-                failureOf(failure.err, failure.kind),
-              ),
-              offsets,
-            };
-          }
-          try {
-            const out = await this.options.process(chunk);
-            result = Array.isArray(out) ? { records: out } : out;
-          } catch (err) {
-            throw new ProcessingError(err);
-          }
+          const work = await this.build(chunk, next, poison, built);
           if (this.isStopped() || stale()) throw new StaleError();
-          return { records: result.records, offsets };
+          return work;
         });
       } catch (err) {
         if (err instanceof StaleError) return false;
@@ -233,69 +208,120 @@ export class EosRunner {
           // the group's committed offset (read stable) says whether it landed
           if (!(await this.landed(topic, partition, next))) continue;
         } else {
-          const kind = classify(err);
-          const type =
-            kafkaErrorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
-          this.failingSince ??= Date.now();
-          this.options.onFailed?.({ topic, partition, type });
-          if (kind === 'unknown') unknown++;
-          const maxUnknown = this.options.maxUnknownAttempts ?? 5;
-          if (
-            !poison &&
-            this.options.deadLetter &&
-            (kind === 'deterministic' || (kind === 'unknown' && unknown >= maxUnknown))
-          ) {
-            if (chunk.messages.length > 1) {
-              this.options.logger.warn(
-                { topic, partition, kind, records: chunk.messages.length },
-                'a chunk failed for a reason that will not go away; trying its records one by one',
-              );
-              for (const m of chunk.messages)
-                if (!(await this.runChunk({ ...chunk, messages: [m] }, stale))) return false;
-              return true;
-            }
-            poison = { err, kind };
-            continue;
+          const decision = await this.afterFailure(err, chunk, attempt, stale);
+          if (decision === 'retry') continue;
+          if (decision === 'split') {
+            for (const m of chunk.messages)
+              if (!(await this.runChunk({ ...chunk, messages: [m] }, stale))) return false;
+            return true;
           }
-          this.options.logger.warn(
-            { err, topic, partition, kind, retryInMs: backoff },
-            'transaction failed; retrying',
-          );
-          const until = Date.now() + backoff;
-          while (Date.now() < until && !this.isStopped() && !stale())
-            await sleep(Math.min(250, until - Date.now()));
-          backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
-          continue;
+          return false;
         }
       }
       this.failingSince = undefined;
       this.committedNext.set(`${topic}:${partition}`, next);
-      if (poison) {
-        const failure = failureOf(poison.err, poison.kind);
-        this.options.logger.error(
-          {
-            topic,
-            partition,
-            offset: chunk.messages[0]?.offset,
-            code: failure.code,
-            kind: poison.kind,
-            reason: failure.message.slice(0, 300),
-          },
-          'input record dead-lettered',
-        );
-        this.options.onDeadLettered?.({ topic, partition, code: failure.code, kind: poison.kind });
-        return true;
-      }
-      result?.afterCommit?.();
-      this.options.onCommitted?.({
-        topic,
-        partition,
-        records: chunk.messages.length,
-        outputs: countByTopic(result?.records ?? []),
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      });
+      this.reportCommitted(chunk, attempt.poison, built.result, started);
       return true;
     }
+  }
+
+  /** The chunk's work: its outputs, or the dead letter of its one poison record; its offsets. */
+  private async build(
+    chunk: InputChunk,
+    next: string,
+    poison: Attempt['poison'],
+    built: { result?: ProcessResult },
+  ): Promise<Work> {
+    const { topic, partition } = chunk;
+    const offsets = [{ topic, partition, offset: next }];
+    if (poison) {
+      const [message] = chunk.messages;
+      if (!message || !this.options.deadLetter) return { records: [], offsets };
+      const failure = failureOf(poison.err, poison.kind);
+      return { records: this.options.deadLetter({ topic, partition }, message, failure), offsets };
+    }
+    try {
+      const out = await this.options.process(chunk);
+      built.result = Array.isArray(out) ? { records: out } : out;
+    } catch (err) {
+      throw new ProcessingError(err);
+    }
+    return { records: built.result.records, offsets };
+  }
+
+  /**
+   * What to do after a failed attempt (src/kafka/errors.ts): retry after a backoff, split the
+   * chunk to find its poison record, retry as the record's dead letter, or leave (stopped).
+   */
+  private async afterFailure(
+    err: unknown,
+    chunk: InputChunk,
+    attempt: Attempt,
+    stale: () => boolean,
+  ): Promise<'retry' | 'split' | 'leave'> {
+    const { topic, partition } = chunk;
+    const kind = classify(err);
+    const type = kafkaErrorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
+    this.failingSince ??= Date.now();
+    this.options.onFailed?.({ topic, partition, type });
+    if (kind === 'unknown') attempt.unknown++;
+    const maxUnknown = this.options.maxUnknownAttempts ?? 5;
+    const hopeless =
+      kind === 'deterministic' || (kind === 'unknown' && attempt.unknown >= maxUnknown);
+    if (!attempt.poison && this.options.deadLetter && hopeless) {
+      if (chunk.messages.length === 1) {
+        attempt.poison = { err, kind };
+        return 'retry';
+      }
+      this.options.logger.warn(
+        { topic, partition, kind, records: chunk.messages.length },
+        'a chunk failed for a reason that will not go away; trying its records one by one',
+      );
+      return 'split';
+    }
+    this.options.logger.warn(
+      { err, topic, partition, kind, retryInMs: attempt.backoff },
+      'transaction failed; retrying',
+    );
+    const until = Date.now() + attempt.backoff;
+    while (Date.now() < until && !this.isStopped() && !stale())
+      await sleep(Math.min(250, until - Date.now()));
+    attempt.backoff = Math.min(attempt.backoff * 2, this.options.maxBackoffMs ?? 10_000);
+    return this.isStopped() ? 'leave' : 'retry';
+  }
+
+  /** Metrics and logs of a committed chunk: its outputs applied, or its record dead-lettered. */
+  private reportCommitted(
+    chunk: InputChunk,
+    poison: Attempt['poison'],
+    result: ProcessResult | undefined,
+    started: bigint,
+  ): void {
+    const { topic, partition } = chunk;
+    if (poison) {
+      const failure = failureOf(poison.err, poison.kind);
+      this.options.logger.error(
+        {
+          topic,
+          partition,
+          offset: chunk.messages[0]?.offset,
+          code: failure.code,
+          kind: poison.kind,
+          reason: failure.message.slice(0, 300),
+        },
+        'input record dead-lettered',
+      );
+      this.options.onDeadLettered?.({ topic, partition, code: failure.code, kind: poison.kind });
+      return;
+    }
+    result?.afterCommit?.();
+    this.options.onCommitted?.({
+      topic,
+      partition,
+      records: chunk.messages.length,
+      outputs: countByTopic(result?.records ?? []),
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    });
   }
 
   /** Whether the group's committed offset of the partition reached `next` (read stable). */
@@ -393,22 +419,7 @@ export class EosRunner {
 
   /** End offset minus the group's committed offset, per assigned partition. */
   async lag(): Promise<PartitionLag[]> {
-    const lags: PartitionLag[] = [];
-    const topics = Object.keys(this.assignment);
-    if (topics.length === 0) return lags;
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
-    for (const topic of topics) {
-      const assigned = new Set(this.assignment[topic]);
-      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      for (const end of await this.admin.fetchTopicOffsets(topic)) {
-        if (!assigned.has(end.partition)) continue;
-        const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
-        const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
-        const lag = BigInt(end.high) - from;
-        lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
-      }
-    }
-    return lags;
+    return assignedLag(this.admin, this.options.groupId, this.assignment);
   }
 
   async stop(): Promise<void> {
@@ -419,37 +430,4 @@ export class EosRunner {
     await this.group.close();
     await this.admin.disconnect().catch(() => undefined);
   }
-}
-
-/** A committed offset, if there is one (the client answers null or -1001 when none). */
-function offsetOf(value: unknown): bigint | undefined {
-  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const offset = BigInt(value);
-  return offset >= 0n ? offset : undefined;
-}
-
-function countByTopic(records: readonly TopicRecords[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { topic, messages } of records) counts[topic] = (counts[topic] ?? 0) + messages.length;
-  return counts;
-}
-
-/** The client's logs, routed into pino (warnings and errors only). */
-function librdkafkaLogger(logger: Logger): KafkaJS.Logger {
-  const log = logger.child({ component: 'kafka' });
-  const self: KafkaJS.Logger = {
-    info: (message, extra) => {
-      log.debug(extra ?? {}, message);
-    },
-    error: (message, extra) => {
-      log.error(extra ?? {}, message);
-    },
-    warn: (message, extra) => {
-      log.warn(extra ?? {}, message);
-    },
-    debug: () => undefined,
-    namespace: () => self,
-    setLogLevel: () => undefined,
-  };
-  return self;
 }

@@ -14,6 +14,14 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../../lib/logger.js';
 import type { TopicRecords } from '../exactly-once.js';
+import {
+  asBuffer,
+  internalClient,
+  isAbortable,
+  isRetriable,
+  mergeOffsets,
+  rdkafkaHeaders,
+} from './binding.js';
 
 type Producer = KafkaJS.Producer;
 type Consumer = KafkaJS.Consumer;
@@ -344,78 +352,4 @@ export class TransactionGroup {
     this.producer = undefined;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
   }
-}
-
-/** What {@link TransactionGroup} uses of the client's binding: produce without a promise each. */
-interface RawProducer {
-  produce(
-    topic: string,
-    partition: number,
-    value: Buffer | null,
-    key: Buffer | string | null,
-    timestamp: number,
-    opaque: { resolve(): void; reject(err: unknown): void },
-    headers: Record<string, Buffer | string>[] | null,
-  ): unknown;
-}
-
-/**
- * The producer's binding: its KafkaJS `send` awaits a promise per record, which costs more than
- * the record's processing; commit_transaction flushes and fails if any record failed anyway.
- */
-function internalClient(producer: Producer): RawProducer {
-  return (producer as unknown as { _getInternalClient(): RawProducer })._getInternalClient();
-}
-
-function asBuffer(value: Buffer | string | null | undefined): Buffer | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? Buffer.from(value) : value;
-}
-
-/** kafkajs-shaped headers as the binding takes them: one `{ name: value }` per value. */
-function rdkafkaHeaders(
-  headers: TopicRecords['messages'][number]['headers'],
-): Record<string, Buffer | string>[] | null {
-  if (!headers) return null;
-  const list: Record<string, Buffer | string>[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) list.push({ [name]: v });
-  }
-  return list;
-}
-
-function mergeOffsets(
-  lists: readonly (readonly InputOffset[])[],
-): { topic: string; partitions: { partition: number; offset: string }[] }[] {
-  const byTopic = new Map<string, Map<number, string>>();
-  for (const list of lists)
-    for (const { topic, partition, offset } of list) {
-      const partitions = byTopic.get(topic) ?? new Map<number, string>();
-      const known = partitions.get(partition);
-      if (known === undefined || BigInt(offset) > BigInt(known)) partitions.set(partition, offset);
-      byTopic.set(topic, partitions);
-    }
-  return [...byTopic].map(([topic, partitions]) => ({
-    topic,
-    partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })),
-  }));
-}
-
-const flag = (err: unknown, key: 'retriable' | 'abortable' | 'fatal'): boolean =>
-  typeof err === 'object' &&
-  err !== null &&
-  key in err &&
-  (err as Record<string, unknown>)[key] === true;
-
-function isRetriable(err: unknown): boolean {
-  return flag(err, 'retriable') && !flag(err, 'fatal');
-}
-
-/**
- * librdkafka flags a commit error that left the transaction unwritten as abortable; any other
- * (fatal, or retriable past our retries) may have reached the coordinator's EndTxn.
- */
-function isAbortable(err: unknown): boolean {
-  return flag(err, 'abortable') && !flag(err, 'fatal');
 }

@@ -1,0 +1,176 @@
+/**
+ * What the librdkafka engine needs of @confluentinc/kafka-javascript beyond its KafkaJS API, and
+ * the small conversions between the two shapes: kept here so that the client's types stay in
+ * src/kafka/eos/.
+ */
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Logger } from '../../lib/logger.js';
+import type { ExactlyOnceOptions, PartitionLag, TopicRecords } from '../exactly-once.js';
+import type { InputOffset } from './transactions.js';
+
+type Producer = KafkaJS.Producer;
+
+/** What {@link TransactionGroup} uses of the client's binding: produce without a promise each. */
+export interface RawProducer {
+  produce(
+    topic: string,
+    partition: number,
+    value: Buffer | null,
+    key: Buffer | string | null,
+    timestamp: number,
+    opaque: { resolve(): void; reject(err: unknown): void },
+    headers: Record<string, Buffer | string>[] | null,
+  ): unknown;
+}
+
+/**
+ * The producer's binding: its KafkaJS `send` awaits a promise per record, which costs more than
+ * the record's processing; commit_transaction flushes and fails if any record failed anyway.
+ */
+export function internalClient(producer: Producer): RawProducer {
+  return (producer as unknown as { _getInternalClient(): RawProducer })._getInternalClient();
+}
+
+export function asBuffer(value: Buffer | string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+/** kafkajs-shaped headers as the binding takes them: one `{ name: value }` per value. */
+export function rdkafkaHeaders(
+  headers: TopicRecords['messages'][number]['headers'],
+): Record<string, Buffer | string>[] | null {
+  if (!headers) return null;
+  const list: Record<string, Buffer | string>[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) list.push({ [name]: v });
+  }
+  return list;
+}
+
+export function mergeOffsets(
+  lists: readonly (readonly InputOffset[])[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, Map<number, string>>();
+  for (const list of lists)
+    for (const { topic, partition, offset } of list) {
+      const partitions = byTopic.get(topic) ?? new Map<number, string>();
+      const known = partitions.get(partition);
+      if (known === undefined || BigInt(offset) > BigInt(known)) partitions.set(partition, offset);
+      byTopic.set(topic, partitions);
+    }
+  return [...byTopic].map(([topic, partitions]) => ({
+    topic,
+    partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })),
+  }));
+}
+
+const flag = (err: unknown, key: 'retriable' | 'abortable' | 'fatal'): boolean =>
+  typeof err === 'object' &&
+  err !== null &&
+  key in err &&
+  (err as Record<string, unknown>)[key] === true;
+
+export function isRetriable(err: unknown): boolean {
+  return flag(err, 'retriable') && !flag(err, 'fatal');
+}
+
+/**
+ * librdkafka flags a commit error that left the transaction unwritten as abortable; any other
+ * (fatal, or retriable past our retries) may have reached the coordinator's EndTxn.
+ */
+export function isAbortable(err: unknown): boolean {
+  return flag(err, 'abortable') && !flag(err, 'fatal');
+}
+
+/** A committed offset, if there is one (the client answers null or -1001 when none). */
+export function offsetOf(value: unknown): bigint | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const offset = BigInt(value);
+  return offset >= 0n ? offset : undefined;
+}
+
+export function countByTopic(records: readonly TopicRecords[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { topic, messages } of records) counts[topic] = (counts[topic] ?? 0) + messages.length;
+  return counts;
+}
+
+/** The client's logs, routed into pino (warnings and errors only). */
+export function librdkafkaLogger(logger: Logger): KafkaJS.Logger {
+  const log = logger.child({ component: 'kafka' });
+  const self: KafkaJS.Logger = {
+    info: (message, extra) => {
+      log.debug(extra ?? {}, message);
+    },
+    error: (message, extra) => {
+      log.error(extra ?? {}, message);
+    },
+    warn: (message, extra) => {
+      log.warn(extra ?? {}, message);
+    },
+    debug: () => undefined,
+    namespace: () => self,
+    setLogLevel: () => undefined,
+  };
+  return self;
+}
+
+/**
+ * The consumer of an engine instance: read_committed (offsets read stable), no auto-commit (the
+ * transactions commit), the range assignor (equal partition counts are co-partitioned: partition
+ * p of every input to one member), batches of at most a transaction's records.
+ */
+export function consumerConfig(
+  options: Pick<ExactlyOnceOptions, 'groupId' | 'sessionTimeoutMs' | 'maxRecordsPerTransaction'>,
+  onRebalance: (
+    code: number,
+    assignment: { topic: string; partition: number }[],
+    lost: boolean,
+  ) => Promise<void>,
+): KafkaJS.ConsumerConstructorConfig {
+  return {
+    kafkaJS: {
+      groupId: options.groupId,
+      fromBeginning: true,
+      autoCommit: false,
+      readUncommitted: false,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: 60_000,
+      partitionAssigners: [KafkaJS.PartitionAssigners.range],
+    },
+    'js.consumer.max.batch.size': options.maxRecordsPerTransaction ?? 2000,
+    // librdkafka prefetches up to this per partition (default 64 MB: an RSS of 1 GB measured)
+    'queued.max.messages.kbytes': 16_384,
+    rebalance_cb: (
+      err: { code: number },
+      assignment: { topic: string; partition: number }[],
+      fns: { assignmentLost(): boolean },
+    ) => onRebalance(err.code, assignment, fns.assignmentLost()),
+  };
+}
+
+/** End offset minus the group's committed offset, per assigned partition. */
+export async function assignedLag(
+  admin: KafkaJS.Admin,
+  groupId: string,
+  assignment: Record<string, number[]>,
+): Promise<PartitionLag[]> {
+  const lags: PartitionLag[] = [];
+  const topics = Object.keys(assignment);
+  if (topics.length === 0) return lags;
+  const committed = await admin.fetchOffsets({ groupId, topics });
+  for (const topic of topics) {
+    const assigned = new Set(assignment[topic]);
+    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      if (!assigned.has(end.partition)) continue;
+      const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
+      const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
+      const lag = BigInt(end.high) - from;
+      lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
+    }
+  }
+  return lags;
+}
