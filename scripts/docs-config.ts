@@ -1,7 +1,7 @@
-// Regenerates the configuration table in README.md from the config schema.
+// Regenerates the configuration table in docs/configuration.md from the config schema.
 import { readFile, writeFile } from 'node:fs/promises';
-import { withConfigTable } from '../src/config/docs.js';
+import { CONFIG_DOC, withConfigTable } from '../src/config/docs.js';
 
-const readme = await readFile('README.md', 'utf8');
-await writeFile('README.md', withConfigTable(readme));
-console.log('README.md configuration table updated');
+const doc = await readFile(CONFIG_DOC, 'utf8');
+await writeFile(CONFIG_DOC, withConfigTable(doc));
+console.log(`${CONFIG_DOC} configuration table updated`);

@@ -78,7 +78,7 @@ describe('chaos: SIGKILLs across the pipeline while the simulator plays a day', 
         REFRESH_REQUESTS_WEBHOOK_SECRETS: SECRET,
         // round deadlines well above what kills hold a partition up (session timeout + restart +
         // restore; back-to-back kills of both normalizers add up), so a kill delays a round but
-        // never splits it (README: rounds straddling an outage longer than the settle time split)
+        // never splits it (docs/reliability.md: rounds straddling an outage longer than the settle time split)
         ROUND_SETTLE_MS: LONG ? '60000' : '20000',
         ROUND_RETRY_GRACE_MS: LONG ? '90000' : '40000',
         ROUND_QUIET_DEADLINE_MS: LONG ? '300000' : '120000',

@@ -1,6 +1,6 @@
 import type { ConnectionResult } from '../types.js';
 
-/** Settings of refresh rounds; every threshold has a documented default (README). */
+/** Settings of refresh rounds; every threshold has a documented default (docs/configuration.md). */
 export interface RoundSettings {
   /** A round opened without a RefreshRequested stays open at least this long, so sibling webhooks join it. @default 120000 */
   readonly settleMs: number;

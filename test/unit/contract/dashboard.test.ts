@@ -7,7 +7,7 @@ import { packageRoot } from '../../../src/config/config.js';
 import { createIngestMetrics } from '../../../src/ingest/metrics.js';
 import { StreamMetrics, createMetricsRegistry } from '../../../src/observability/metrics.js';
 
-/** The metric names the dashboard may use: what the services expose, as agreed (README, Observability). */
+/** The metric names the dashboard may use: what the services expose, as agreed (docs/operations.md, Observability). */
 const METRICS = [
   'refreshbus_ingest_requests_total',
   'refreshbus_ingest_publish_duration_seconds_bucket',
