@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
+import { kafkaErrorType } from '../kafka/errors.js';
 import type { Logger } from '../lib/logger.js';
 
 /** One record for Kafka. */
@@ -80,11 +81,6 @@ interface Pending {
   /** In the queue (not yet taken into a produce request). */
   queued: boolean;
 }
-
-const errorType = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
-    ? err.type
-    : undefined;
 
 /** The producer side the publisher needs: kafkajs's `sendBatch` (acks=all) and connection life. */
 export type BatchSender = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>;
@@ -299,7 +295,7 @@ export class BatchingPublisher {
       for (const p of batch) p.resolve();
     } catch (err) {
       this.observer.batchFailed?.(batch.length, err);
-      if (errorType(err) === 'MESSAGE_TOO_LARGE') {
+      if (kafkaErrorType(err) === 'MESSAGE_TOO_LARGE') {
         if (batch.length > 1) {
           // one partition's share was over the broker's limit: send the records one by one
           for (const p of batch) await this.send([p]);

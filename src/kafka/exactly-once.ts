@@ -11,7 +11,7 @@ import type {
 } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { SetupError } from '../lib/errors.js';
-import { FENCED_TYPES, ProcessingError, classify, failureOf } from './errors.js';
+import { FENCED_TYPES, ProcessingError, classify, failureOf, kafkaErrorType } from './errors.js';
 import type { ErrorClass } from './errors.js';
 import { fetchStableOffset } from './offsets.js';
 import { KeyHashPartitioner } from './partitioner.js';
@@ -260,11 +260,6 @@ const countByTopic = (records: readonly TopicRecords[]): Record<string, number> 
   return counts;
 };
 
-const errorType = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
-    ? err.type
-    : undefined;
-
 /**
  * A fenced producer is not re-created until the group assigns its partition to this member again:
  * a member that lost a partition without noticing yet (a zombie) would otherwise fence the new
@@ -489,7 +484,7 @@ export class ExactlyOnceRunner {
         }
       } catch (err) {
         const kind = classify(err);
-        const type = errorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
+        const type = kafkaErrorType(err) ?? (kind === 'transient' ? 'UNKNOWN' : kind.toUpperCase());
         this.failingSince ??= Date.now();
         this.options.onFailed?.({ topic, partition, type });
         if (kind === 'fenced') {
@@ -655,7 +650,7 @@ export class ExactlyOnceRunner {
             { cause: err },
           );
         // UNSTABLE_OFFSET_COMMIT is an answer of v7: supported
-        if (errorType(err) === 'UNSTABLE_OFFSET_COMMIT') return;
+        if (kafkaErrorType(err) === 'UNSTABLE_OFFSET_COMMIT') return;
         if (Date.now() + backoff > deadline) {
           this.options.logger.warn(
             { err },
@@ -679,7 +674,7 @@ export class ExactlyOnceRunner {
         await this.consumer.subscribe({ topic, fromBeginning: true });
         return;
       } catch (err) {
-        const type = errorType(err);
+        const type = kafkaErrorType(err);
         const unknown = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
         if (!unknown || Date.now() > deadline) throw err;
         this.options.logger.info({ topic, type, retryInMs: backoff }, 'topic not known yet');
@@ -776,7 +771,7 @@ export class ExactlyOnceRunner {
         await txn.sendOffsets(offsets);
         return;
       } catch (err) {
-        if (errorType(err) !== 'CONCURRENT_TRANSACTIONS' || attempt >= 10) throw err;
+        if (kafkaErrorType(err) !== 'CONCURRENT_TRANSACTIONS' || attempt >= 10) throw err;
         await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
     }
@@ -821,7 +816,7 @@ export class ExactlyOnceRunner {
       try {
         await this.runTransaction(producer, key, topic, partition, topicMessages);
       } catch (err) {
-        const type = errorType(err) ?? 'UNKNOWN';
+        const type = kafkaErrorType(err) ?? 'UNKNOWN';
         this.options.onFailed?.({ topic, partition, type });
         if (FENCED_TYPES.has(type)) await this.fence(topic, partition);
         throw err;
@@ -875,7 +870,7 @@ export class ExactlyOnceRunner {
       // kafkajs refuses to abort a transaction it began committing: replace the producer, whose
       // successor's InitProducerId completes or aborts it on the broker
       await this.dropProducer(key);
-      const type = errorType(err);
+      const type = kafkaErrorType(err);
       if (type && FENCED_TYPES.has(type)) throw err;
       // (the next producer's creation clears the cached committed offsets: they are read again)
       this.options.onCommitUncertain?.(topic, partition);

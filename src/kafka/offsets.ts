@@ -1,7 +1,7 @@
 import type { Admin } from 'kafkajs';
+import { kafkaErrorType } from './errors.js';
 
-const isUnstable = (err: unknown): boolean =>
-  typeof err === 'object' && err !== null && 'type' in err && err.type === 'UNSTABLE_OFFSET_COMMIT';
+const isUnstable = (err: unknown): boolean => kafkaErrorType(err) === 'UNSTABLE_OFFSET_COMMIT';
 
 export interface StableOffsetOptions {
   /** Give up (rethrow UNSTABLE_OFFSET_COMMIT) after this long. @default 10000 */
