@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { KafkaMessage } from 'kafkajs';
 import { ProcessingError, classify, failureOf, kafkaErrorType } from '../errors.js';
-import type { ErrorClass } from '../errors.js';
 import { chunkMessages } from '../exactly-once.js';
 import type {
   ExactlyOnceOptions,
@@ -28,6 +27,8 @@ import {
   librdkafkaLogger,
   offsetOf,
 } from './binding.js';
+import type { Attempt } from './outcomes.js';
+import { StaleError, reportCommitted } from './outcomes.js';
 import type { InputOffset, Work } from './transactions.js';
 import { CommitOutcomeUnknownError, TransactionGroup } from './transactions.js';
 
@@ -46,22 +47,7 @@ export type EosRunnerOptions = Omit<
   readonly commitIntervalMs?: number;
 };
 
-/** The partition was revoked (or the runner stopped) while its work was being built. */
-class StaleError extends Error {
-  constructor() {
-    super('the partition is no longer this member’s');
-    this.name = 'StaleError';
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** How a chunk's attempts have gone: its backoff, unknown failures, and its poison if found. */
-interface Attempt {
-  backoff: number;
-  unknown: number;
-  poison?: { err: unknown; kind: ErrorClass };
-}
 
 /** See the module's comment. */
 export class EosRunner {
@@ -220,7 +206,7 @@ export class EosRunner {
       }
       this.failingSince = undefined;
       this.committedNext.set(`${topic}:${partition}`, next);
-      this.reportCommitted(chunk, attempt.poison, built.result, started);
+      reportCommitted(this.options, chunk, attempt.poison, built.result, started);
       return true;
     }
   }
@@ -288,40 +274,6 @@ export class EosRunner {
       await sleep(Math.min(250, until - Date.now()));
     attempt.backoff = Math.min(attempt.backoff * 2, this.options.maxBackoffMs ?? 10_000);
     return this.isStopped() ? 'leave' : 'retry';
-  }
-
-  /** Metrics and logs of a committed chunk: its outputs applied, or its record dead-lettered. */
-  private reportCommitted(
-    chunk: InputChunk,
-    poison: Attempt['poison'],
-    result: ProcessResult | undefined,
-    started: bigint,
-  ): void {
-    const { topic, partition } = chunk;
-    if (poison) {
-      const failure = failureOf(poison.err, poison.kind);
-      this.options.logger.error(
-        {
-          topic,
-          partition,
-          offset: chunk.messages[0]?.offset,
-          code: failure.code,
-          kind: poison.kind,
-          reason: failure.message.slice(0, 300),
-        },
-        'input record dead-lettered',
-      );
-      this.options.onDeadLettered?.({ topic, partition, code: failure.code, kind: poison.kind });
-      return;
-    }
-    result?.afterCommit?.();
-    this.options.onCommitted?.({
-      topic,
-      partition,
-      records: chunk.messages.length,
-      outputs: countByTopic(result?.records ?? []),
-      seconds: Number(process.hrtime.bigint() - started) / 1e9,
-    });
   }
 
   /** Whether the group's committed offset of the partition reached `next` (read stable). */

@@ -228,8 +228,27 @@ export class TransactionGroup {
       for (const m of members) m.done.reject(err);
       return;
     }
-    // every record handed to librdkafka, which batches them (linger.ms); only failed deliveries
-    // are reported (delivery.report.only.error), each to the work it belongs to
+    const refused = await this.produceAll(producer, members);
+    if (refused.size > 0) {
+      await this.abort(txn);
+      const first = [...refused.values()][0];
+      for (const m of members) {
+        const reason = refused.get(m);
+        m.done.reject(
+          reason !== undefined ? new SendRefusedError(reason) : new AbortedWithOthersError(first),
+        );
+      }
+      return;
+    }
+    await this.commitMembers(txn, members);
+  }
+
+  /**
+   * Hands every record to librdkafka, which batches them (linger.ms), and waits until each is
+   * acknowledged or failed. Only failed deliveries are reported (delivery.report.only.error),
+   * each to the work it belongs to: the work whose records were refused, and why.
+   */
+  private async produceAll(producer: Producer, members: readonly Member[]) {
     const refused = new Map<Member, unknown>();
     const client = internalClient(producer);
     for (const m of members) {
@@ -258,23 +277,17 @@ export class TransactionGroup {
         }
     }
     try {
-      // until every record is acknowledged or failed; failures' reports are then due
       await producer.flush({ timeout: this.options.transactionTimeoutMs ?? 10_000 });
+      // the failures' reports are due by now
       await new Promise((r) => setImmediate(r));
     } catch (err) {
       for (const m of members) if (!refused.has(m)) refused.set(m, err);
     }
-    if (refused.size > 0) {
-      await this.abort(txn);
-      const first = [...refused.values()][0];
-      for (const m of members) {
-        const reason = refused.get(m);
-        m.done.reject(
-          reason !== undefined ? new SendRefusedError(reason) : new AbortedWithOthersError(first),
-        );
-      }
-      return;
-    }
+    return refused;
+  }
+
+  /** Sends the members' input offsets with the consumer's group metadata and commits. */
+  private async commitMembers(txn: KafkaJS.Transaction, members: readonly Member[]) {
     const offsets = mergeOffsets(members.map((m) => m.work.offsets));
     try {
       if (offsets.length > 0)
