@@ -13,7 +13,7 @@ import { Random } from '../../src/simulate/random.js';
 import { newRunId, runSimulation } from '../../src/simulate/run.js';
 import { Fleet, freePort } from './support/fleet.js';
 import type { ServiceKind } from './support/fleet.js';
-import { brokers, registryUrl, uniqueName } from './support/kafka.js';
+import { brokers, isolatedNames, registryUrl } from './support/kafka.js';
 
 /**
  * The crash test: the whole pipeline as separate processes (ingest, 2 normalizers, 2 processors),
@@ -52,18 +52,7 @@ describe('chaos: SIGKILLs across the pipeline while the simulator plays a day', 
         KAFKA_BROKERS: brokers().join(','),
         SCHEMA_REGISTRY_URL: registryUrl(),
         LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'warn',
-        TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
-        TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
-        TOPIC_REFRESH_EVENTS: uniqueName('events'),
-        TOPIC_REFRESH_DLQ: uniqueName('dlq'),
-        TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
-        TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
-        TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
-        TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
-        TOPIC_PARTITIONS: '6',
-        NORMALIZE_GROUP_ID: uniqueName('normalizer'),
-        NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer'),
-        PROCESS_APPLICATION_ID: uniqueName('processors'),
+        ...isolatedNames(6),
         // a killed member holds its partitions this long
         NORMALIZE_SESSION_TIMEOUT_MS: '6000',
         PROCESS_SESSION_TIMEOUT_MS: '6000',

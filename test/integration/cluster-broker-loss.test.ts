@@ -1,22 +1,18 @@
 import { Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import type { Config } from '../../src/config/config.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureTopics, topicDefinitions } from '../../src/kafka/topics.js';
-import { runTopicsOf } from '../../src/simulate/check.js';
 import type { NodeId } from './support/cluster.js';
 import { startCluster } from './support/cluster.js';
 import { Resources, registryUrl } from './support/kafka.js';
 import {
   answersBetween,
-  checkLedger,
   expectLedgerHolds,
   explainMissingEvents,
   figures,
   ingestAnswers,
-  pipelineConfig,
-  planTraffic,
-  startOffsets,
-  startPipeline,
-  startTraffic,
+  startOutageDay,
   stepper,
   until,
 } from './support/pipeline.js';
@@ -33,7 +29,6 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
       const cluster = resources.track(await startCluster(), (c) => c.destroy());
       step('cluster up');
       const endpoints = { brokers: cluster.brokers, registryUrl: registryUrl() };
-      const config = pipelineConfig(endpoints, { TOPIC_REPLICATION_FACTOR: '3' });
       const admin = resources.track(
         new Kafka({
           clientId: 'cluster-test',
@@ -43,76 +38,42 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
         (a) => a.disconnect(),
       );
       await admin.connect();
-      // On a fresh multi-broker cluster a broker that has not learnt of a new topic yet fails a
-      // subscribe with UNKNOWN_TOPIC_OR_PARTITION (kafkajs does not retry it; the runner now
-      // waits for it — unit test "waits for a topic a fresh cluster does not know everywhere
-      // yet"). This test is about losing a broker mid-run, so the topics are created first and
-      // every broker asked until it knows them.
-      await until('the topics to be created', 30_000, () =>
-        ensureTopics(admin, topicDefinitions(config)).then(
-          () => true,
-          () => undefined,
-        ),
-      );
-      for (const address of cluster.brokers) {
-        const one = new Kafka({
-          clientId: 'cluster-test',
-          brokers: [address],
-          logLevel: logLevel.NOTHING,
-        }).admin();
-        await one.connect();
-        try {
-          await until(`${address} to know the topics`, 30_000, () =>
-            one.fetchTopicMetadata({ topics: topicDefinitions(config).map((t) => t.topic) }).then(
-              () => true,
-              () => undefined,
-            ),
-          );
-        } finally {
-          await one.disconnect();
-        }
-      }
-      // PIPELINE_LOG=<file> keeps the pipeline's warnings, to debug a failure
-      const pipeline = resources.track(
-        await startPipeline(config, endpoints, process.env.PIPELINE_LOG),
-        (p) => p.close(),
-      );
-      const url = pipeline.ingest.url;
-      // the topics are replicated as production runs them
+      const day = await startOutageDay(resources, {
+        name: 'cluster-broker-loss',
+        endpoints,
+        seed: 13,
+        overrides: { TOPIC_REPLICATION_FACTOR: '3' },
+        // PIPELINE_LOG=<file> keeps the pipeline's warnings, to debug a failure
+        ...(process.env.PIPELINE_LOG ? { logFile: process.env.PIPELINE_LOG } : {}),
+        // On a fresh multi-broker cluster a broker that has not learnt of a new topic yet fails
+        // a subscribe with UNKNOWN_TOPIC_OR_PARTITION (kafkajs does not retry it; the runner now
+        // waits for it — unit test "waits for a topic a fresh cluster does not know everywhere
+        // yet"). This test is about losing a broker mid-run, so the topics are created first and
+        // every broker asked until it knows them.
+        beforePipeline: (config) => topicsKnownEverywhere(admin, cluster.brokers, config),
+        // the topics are replicated as production runs them
+        beforeTraffic: async (config) => {
+          const raw = config.TOPIC_WEBHOOKS_RAW;
+          const { topics } = await admin.fetchTopicMetadata({ topics: [raw] });
+          expect(topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3]);
+          const minIsr = topicDefinitions(config)
+            .find((t) => t.topic === raw)
+            ?.configEntries?.find((e) => e.name === 'min.insync.replicas')?.value;
+          expect(minIsr).toBe('2');
+        },
+      });
+      const { config, url } = day;
       const raw = config.TOPIC_WEBHOOKS_RAW;
-      const { topics } = await admin.fetchTopicMetadata({ topics: [raw] });
-      expect(topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3]);
-      const minIsr = topicDefinitions(config)
-        .find((t) => t.topic === raw)
-        ?.configEntries?.find((e) => e.name === 'min.insync.replicas')?.value;
-      expect(minIsr).toBe('2');
-
-      const from = await startOffsets(endpoints, config);
-      const plan = planTraffic(config, { customers: 40, rate: 15, seed: 13 });
-      const traffic = startTraffic(plan, config, url);
-      await until('a third of the calls to be accepted', 60_000, () =>
-        (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
-      );
 
       // the leader of the raw topic's first partition: webhooks are being written to it
       const { topics: now } = await admin.fetchTopicMetadata({ topics: [raw] });
       const leaderId = now[0]?.partitions.find((p) => p.partitionId === 0)?.leader;
       const victim = (leaderId ?? 1) as NodeId;
       const before = await ingestAnswers(url);
-      step(`killing broker ${victim} (leader of ${raw}/0)`);
+      day.step(`killing broker ${victim} (leader of ${raw}/0)`);
       await cluster.kill(victim);
-      const sent = await traffic.done;
-      step('all calls answered');
+      const { sent, report } = await day.finish();
       const during = answersBetween(before, await ingestAnswers(url));
-      const report = await checkLedger({
-        endpoints,
-        topics: runTopicsOf(config),
-        from,
-        plan,
-        sent,
-        timeoutMs: 90_000,
-      });
-      step('checked');
 
       // the day went on on two brokers: every call answered 2xx in the end, each stored once,
       // and every output exactly once
@@ -123,14 +84,46 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
         (err: unknown) => [`could not explain: ${String(err)}`],
       );
       for (const line of explained) console.info(`[cluster-broker-loss] missing: ${line}`);
-      expectLedgerHolds(plan, sent, report);
+      expectLedgerHolds(day.plan, sent, report);
       console.info(
         JSON.stringify({
           test: 'cluster-broker-loss',
-          ...figures(plan, sent, report),
+          ...figures(day.plan, sent, report),
           answersAfterKill: during,
         }),
       );
     },
   );
 });
+
+/** Creates the run's topics and waits until every broker of the cluster knows them. */
+async function topicsKnownEverywhere(
+  admin: Admin,
+  brokers: readonly string[],
+  config: Config,
+): Promise<void> {
+  await until('the topics to be created', 30_000, () =>
+    ensureTopics(admin, topicDefinitions(config)).then(
+      () => true,
+      () => undefined,
+    ),
+  );
+  for (const address of brokers) {
+    const one = new Kafka({
+      clientId: 'cluster-test',
+      brokers: [address],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await one.connect();
+    try {
+      await until(`${address} to know the topics`, 30_000, () =>
+        one.fetchTopicMetadata({ topics: topicDefinitions(config).map((t) => t.topic) }).then(
+          () => true,
+          () => undefined,
+        ),
+      );
+    } finally {
+      await one.disconnect();
+    }
+  }
+}

@@ -1,20 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTopicsOf } from '../../src/simulate/check.js';
 import { dedicatedBroker } from './support/dedicated-broker.js';
 import { Resources, registryUrl } from './support/kafka.js';
 import {
   answersBetween,
-  checkLedger,
   expectLedgerHolds,
   figures,
   ingestAnswers,
-  pipelineConfig,
-  planTraffic,
   readyzStatus,
-  startOffsets,
-  startPipeline,
-  startTraffic,
-  stepper,
+  startOutageDay,
   until,
 } from './support/pipeline.js';
 
@@ -26,26 +19,21 @@ describe('the whole pipeline through a broker outage', () => {
     'answers only 503 while Kafka is down, turns unready, resumes by itself, and loses or doubles nothing',
     { timeout: 240_000 },
     async () => {
-      const step = stepper('broker-outage');
       const broker = resources.track(await dedicatedBroker(), (b) => b.destroy());
       const endpoints = { brokers: broker.brokers, registryUrl: registryUrl() };
       // the outage (stop, unready, restart) lasts some 30–40 s on a busy 2-core box: rounds settle
       // later than that, so a sibling held back by the outage still joins its round
-      const config = pipelineConfig(endpoints, {
-        ROUND_SETTLE_MS: '50000',
-        ROUND_RETRY_GRACE_MS: '60000',
-        ROUND_QUIET_DEADLINE_MS: '120000',
+      const day = await startOutageDay(resources, {
+        name: 'broker-outage',
+        endpoints,
+        seed: 11,
+        overrides: {
+          ROUND_SETTLE_MS: '50000',
+          ROUND_RETRY_GRACE_MS: '60000',
+          ROUND_QUIET_DEADLINE_MS: '120000',
+        },
       });
-      const pipeline = resources.track(await startPipeline(config, endpoints), (p) => p.close());
-      const url = pipeline.ingest.url;
-      const from = await startOffsets(endpoints, config);
-      const plan = planTraffic(config, { customers: 40, rate: 15, seed: 11 });
-      const traffic = startTraffic(plan, config, url);
-
-      // mid-run: a good part of the day is in, the rest still to send
-      await until('a third of the calls to be accepted', 60_000, () =>
-        (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
-      );
+      const { step, config, pipeline, url, plan } = day;
       step('stopping the broker');
       await broker.stop();
       const stoppedAt = Date.now();
@@ -81,18 +69,7 @@ describe('the whole pipeline through a broker outage', () => {
       );
       const readyAgainMs = Date.now() - restartAt;
       step('all ready');
-      const sent = await traffic.done;
-      step('all calls answered');
-      const report = await checkLedger({
-        endpoints,
-        topics: runTopicsOf(config),
-        from,
-        plan,
-        sent,
-        timeoutMs: 90_000,
-      });
-
-      step('checked');
+      const { sent, report } = await day.finish();
       // while Kafka was down: only 503, never a 2xx (nor any other answer); the sender met it
       expect(Object.keys(during)).toEqual(['503']);
       expect(during['503']).toBeGreaterThan(0);

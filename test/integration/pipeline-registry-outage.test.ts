@@ -1,19 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTopicsOf } from '../../src/simulate/check.js';
 import { dedicatedRegistry } from './support/dedicated-registry.js';
 import { Resources, brokers } from './support/kafka.js';
 import {
   answersBetween,
-  checkLedger,
   expectLedgerHolds,
   figures,
   ingestAnswers,
-  pipelineConfig,
-  planTraffic,
-  startOffsets,
-  startPipeline,
-  startTraffic,
-  stepper,
+  startOutageDay,
   until,
 } from './support/pipeline.js';
 
@@ -27,21 +20,11 @@ describe('the whole pipeline through a schema registry outage', () => {
     'keeps taking webhooks, dead-letters nothing good, and loses or doubles nothing once the registry is back',
     { timeout: 180_000 },
     async () => {
-      const step = stepper('registry-outage');
       // a registry of the test's own: the shared one is never stopped
       const registry = resources.track(await dedicatedRegistry(), (r) => r.destroy());
-      step('registry up');
       const endpoints = { brokers: brokers(), registryUrl: registry.registryUrl };
-      const config = pipelineConfig(endpoints);
-      const pipeline = resources.track(await startPipeline(config, endpoints), (p) => p.close());
-      const url = pipeline.ingest.url;
-      const from = await startOffsets(endpoints, config);
-      const plan = planTraffic(config, { customers: 40, rate: 15, seed: 12 });
-      const traffic = startTraffic(plan, config, url);
-
-      await until('a third of the calls to be accepted', 60_000, () =>
-        (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
-      );
+      const day = await startOutageDay(resources, { name: 'registry-outage', endpoints, seed: 12 });
+      const { step, pipeline, url, plan, traffic } = day;
       step('stopping the registry');
       await registry.stop();
       const stoppedAt = Date.now();
@@ -66,17 +49,7 @@ describe('the whole pipeline through a schema registry outage', () => {
       step(
         `registry up again (while down: webhooks ${JSON.stringify(webhooksDuring)}, requests ${JSON.stringify(requestsDuring)})`,
       );
-      const sent = await traffic.done;
-      step('all calls answered');
-      const report = await checkLedger({
-        endpoints,
-        topics: runTopicsOf(config),
-        from,
-        plan,
-        sent,
-        timeoutMs: 90_000,
-      });
-      step('checked');
+      const { sent, report } = await day.finish();
 
       // the raw topic needs no registry: webhooks were taken all along
       expect(Object.keys(webhooksDuring)).toEqual(['200']);

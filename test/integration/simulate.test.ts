@@ -14,7 +14,7 @@ import { planDay } from '../../src/simulate/day.js';
 import { newRunId, runSimulation } from '../../src/simulate/run.js';
 import type { Delivery, Ledger } from '../../src/simulate/types.js';
 import { SCENARIOS } from '../../src/simulate/types.js';
-import { brokers, registryUrl, uniqueName } from './support/kafka.js';
+import { brokers, isolatedNames, registryUrl } from './support/kafka.js';
 
 const SECRET = 'whsec_' + Buffer.from('simulate-integration-secret').toString('base64');
 
@@ -24,18 +24,7 @@ function pipelineEnv(): Record<string, string> {
     KAFKA_BROKERS: brokers().join(','),
     SCHEMA_REGISTRY_URL: registryUrl(),
     LOG_LEVEL: 'warn',
-    TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
-    TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
-    TOPIC_REFRESH_EVENTS: uniqueName('events'),
-    TOPIC_REFRESH_DLQ: uniqueName('dlq'),
-    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
-    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
-    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
-    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
-    TOPIC_PARTITIONS: '3',
-    NORMALIZE_GROUP_ID: uniqueName('normalizer'),
-    NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer'),
-    PROCESS_APPLICATION_ID: uniqueName('processors'),
+    ...isolatedNames(3),
     BUD_AUTH: 'hmac',
     BUD_WEBHOOK_SECRETS: SECRET,
     // Yodlee by address and a shared secret, as deployments put one in front

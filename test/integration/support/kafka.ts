@@ -9,6 +9,30 @@ export function uniqueName(prefix: string): string {
   return `test.${prefix}.${randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * Topics, consumer groups and transactional ids of one test's pipeline, none shared with another
+ * test (settings as environment variables), with `partitions` per topic refreshbus creates.
+ */
+export function isolatedNames(partitions: number): Record<string, string> {
+  return {
+    TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
+    TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
+    TOPIC_REFRESH_EVENTS: uniqueName('events'),
+    TOPIC_REFRESH_DLQ: uniqueName('dlq'),
+    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
+    // every service start creates all of refreshbus's topics: the outputs and changelogs too must
+    // be this test's own, not the defaults with 3 partitions (the demo test's processors then
+    // wrote changelog partitions 3-5 of a 3-partition topic)
+    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
+    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
+    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
+    TOPIC_PARTITIONS: String(partitions),
+    NORMALIZE_GROUP_ID: uniqueName('normalizer'),
+    NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer-txn'),
+    PROCESS_APPLICATION_ID: uniqueName('processors'),
+  };
+}
+
 export function brokers(): string[] {
   return inject('brokers');
 }

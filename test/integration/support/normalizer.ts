@@ -2,7 +2,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../../../src/config/config.js';
 import type { Config } from '../../../src/config/config.js';
-import { brokers, registryUrl, uniqueName } from './kafka.js';
+import { brokers, isolatedNames, registryUrl } from './kafka.js';
 
 /** Unique topics, group and transactional ids for one normalizer under test. */
 export function normalizerConfig(extra: Record<string, string> = {}): Config {
@@ -10,21 +10,7 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
     KAFKA_BROKERS: brokers().join(','),
     SCHEMA_REGISTRY_URL: registryUrl(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
-    TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
-    TOPIC_REFRESH_EVENTS: uniqueName('events'),
-    TOPIC_REFRESH_DLQ: uniqueName('dlq'),
-    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
-    // every service start creates all of refreshbus's topics: the outputs and changelogs too must
-    // be this test's own, not the defaults with 3 partitions (the demo test's processors then
-    // wrote changelog partitions 3-5 of a 3-partition topic)
-    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
-    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
-    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
-    PROCESS_APPLICATION_ID: uniqueName('processors'),
-    TOPIC_PARTITIONS: '3',
-    NORMALIZE_GROUP_ID: uniqueName('normalizer'),
-    NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer-txn'),
+    ...isolatedNames(3),
     // the exactly-once engine under test (issue 17): KAFKA_ENGINE=librdkafka npx vitest run …
     ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
     ...extra,

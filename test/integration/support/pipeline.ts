@@ -15,7 +15,7 @@ import { newRunId } from '../../../src/simulate/run.js';
 import type { SendProgress, SendResult } from '../../../src/simulate/sender.js';
 import { sendCalls, signersFromAuth } from '../../../src/simulate/sender.js';
 import type { Endpoints } from '../../../src/stack/local-stack.js';
-import { uniqueName } from './kafka.js';
+import { isolatedNames, uniqueName } from './kafka.js';
 
 const SECRET = 'whsec_' + Buffer.from('pipeline-outage-secret').toString('base64');
 
@@ -31,17 +31,7 @@ export function pipelineConfig(endpoints: Endpoints, overrides: Record<string, s
     SCHEMA_REGISTRY_URL: endpoints.registryUrl,
     LOG_LEVEL: 'warn',
     INGEST_PORT: '0',
-    TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
-    TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
-    TOPIC_REFRESH_EVENTS: uniqueName('events'),
-    TOPIC_REFRESH_DLQ: uniqueName('dlq'),
-    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
-    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
-    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
-    TOPIC_PARTITIONS: '3',
-    NORMALIZE_GROUP_ID: uniqueName('normalizer'),
-    NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer'),
-    PROCESS_APPLICATION_ID: uniqueName('processors'),
+    ...isolatedNames(3),
     BUD_AUTH: 'hmac',
     BUD_WEBHOOK_SECRETS: SECRET,
     YODLEE_AUTH: 'ip,secret',
@@ -358,4 +348,76 @@ export async function explainMissingEvents(
     await consumer.disconnect();
     await admin.disconnect();
   }
+}
+
+/** One outage test's simulated day: the pipeline, its traffic, and how the day is checked. */
+export interface OutageDay {
+  readonly step: (what: string) => void;
+  readonly config: Config;
+  readonly pipeline: RunningPipeline;
+  /** The ingest's base URL. */
+  readonly url: string;
+  readonly plan: DayPlan;
+  readonly traffic: ReturnType<typeof startTraffic>;
+  /** Waits for every call's answer, then reads the outputs and compares them with the ledger. */
+  finish(): Promise<{ sent: SendResult; report: CheckReport }>;
+}
+
+/**
+ * What every outage test does around its outage: `refreshbus all` on names of its own, a day of
+ * 40 customers at 15 calls/s sent with an aggregator's retries, returned once a third of the calls
+ * were accepted (mid-run: the outage then meets traffic both ways). `beforeTraffic` runs once the
+ * pipeline is up (checks of the deployment); the test then brings its outage and calls `finish`.
+ */
+export async function startOutageDay(
+  resources: { track<T>(value: T, close: (v: T) => Promise<unknown>): T },
+  options: {
+    readonly name: string;
+    readonly endpoints: Endpoints;
+    readonly seed: number;
+    readonly overrides?: Record<string, string>;
+    /** The pipeline's warnings go there (PIPELINE_LOG=<file>, to debug a failure). */
+    readonly logFile?: string;
+    readonly beforeTraffic?: (config: Config) => Promise<void>;
+    /** Runs once the config is known, before the pipeline starts (topics made ready, say). */
+    readonly beforePipeline?: (config: Config) => Promise<void>;
+  },
+): Promise<OutageDay> {
+  const { endpoints } = options;
+  const step = stepper(options.name);
+  const config = pipelineConfig(endpoints, options.overrides);
+  await options.beforePipeline?.(config);
+  const pipeline = resources.track(await startPipeline(config, endpoints, options.logFile), (p) =>
+    p.close(),
+  );
+  await options.beforeTraffic?.(config);
+  const url = pipeline.ingest.url;
+  const from = await startOffsets(endpoints, config);
+  const plan = planTraffic(config, { customers: 40, rate: 15, seed: options.seed });
+  const traffic = startTraffic(plan, config, url);
+  await until('a third of the calls to be accepted', 60_000, () =>
+    (traffic.progress()?.accepted ?? 0) >= plan.calls.length / 3 ? true : undefined,
+  );
+  return {
+    step,
+    config,
+    pipeline,
+    url,
+    plan,
+    traffic,
+    async finish() {
+      const sent = await traffic.done;
+      step('all calls answered');
+      const report = await checkLedger({
+        endpoints,
+        topics: runTopicsOf(config),
+        from,
+        plan,
+        sent,
+        timeoutMs: 90_000,
+      });
+      step('checked');
+      return { sent, report };
+    },
+  };
 }

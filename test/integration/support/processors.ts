@@ -5,7 +5,7 @@ import type { Config } from '../../../src/config/config.js';
 import { registerValueSchema } from '../../../src/registry/registry.js';
 import { readSchema } from '../../../src/registry/schemas.js';
 import type { ProcessorInput } from '../../../src/processors/types.js';
-import { brokers, registryUrl, testRegistry, uniqueName } from './kafka.js';
+import { brokers, isolatedNames, registryUrl, testRegistry } from './kafka.js';
 
 /** Unique topics, group and changelogs for processors under test, with short deadlines. */
 export function processorConfig(extra: Record<string, string> = {}): Config {
@@ -13,16 +13,7 @@ export function processorConfig(extra: Record<string, string> = {}): Config {
     KAFKA_BROKERS: brokers().join(','),
     SCHEMA_REGISTRY_URL: registryUrl(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    TOPIC_WEBHOOKS_RAW: uniqueName('raw'),
-    TOPIC_REFRESH_REQUESTS: uniqueName('requests'),
-    TOPIC_REFRESH_EVENTS: uniqueName('events'),
-    TOPIC_REFRESH_DLQ: uniqueName('dlq'),
-    TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
-    TOPIC_CUSTOMER_COMPLETED: uniqueName('completed'),
-    TOPIC_CUSTOMER_NEW_TRANSACTIONS: uniqueName('newtx'),
-    TOPIC_CUSTOMER_ALERTS: uniqueName('alerts'),
-    TOPIC_PARTITIONS: '3',
-    PROCESS_APPLICATION_ID: uniqueName('processors'),
+    ...isolatedNames(3),
     PROCESS_SESSION_TIMEOUT_MS: '8000',
     PROCESS_TIMER_INTERVAL_MS: '200',
     ROUND_SETTLE_MS: '1500',
