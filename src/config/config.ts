@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { AUTH_MODES } from '../ingest/auth/modes.js';
 import type { AuthSettings } from '../ingest/auth/modes.js';
 import { sources } from '../ingest/sources/index.js';
+// the processors' defaults are defined once, with the settings they belong to
+import { DEFAULT_ROUND_SETTINGS } from '../processors/rounds/state.js';
 
 /** The package root (where package.json lives), whether running from `src/` or `dist/`. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -338,19 +340,19 @@ export const configSchema = z.object({
     .pipe(z.array(z.enum(['completion', 'new-transactions', 'reconnect-alerts'])))
     .default(['completion', 'new-transactions', 'reconnect-alerts'])
     .describe('Processors: which to run (completion, new-transactions, reconnect-alerts).'),
-  ROUND_SETTLE_MS: ms(120_000).describe(
+  ROUND_SETTLE_MS: ms(DEFAULT_ROUND_SETTINGS.settleMs).describe(
     'Processors: a round opened without a RefreshRequested stays open at least this long, so sibling webhooks join it.',
   ),
-  ROUND_RETRY_GRACE_MS: ms(45 * 60_000).describe(
+  ROUND_RETRY_GRACE_MS: ms(DEFAULT_ROUND_SETTINGS.retryGraceMs).describe(
     'Processors: a temporary failure becomes final this long after it was first seen, unless a retry reports.',
   ),
-  ROUND_QUIET_DEADLINE_MS: ms(2 * 60 * 60_000).describe(
+  ROUND_QUIET_DEADLINE_MS: ms(DEFAULT_ROUND_SETTINGS.quietDeadlineMs).describe(
     'Processors: a round with nothing new for this long closes as TIMED_OUT, listing what is missing; a customer-level alert ends with a success naming no connection only this long after its last failure.',
   ),
-  KNOWN_CONNECTION_TTL_MS: ms(30 * 24 * 60 * 60_000).describe(
+  KNOWN_CONNECTION_TTL_MS: ms(DEFAULT_ROUND_SETTINGS.knownConnectionTtlMs).describe(
     'Processors: a connection not seen for this long is no longer expected in new rounds.',
   ),
-  STATE_TTL_MS: ms(90 * 24 * 60 * 60_000).describe(
+  STATE_TTL_MS: ms(DEFAULT_ROUND_SETTINGS.stateTtlMs).describe(
     'Processors: a customer with nothing open and no activity for this long is forgotten.',
   ),
   PROCESS_SESSION_TIMEOUT_MS: ms(30_000).describe(
