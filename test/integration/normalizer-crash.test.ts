@@ -43,6 +43,7 @@ describe('normalizer crash', () => {
       const config = normalizerConfig({ NORMALIZE_SESSION_TIMEOUT_MS: '8000' });
       const env = {
         KAFKA_BROKERS: (config.KAFKA_BROKERS ?? []).join(','),
+        KAFKA_ENGINE: config.KAFKA_ENGINE,
         SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL ?? '',
         TOPIC_WEBHOOKS_RAW: config.TOPIC_WEBHOOKS_RAW,
         TOPIC_REFRESH_REQUESTS: config.TOPIC_REFRESH_REQUESTS,

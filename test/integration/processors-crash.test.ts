@@ -23,6 +23,7 @@ describe('processors crash and scale-out', () => {
         LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
         PROCESS_OPS_PORT: '0', // several instances on one host
         KAFKA_BROKERS: (config.KAFKA_BROKERS ?? []).join(','),
+        KAFKA_ENGINE: config.KAFKA_ENGINE,
         SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL ?? '',
         TOPIC_REFRESH_REQUESTS: config.TOPIC_REFRESH_REQUESTS,
         TOPIC_REFRESH_EVENTS: config.TOPIC_REFRESH_EVENTS,

@@ -128,7 +128,7 @@ export function consumerConfig(
     code: number,
     assignment: { topic: string; partition: number }[],
     lost: boolean,
-  ) => Promise<void>,
+  ) => Promise<unknown>,
 ): KafkaJS.ConsumerConstructorConfig {
   return {
     kafkaJS: {
@@ -173,4 +173,39 @@ export async function assignedLag(
     }
   }
   return lags;
+}
+
+/**
+ * An error the binding threw (a bare librdkafka error with a numeric code) as the client's KafkaJS
+ * layer names it (`type` from the code), so that src/kafka/errors.ts can classify it.
+ */
+export function asKafkaError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code !== 'number' || 'type' in err) return err;
+  return new KafkaJS.KafkaJSError(typeof message === 'string' ? message : String(code), { code });
+}
+
+/**
+ * Whether the group's committed offset of the partition reached `next` — read stable (librdkafka
+ * under read_committed waits out a pending transactional commit): the outcome of a commit that
+ * failed without saying. Retried for about 5 s while the coordinator does not answer.
+ */
+export async function hasCommitted(
+  consumer: KafkaJS.Consumer,
+  topic: string,
+  partition: number,
+  next: string,
+  stopped: () => boolean,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const [committed] = await consumer.committed([{ topic, partition }]);
+      const at = offsetOf(committed?.offset);
+      return at !== undefined && at >= BigInt(next);
+    } catch (err) {
+      if (attempt >= 20 || stopped()) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

@@ -22,6 +22,7 @@ import type {
 } from '../exactly-once.js';
 import {
   assignedLag,
+  hasCommitted,
   consumerConfig,
   countByTopic,
   librdkafkaLogger,
@@ -62,6 +63,8 @@ export class EosRunner {
   private lost = false;
   private assignment: Record<string, number[]> = {};
   private failingSince: number | undefined;
+  /** Last sign the cluster answers: a batch, a rebalance, a commit, a lag read. */
+  private lastContactAt = Date.now();
   private readonly assignedListeners: ((assignment: Record<string, number[]>) => void)[] = [];
   /** The next offset to read of each partition as last committed by this member. */
   private readonly committedNext = new Map<string, string>();
@@ -103,17 +106,21 @@ export class EosRunner {
     code: number,
     assignment: { topic: string; partition: number }[],
     lost: boolean,
-  ): Promise<void> {
+  ): Promise<{ topic: string; partition: number }[] | undefined> {
+    this.lastContactAt = Date.now();
     if (code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS) {
       this.generation++;
       this.member = false;
       this.lost ||= lost;
-      // what this member built for them commits under the generation it was built in
-      if (!lost) await this.group.flush().catch(() => undefined);
+      this.assignment = {};
+      // what this member built for them commits under the generation it was built in; a member
+      // the group dropped must not commit it at all (its partitions may be another's already)
+      if (lost) this.group.discardWaiting();
+      else await this.group.flush().catch(() => undefined);
       this.committedNext.clear();
-      return;
+      return undefined;
     }
-    if (code !== KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) return;
+    if (code !== KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) return undefined;
     const byTopic: Record<string, number[]> = {};
     for (const { topic, partition } of assignment) (byTopic[topic] ??= []).push(partition);
     this.assignment = byTopic;
@@ -122,6 +129,9 @@ export class EosRunner {
     this.lost = false;
     this.options.onAssignment?.(byTopic, { rejoined });
     for (const listener of this.assignedListeners) listener(byTopic);
+    // the assignment as given: the client then applies no seek left pending from a batch given up
+    // while the partition was away (it would override the group's committed offset)
+    return assignment;
   }
 
   async start(): Promise<void> {
@@ -133,6 +143,7 @@ export class EosRunner {
       eachBatchAutoResolve: false,
       eachBatch: async (payload) => {
         const { batch } = payload;
+        this.lastContactAt = Date.now();
         const generation = this.generation;
         const chunks = chunkMessages(
           batch.messages as unknown as KafkaMessage[],
@@ -191,8 +202,10 @@ export class EosRunner {
       } catch (err) {
         if (err instanceof StaleError) return false;
         if (err instanceof CommitOutcomeUnknownError) {
+          this.committedNext.delete(`${topic}:${partition}`);
           // the group's committed offset (read stable) says whether it landed
-          if (!(await this.landed(topic, partition, next))) continue;
+          if (!(await hasCommitted(this.consumer, topic, partition, next, () => this.isStopped())))
+            continue;
         } else {
           const decision = await this.afterFailure(err, chunk, attempt, stale);
           if (decision === 'retry') continue;
@@ -205,6 +218,7 @@ export class EosRunner {
         }
       }
       this.failingSince = undefined;
+      this.lastContactAt = Date.now();
       this.committedNext.set(`${topic}:${partition}`, next);
       reportCommitted(this.options, chunk, attempt.poison, built.result, started);
       return true;
@@ -276,20 +290,6 @@ export class EosRunner {
     return this.isStopped() ? 'leave' : 'retry';
   }
 
-  /** Whether the group's committed offset of the partition reached `next` (read stable). */
-  private async landed(topic: string, partition: number, next: string): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const [committed] = await this.consumer.committed([{ topic, partition }]);
-        const at = offsetOf(committed?.offset);
-        return at !== undefined && at >= BigInt(next);
-      } catch (err) {
-        if (attempt >= 20 || this.isStopped()) throw err;
-        await sleep(250);
-      }
-    }
-  }
-
   /** The input offsets of `key`'s partitions as committed: a timer transaction commits them again. */
   private async keyOffsets(key: string): Promise<InputOffset[]> {
     const partitions = Object.entries(this.assignment).flatMap(([topic, parts]) =>
@@ -324,12 +324,19 @@ export class EosRunner {
     const started = process.hrtime.bigint();
     let result: ProcessResult | undefined;
     try {
+      const current = () =>
+        !this.isStopped() &&
+        this.member &&
+        generation === this.generation &&
+        (this.assignment[topic] ?? []).includes(partition);
       await this.group.run(key, async (): Promise<Work | undefined> => {
-        if (this.isStopped() || generation !== this.generation) throw new StaleError();
+        if (!current()) throw new StaleError();
         result = await build();
         const records = result.records.filter((r) => r.messages.length > 0);
         if (records.length === 0) return undefined;
-        return { records, offsets: await this.keyOffsets(key) };
+        const offsets = await this.keyOffsets(key);
+        if (!current()) throw new StaleError();
+        return { records, offsets };
       });
     } catch (err) {
       if (err instanceof StaleError) return;
@@ -364,14 +371,16 @@ export class EosRunner {
       member: this.member && !this.stopped,
       assignment: this.assignment,
       failingSince: this.failingSince,
-      lastHeartbeatAt: Date.now(),
+      lastHeartbeatAt: this.lastContactAt,
       stopped: this.stopped,
     };
   }
 
   /** End offset minus the group's committed offset, per assigned partition. */
   async lag(): Promise<PartitionLag[]> {
-    return assignedLag(this.admin, this.options.groupId, this.assignment);
+    const lags = await assignedLag(this.admin, this.options.groupId, this.assignment);
+    this.lastContactAt = Date.now();
+    return lags;
   }
 
   async stop(): Promise<void> {

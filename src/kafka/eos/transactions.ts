@@ -16,6 +16,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { TopicRecords } from '../exactly-once.js';
 import {
   asBuffer,
+  asKafkaError,
   internalClient,
   isAbortable,
   isRetriable,
@@ -52,8 +53,12 @@ export class SendRefusedError extends Error {
 /** Another piece of work in the same transaction failed: this one was aborted with it. */
 export class AbortedWithOthersError extends Error {
   readonly type = 'ABORTED_WITH_OTHERS';
-  constructor(cause: unknown) {
-    super('the transaction was aborted for another partition’s failure', { cause });
+  constructor(other: unknown) {
+    // the other work's reason is not a cause: classified through it, this work (whose records
+    // were fine) would be taken for poison too
+    super(
+      `the transaction was aborted for another partition’s failure (${other instanceof Error ? other.message : String(other)})`,
+    );
     this.name = 'AbortedWithOthersError';
   }
 }
@@ -96,12 +101,10 @@ interface Member {
 export class TransactionGroup {
   private producer: Promise<Producer> | undefined;
   private readonly keys = new Map<string, Promise<unknown>>();
-  /** Work built, waiting for the next transaction (one is committing). */
+  /** Work built, waiting for the next transaction. */
   private waiting: Member[] = [];
-  /** Work sent in the open transaction. */
-  private open: Member[] = [];
-  private openedAt = 0;
-  private openRecords = 0;
+  /** When the oldest work waiting for the next transaction joined. */
+  private firstWaitingAt = 0;
   private building = 0;
   private committing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -133,9 +136,18 @@ export class TransactionGroup {
   async flush(): Promise<void> {
     for (;;) {
       if (this.committing) await this.committing.catch(() => undefined);
-      else if (this.open.length > 0 || this.waiting.length > 0) this.commitSoon(true);
+      else if (this.waiting.length > 0) this.commitSoon(true);
       else return;
     }
+  }
+
+  /** Drops the work waiting for the next transaction (a member the group dropped): rejected. */
+  discardWaiting(): void {
+    const dropped = this.waiting;
+    this.waiting = [];
+    this.firstWaitingAt = 0;
+    for (const m of dropped)
+      m.done.reject(new Error('this member lost its partitions before the work was committed'));
   }
 
   async close(): Promise<void> {
@@ -158,35 +170,40 @@ export class TransactionGroup {
       return;
     }
     const joined = work;
+    if (this.closed) throw new Error('the transaction group is closed');
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ work: joined, done: { resolve, reject } });
       this.maybeCommit();
     });
   }
 
-  /** Moves waiting work into the open transaction, committing when it is time. */
+  /**
+   * Commits the waiting work when it is time: nothing else is being built, the oldest waiting work
+   * joined `commitIntervalMs` ago, or `maxRecords` wait; else arms a timer for the interval.
+   */
   private maybeCommit(): void {
     if (this.committing || this.closed) return;
-    if (this.waiting.length === 0 && this.open.length === 0) return;
-    const elapsed = Date.now() - this.openedAt;
+    if (this.waiting.length === 0) return;
+    if (this.firstWaitingAt === 0) this.firstWaitingAt = Date.now();
+    const elapsed = Date.now() - this.firstWaitingAt;
     const interval = this.options.commitIntervalMs ?? 100;
     const due =
       this.building === 0 ||
-      (this.open.length > 0 && elapsed >= interval) ||
-      this.openRecords + this.waitingRecords() >= (this.options.maxRecords ?? 20_000);
+      elapsed >= interval ||
+      this.waitingRecords() >= (this.options.maxRecords ?? 20_000);
     if (due) {
       this.commitSoon(false);
       return;
     }
     // more work is being built: let it join, but not for longer than the interval
-    clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.commitSoon(false);
-      },
-      Math.max(0, this.open.length > 0 ? interval - elapsed : interval),
-    );
-    if (this.open.length === 0) this.openedAt = Date.now();
+    if (!this.timer)
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.commitSoon(false);
+        },
+        Math.max(0, interval - elapsed),
+      );
   }
 
   private waitingRecords(): number {
@@ -198,20 +215,20 @@ export class TransactionGroup {
 
   private commitSoon(force: boolean): void {
     if (this.committing || (!force && this.closed)) return;
-    if (this.waiting.length === 0 && this.open.length === 0) return;
+    if (this.waiting.length === 0) return;
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.committing = this.commitNow().finally(() => {
       this.committing = undefined;
-      this.openRecords = 0;
       // what gathered meanwhile
       if (this.waiting.length > 0) this.maybeCommit();
     });
   }
 
   private async commitNow(): Promise<void> {
-    const members = [...this.open, ...this.waiting];
-    this.open = [];
+    const members = this.waiting;
     this.waiting = [];
+    this.firstWaitingAt = 0;
     let producer: Producer;
     try {
       producer = await this.producerNow();
@@ -271,8 +288,9 @@ export class TransactionGroup {
               rdkafkaHeaders(message.headers),
             );
           } catch (err) {
-            // refused before it left (larger than message.max.bytes, a full queue)
-            report.reject(err);
+            // refused before it left (larger than message.max.bytes, a full queue): the binding
+            // throws a bare librdkafka error with a numeric code, named here as the client would
+            report.reject(asKafkaError(err));
           }
         }
     }
@@ -348,6 +366,9 @@ export class TransactionGroup {
           maxInFlightRequests: 5,
         },
         'linger.ms': 5,
+        // the client's own size check no stricter than the topics' (dead letters up to 2 MB):
+        // what a topic refuses comes back from the broker as MESSAGE_TOO_LARGE
+        'message.max.bytes': 4 * 1024 * 1024,
         // records are produced through the binding (see commitNow): only failures are reported
         'delivery.report.only.error': true,
       });

@@ -30,6 +30,8 @@ export function isolatedNames(partitions: number): Record<string, string> {
     NORMALIZE_GROUP_ID: uniqueName('normalizer'),
     NORMALIZE_TRANSACTIONAL_ID_PREFIX: uniqueName('normalizer-txn'),
     PROCESS_APPLICATION_ID: uniqueName('processors'),
+    // the exactly-once engine under test (issue 17): KAFKA_ENGINE=librdkafka npx vitest run …
+    ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
   };
 }
 

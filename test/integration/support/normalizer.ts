@@ -11,8 +11,6 @@ export function normalizerConfig(extra: Record<string, string> = {}): Config {
     SCHEMA_REGISTRY_URL: registryUrl(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...isolatedNames(3),
-    // the exactly-once engine under test (issue 17): KAFKA_ENGINE=librdkafka npx vitest run …
-    ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
     ...extra,
   });
 }

@@ -19,7 +19,6 @@ export function processorConfig(extra: Record<string, string> = {}): Config {
     ROUND_SETTLE_MS: '1500',
     ROUND_RETRY_GRACE_MS: '4000',
     ROUND_QUIET_DEADLINE_MS: '6000',
-    ...(process.env.KAFKA_ENGINE ? { KAFKA_ENGINE: process.env.KAFKA_ENGINE } : {}),
     ...extra,
   });
 }
