@@ -13,6 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { SetupError } from '../lib/errors.js';
 import { FENCED_TYPES, ProcessingError, classify, failureOf, kafkaErrorType } from './errors.js';
 import type { ErrorClass } from './errors.js';
+import { assignedLag } from './lag.js';
 import { fetchStableOffset } from './offsets.js';
 import { KeyHashPartitioner } from './partitioner.js';
 
@@ -912,22 +913,7 @@ export class ExactlyOnceRunner {
    * lag of 1 — as Kafka's own kafka-consumer-groups tool does.
    */
   async lag(): Promise<PartitionLag[]> {
-    const lags: PartitionLag[] = [];
-    const topics = Object.keys(this.assignment);
-    if (topics.length === 0) return lags;
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
-    for (const topic of topics) {
-      const assigned = new Set(this.assignment[topic]);
-      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      for (const end of await this.admin.fetchTopicOffsets(topic)) {
-        if (!assigned.has(end.partition)) continue;
-        const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
-        const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
-        const lag = BigInt(end.high) - from;
-        lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
-      }
-    }
-    return lags;
+    return assignedLag(this.admin, this.options.groupId, this.assignment);
   }
 
   private async abort(txn: Transaction, key: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../../lib/logger.js';
-import type { ExactlyOnceOptions, PartitionLag, TopicRecords } from '../exactly-once.js';
+import type { ExactlyOnceOptions, TopicRecords } from '../exactly-once.js';
 import type { InputOffset } from './transactions.js';
 
 type Producer = KafkaJS.Producer;
@@ -149,30 +149,6 @@ export function consumerConfig(
       fns: { assignmentLost(): boolean },
     ) => onRebalance(err.code, assignment, fns.assignmentLost()),
   };
-}
-
-/** End offset minus the group's committed offset, per assigned partition. */
-export async function assignedLag(
-  admin: KafkaJS.Admin,
-  groupId: string,
-  assignment: Record<string, number[]>,
-): Promise<PartitionLag[]> {
-  const lags: PartitionLag[] = [];
-  const topics = Object.keys(assignment);
-  if (topics.length === 0) return lags;
-  const committed = await admin.fetchOffsets({ groupId, topics });
-  for (const topic of topics) {
-    const assigned = new Set(assignment[topic]);
-    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-    for (const end of await admin.fetchTopicOffsets(topic)) {
-      if (!assigned.has(end.partition)) continue;
-      const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
-      const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
-      const lag = BigInt(end.high) - from;
-      lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
-    }
-  }
-  return lags;
 }
 
 /**

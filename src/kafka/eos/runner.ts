@@ -21,13 +21,13 @@ import type {
   RunnerStatus,
 } from '../exactly-once.js';
 import {
-  assignedLag,
   hasCommitted,
   consumerConfig,
   countByTopic,
   librdkafkaLogger,
   offsetOf,
 } from './binding.js';
+import { assignedLag } from '../lag.js';
 import type { Attempt } from './outcomes.js';
 import { StaleError, reportCommitted } from './outcomes.js';
 import type { InputOffset, Work } from './transactions.js';

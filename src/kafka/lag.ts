@@ -1,0 +1,39 @@
+import type { PartitionLag } from './exactly-once.js';
+
+/** What reading lag needs of an admin client (kafkajs's and @confluentinc/kafka-javascript's). */
+export interface OffsetsAdmin {
+  fetchOffsets(options: {
+    groupId: string;
+    topics: string[];
+  }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low: string }[]>;
+}
+
+/**
+ * Lag of the partitions assigned to a member: end offset minus the group's committed offset (the
+ * start of the partition when nothing is committed). With transactions the end includes the last
+ * commit marker, so a caught-up partition shows a lag of 1 — as Kafka's own kafka-consumer-groups
+ * tool does.
+ */
+export async function assignedLag(
+  admin: OffsetsAdmin,
+  groupId: string,
+  assignment: Readonly<Record<string, readonly number[]>>,
+): Promise<PartitionLag[]> {
+  const lags: PartitionLag[] = [];
+  const topics = Object.keys(assignment);
+  if (topics.length === 0) return lags;
+  const committed = await admin.fetchOffsets({ groupId, topics });
+  for (const topic of topics) {
+    const assigned = new Set(assignment[topic]);
+    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      if (!assigned.has(end.partition)) continue;
+      const at = done.find((d) => d.partition === end.partition)?.offset ?? '-1';
+      const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
+      const lag = BigInt(end.high) - from;
+      lags.push({ topic, partition: end.partition, lag: Number(lag < 0n ? 0n : lag) });
+    }
+  }
+  return lags;
+}
