@@ -109,7 +109,7 @@ export const configSchema = z.object({
     .enum(['kafkajs', 'librdkafka'])
     .default('kafkajs')
     .describe(
-      'Exactly-once engine of the normalizer and processors: `kafkajs` (a transactional producer per input partition) or `librdkafka` (@confluentinc/kafka-javascript, exactly-once v2: one transactional producer per instance). Being measured (issue 17).',
+      'Exactly-once engine of the normalizer and processors: `kafkajs` (a transactional producer per input partition) or `librdkafka` (@confluentinc/kafka-javascript, exactly-once v2: one transactional producer per instance). Not for production yet: slower at saturation, and it failed the broker-outage tests (docs/kafka-engine.md).',
     ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

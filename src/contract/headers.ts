@@ -21,7 +21,7 @@ export const HEADER = {
   originTopic: 'ob-origin-topic',
   originPartition: 'ob-origin-partition',
   originOffset: 'ob-origin-offset',
-  /** Dead letters written without their value (it would not fit). */
+  /** Set (to the value's size) on a dead letter written without its value: it would not fit. */
   valueOmitted: 'ob-value-omitted',
   /** Records replayed from a dead-letter topic: `<topic>/<partition>/<offset>` of the letter. */
   replayedFrom: 'ob-replayed-from',

@@ -11,9 +11,6 @@ export const DLQ_HEADERS = [
   HEADER.originOffset,
 ] as const;
 
-/** Set (to the value's size) on a dead letter written without its value: it did not fit. */
-export const VALUE_OMITTED = HEADER.valueOmitted;
-
 /** The dead-letter record: the input's key, bytes and headers, plus why and where it came from. */
 export function deadLetter(
   input: KafkaMessage,
@@ -39,7 +36,7 @@ export function deadLetter(
   return {
     ...letter,
     value: null,
-    headers: { ...letter.headers, [VALUE_OMITTED]: String(input.value?.length ?? 0) },
+    headers: { ...letter.headers, [HEADER.valueOmitted]: String(input.value?.length ?? 0) },
   };
 }
 
@@ -55,7 +52,7 @@ export function originalHeaders(headers: IHeaders | undefined): IHeaders {
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (
       value !== undefined &&
-      name !== VALUE_OMITTED &&
+      name !== HEADER.valueOmitted &&
       !(DLQ_HEADERS as readonly string[]).includes(name)
     )
       out[name] = value;

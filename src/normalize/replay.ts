@@ -1,6 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { VALUE_OMITTED, headerText, originalHeaders } from './dlq.js';
+import { headerText, originalHeaders } from './dlq.js';
 import { HEADER } from '../contract/headers.js';
 
 const IDLE_MS = 3000;
@@ -98,7 +98,7 @@ export async function replayDlq(
               if (!matches) continue;
               const topic = headerText(m.headers, HEADER.originTopic);
               // a letter written without its value (too large) has nothing to replay
-              if (!topic || headerText(m.headers, VALUE_OMITTED) !== undefined) continue;
+              if (!topic || headerText(m.headers, HEADER.valueOmitted) !== undefined) continue;
               byCode[code] = (byCode[code] ?? 0) + 1;
               out.push({
                 topic,

@@ -2,7 +2,7 @@
  * One transactional producer per instance, exactly-once v2 (KIP-447) — the part Kafka Streams
  * calls `StreamsProducer`. Work of any number of input partitions joins the one open transaction;
  * it commits when nothing else is being built (so a lone record waits for nobody), when
- * `commitIntervalMs` has passed since it opened, or at `maxRecords` — like Streams'
+ * `commitIntervalMs` has passed since the oldest waiting work joined, or at `maxRecords` — like Streams'
  * `commit.interval.ms` under exactly-once, but without waiting out the interval when idle. While a
  * commit is under way the next transaction's work gathers: under load, transactions grow by
  * themselves (group commit).
