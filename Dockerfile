@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The refreshbus image: one image for every deployable (`ingest`, `normalize`, `process`, `all`),
 # chosen by the command. Multi-stage: the TypeScript build and dev dependencies stay in the build
-# stage; the runtime holds production dependencies, dist/, bin/ and schemas/ (read at start to
+# stage; the runtime holds production dependencies, dist/ without the tooling, bin/ and schemas/ (read at start to
 # register the Avro schemas), and runs as the unprivileged `node` user (uid 1000); the code stays
 # root-owned, read-only to it.
 #
@@ -32,7 +32,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on
   && npm rebuild @confluentinc/kafka-javascript
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# the services, the CLI and the operator commands; the development tooling (src/tools: the local
+# stack, the simulator, the demo) stays out of the image, and the CLI offers its commands only
+# where it is installed (src/cli/main.ts, loadToolCommands)
+RUN npm run build && rm -rf dist/tools
 
 FROM ${NODE_IMAGE} AS production-deps
 WORKDIR /app

@@ -3,8 +3,12 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-/** Folders of src/ the services run, and those only tools use (docs/architecture.md). */
-export const RUNTIME = [
+/**
+ * The layout of src/ (docs/architecture.md): the services and their core; the command line and
+ * the operator commands, which the production image carries too; and src/tools/ — the local
+ * stack, the simulator, the demo and their commands — which it leaves out.
+ */
+export const CORE = [
   'ingest',
   'normalize',
   'processors',
@@ -16,7 +20,26 @@ export const RUNTIME = [
   'lib',
   'config',
 ];
-export const TOOLING = ['stack', 'simulate', 'demo', 'ops', 'cli'];
+export const COMMANDS = ['cli', 'ops'];
+export const TOOLS = 'tools';
+
+/**
+ * An import rule for `files`: no import whose path goes through one of `folders`.
+ * @param {string[]} files
+ * @param {string[]} folders
+ * @param {string} message
+ */
+function forbid(files, folders, message) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: `(^|/)(${folders.join('|')})/`, message }] },
+      ],
+    },
+  };
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.refreshbus/', 'coverage/', 'bench/results/'] },
@@ -33,27 +56,21 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  {
-    // the runtime (the services and their core) never reaches into the tooling: the local stack,
-    // the simulator, the demo, the operator commands and the CLI (issue 18)
-    files: RUNTIME.map((folder) => `src/${folder}/**/*.ts`),
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: `(^|/)(${TOOLING.join('|')})/`,
-              message:
-                'runtime code (src/' +
-                RUNTIME.join(', src/') +
-                ') must not import tooling; take brokers and the registry as configuration (src/config/endpoints.ts) and throw core errors (src/lib/errors.ts)',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // the services and their core never reach into the command line, the operator commands or the
+  // tooling (issue 18): they take brokers and the registry as configuration and throw core errors
+  forbid(
+    CORE.map((folder) => `src/${folder}/**/*.ts`),
+    [...COMMANDS, TOOLS],
+    'runtime code (src/' +
+      CORE.join(', src/') +
+      ') must not import the CLI, the operator commands or src/tools; take brokers and the registry as configuration (src/config/endpoints.ts) and throw core errors (src/lib/errors.ts)',
+  ),
+  // the production image runs the CLI and the operator commands without src/tools
+  forbid(
+    COMMANDS.map((folder) => `src/${folder}/**/*.ts`),
+    [TOOLS],
+    'the CLI and the operator commands run in the production image, which has no src/tools: src/cli/main.ts loads the tooling commands with a dynamic import, when present (loadToolCommands)',
+  ),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { loadConfig, packageRoot } from '../src/config/config.js';
-import { openStack } from '../src/stack/select.js';
+import { openStack } from '../src/tools/stack/select.js';
 import { lastJson, startBenchScript } from './lib/child.js';
 import { waitForQuietMachine } from './lib/cpu.js';
 import { machineInfo } from './lib/machine.js';

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
-import { KAFKA_VERSION } from '../../src/stack/artifacts.js';
-import { findJava } from '../../src/stack/java.js';
-import { stackLayout } from '../../src/stack/local-stack.js';
+import { KAFKA_VERSION } from '../../src/tools/stack/artifacts.js';
+import { findJava } from '../../src/tools/stack/java.js';
+import { stackLayout } from '../../src/tools/stack/local-stack.js';
 import { startService } from './child.js';
 import { say } from './options.js';
 

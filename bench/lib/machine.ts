@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/config.js';
-import { APICURIO_VERSION, KAFKA_VERSION } from '../../src/stack/artifacts.js';
+import { APICURIO_VERSION, KAFKA_VERSION } from '../../src/tools/stack/artifacts.js';
 
 /** What the figures were measured on. */
 export interface MachineInfo {

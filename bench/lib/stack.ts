@@ -3,8 +3,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/lib/logger.js';
-import type { Endpoints } from '../../src/stack/local-stack.js';
-import { openStack } from '../../src/stack/select.js';
+import type { Endpoints } from '../../src/tools/stack/local-stack.js';
+import { openStack } from '../../src/tools/stack/select.js';
 import { say } from './options.js';
 
 /** The stack a stage runs on, with names unique to this run and their cleanup. */

@@ -5,7 +5,7 @@ import { createLogger } from '../lib/logger.js';
 import type { Logger } from '../lib/logger.js';
 import { startNormalizer } from '../normalize/normalizer.js';
 import { startProcessors } from '../processors/service.js';
-import type { Endpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import { combinedReadiness } from '../observability/ops-server.js';
 import type { Readiness } from '../observability/ops-server.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
-import type { Endpoints } from '../stack/local-stack.js';
-import { localEndpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
+import { localEndpoints } from '../config/endpoints.js';
 
 /** Where a service connects: KAFKA_BROKERS/SCHEMA_REGISTRY_URL, else the local stack's (or compose's) ports. */
 export function resolveEndpoints(config: Config, logger: Logger): Endpoints {

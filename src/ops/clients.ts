@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
 import { createLogger } from '../lib/logger.js';
-import type { Endpoints } from '../stack/local-stack.js';
+import type { Endpoints } from '../config/endpoints.js';
 import { OperatorError, messageOf } from './errors.js';
 
 /** What an operator command talks to. Logs go to stderr: stdout carries the command's output. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { DEMO_DAY, demoSummary, runPipelineDemo } from '../../src/demo/pipeline.js';
+import { DEMO_DAY, demoSummary, runPipelineDemo } from '../../src/tools/demo/pipeline.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { brokers, registryUrl } from './support/kafka.js';
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../../src/config/config.js';
-import { LocalStack } from '../../src/stack/local-stack.js';
-import { chooseStack } from '../../src/stack/select.js';
+import { LocalStack } from '../../src/tools/stack/local-stack.js';
+import { chooseStack } from '../../src/tools/stack/select.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -9,11 +9,11 @@ import { loadConfig, packageRoot } from '../../src/config/config.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createRegistry } from '../../src/registry/registry.js';
-import { runTopicsOf } from '../../src/simulate/check.js';
-import { planDay } from '../../src/simulate/day.js';
-import { newRunId, runSimulation } from '../../src/simulate/run.js';
-import type { Delivery, Ledger } from '../../src/simulate/types.js';
-import { SCENARIOS } from '../../src/simulate/types.js';
+import { runTopicsOf } from '../../src/tools/simulate/check.js';
+import { planDay } from '../../src/tools/simulate/day.js';
+import { newRunId, runSimulation } from '../../src/tools/simulate/run.js';
+import type { Delivery, Ledger } from '../../src/tools/simulate/types.js';
+import { SCENARIOS } from '../../src/tools/simulate/types.js';
 import { brokers, isolatedNames, registryUrl } from './support/kafka.js';
 
 const SECRET = 'whsec_' + Buffer.from('simulate-integration-secret').toString('base64');

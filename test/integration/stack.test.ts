@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { StackError } from '../../src/stack/errors.js';
-import { LocalStack, stackLayout } from '../../src/stack/local-stack.js';
+import { StackError } from '../../src/tools/stack/errors.js';
+import { LocalStack, stackLayout } from '../../src/tools/stack/local-stack.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');

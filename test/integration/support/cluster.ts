@@ -5,16 +5,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../../src/config/config.js';
-import { KAFKA_VERSION, ensureKafkaJars } from '../../../src/stack/artifacts.js';
-import { findJava } from '../../../src/stack/java.js';
+import { KAFKA_VERSION, ensureKafkaJars } from '../../../src/tools/stack/artifacts.js';
+import { findJava } from '../../../src/tools/stack/java.js';
 import {
   isOwnProcess,
   readPid,
   startDaemon,
   stackMarker,
   tail,
-} from '../../../src/stack/processes.js';
-import { stackLayout } from '../../../src/stack/local-stack.js';
+} from '../../../src/tools/stack/processes.js';
+import { stackLayout } from '../../../src/tools/stack/local-stack.js';
 import { freePort } from './dedicated-broker.js';
 
 /** How many nodes the cluster has: three voters, so losing one keeps the quorum. */

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../src/config/config.js';
-import { LocalStack, stackLayout } from '../../../src/stack/local-stack.js';
+import { LocalStack, stackLayout } from '../../../src/tools/stack/local-stack.js';
 
 /** A TCP port nothing listens on right now. */
 export async function freePort(): Promise<number> {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../src/config/config.js';
-import { LocalStack, stackLayout } from '../../../src/stack/local-stack.js';
+import { LocalStack, stackLayout } from '../../../src/tools/stack/local-stack.js';
 import { freePort } from './dedicated-broker.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Config } from '../../../src/config/config.js';
 import { startIngest } from '../../../src/ingest/server.js';
 import type { RunningIngest } from '../../../src/ingest/server.js';
 import { createLogger } from '../../../src/lib/logger.js';
-import type { Endpoints } from '../../../src/stack/local-stack.js';
+import type { Endpoints } from '../../../src/tools/stack/local-stack.js';
 import { brokers, registryUrl } from './kafka.js';
 
 export const HMAC_SECRET =

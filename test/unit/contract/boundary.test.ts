@@ -35,9 +35,11 @@ describe('the runtime/tooling boundary', () => {
     expect(
       await crossings(
         'src/normalize/planted-boundary.ts',
-        "import type { Endpoints } from '../stack/local-stack.js';\nexport type E = Endpoints;\n",
+        "import type { Endpoints } from '../tools/stack/local-stack.js';\nexport type E = Endpoints;\n",
       ),
-    ).toEqual([expect.stringContaining('must not import tooling')]);
+    ).toEqual([
+      expect.stringContaining('must not import the CLI, the operator commands or src/tools'),
+    ]);
     expect(
       await crossings(
         'src/kafka/planted-boundary.ts',
@@ -46,7 +48,28 @@ describe('the runtime/tooling boundary', () => {
     ).toHaveLength(1);
   }, 60_000); // a typed lint builds a TypeScript program first
 
-  it('lets the tooling import the runtime, and the runtime import its own core', async () => {
+  it('fails on the CLI or an operator command importing src/tools, which the production image leaves out', async () => {
+    expect(
+      await crossings(
+        'src/ops/planted-boundary.ts',
+        "import { StackError } from '../tools/stack/errors.js';\nexport const e = new StackError('x');\n",
+      ),
+    ).toEqual([expect.stringContaining('the production image')]);
+    expect(
+      await crossings(
+        'src/cli/planted-boundary.ts',
+        "import { planDay } from '../tools/simulate/day.js';\nexport const p = planDay;\n",
+      ),
+    ).toHaveLength(1);
+  }, 60_000);
+
+  it('lets the tooling import the runtime and the CLI, and the runtime import its own core', async () => {
+    expect(
+      await crossings(
+        'src/tools/cli/planted-boundary.ts',
+        "import type { Endpoints } from '../../config/endpoints.js';\nimport { startAll } from '../../cli/all.js';\nexport type E = Endpoints;\nexport const s = startAll;\n",
+      ),
+    ).toEqual([]);
     expect(
       await crossings(
         'src/cli/planted-boundary.ts',

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Copy, DockerfileParser, From } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { buildProgram } from '../../../src/cli/main.js';
 import { fullConfigSchema, loadConfig, packageRoot } from '../../../src/config/config.js';
@@ -27,7 +28,10 @@ const portSettings = [...knownSettings].filter(
 
 interface Instruction {
   readonly keyword: string;
+  /** The arguments, continuation lines joined; a COPY's flags are apart (`from`). */
   readonly args: string;
+  /** A COPY's `--from=` stage. */
+  readonly from?: string;
 }
 interface Stage {
   readonly from: string;
@@ -35,44 +39,46 @@ interface Stage {
   readonly instructions: Instruction[];
 }
 
-/** The Dockerfile's instructions by stage: comments dropped, continuation lines joined. */
+/** The Dockerfile's instructions by stage, as Docker's own grammar reads them (dockerfile-ast). */
 function parseDockerfile(text: string): { args: Map<string, string>; stages: Stage[] } {
-  const logical: string[] = [];
-  let pending = '';
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue;
-    if (line.endsWith('\\')) {
-      pending += `${line.slice(0, -1)} `;
-      continue;
-    }
-    const full = (pending + line).trim();
-    pending = '';
-    if (full) logical.push(full);
-  }
+  const dockerfile = DockerfileParser.parse(text);
   const args = new Map<string, string>();
+  for (const arg of dockerfile.getInitialARGs()) {
+    const property = arg.getProperty();
+    if (property) args.set(property.getName(), property.getValue() ?? '');
+  }
   const stages: Stage[] = [];
-  for (const line of logical) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') {
-      const [from = '', as, name] = rest;
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction instanceof From) {
       stages.push({
-        from,
-        name: as?.toUpperCase() === 'AS' ? name : undefined,
+        from: instruction.getImage() ?? '',
+        name: instruction.getBuildStage() ?? undefined,
         instructions: [],
       });
-    } else if (stages.length === 0 && instruction.keyword === 'ARG') {
-      const [key = '', value = ''] = instruction.args.split('=');
-      args.set(key, value);
-    } else {
-      stages.at(-1)?.instructions.push(instruction);
+      continue;
     }
+    const from = instruction instanceof Copy ? instruction.getFromFlag()?.getValue() : undefined;
+    stages.at(-1)?.instructions.push({
+      keyword: instruction.getKeyword(),
+      args: instruction.getArgumentsContent() ?? '',
+      ...(from ? { from } : {}),
+    });
   }
   return { args, stages };
 }
 
 const of = (stage: Stage | undefined, keyword: string) =>
   stage?.instructions.filter((i) => i.keyword === keyword) ?? [];
+
+/** The COPY instructions of `stage` that take from stage `source`. */
+const copiesFrom = (stage: Stage | undefined, source: Stage | undefined) =>
+  of(stage, 'COPY').filter((c) => c.from !== undefined && c.from === source?.name);
+
+/** The stage the runtime's node_modules comes from. */
+const depsStageOf = (stages: Stage[], runtime: Stage | undefined) => {
+  const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
+  return stages.find((s) => s.name !== undefined && modules?.from === s.name);
+};
 
 /** `KEY=value KEY2=value2` (the ENV form the Dockerfile uses) → keys. */
 const envKeys = (stage: Stage | undefined) =>
@@ -97,8 +103,7 @@ describe('Dockerfile', () => {
     expect(build).not.toBe(runtime);
     expect(of(build, 'RUN').some((r) => /\bnpm ci\b/.test(r.args))).toBe(true);
     // the runtime takes dist/ from the build, but not its node_modules (dev dependencies)
-    const fromBuild = of(runtime, 'COPY').filter((c) => c.args.includes(`--from=${build?.name}`));
-    expect(fromBuild.map((c) => c.args)).toEqual([`--from=${build?.name} /app/dist ./dist`]);
+    expect(copiesFrom(runtime, build).map((c) => c.args)).toEqual(['/app/dist ./dist']);
   });
 
   it('runs on Node 22 (long-term support; 20 is end of life), with production dependencies installed without scripts', () => {
@@ -106,8 +111,7 @@ describe('Dockerfile', () => {
       const image = stage.from.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? '');
       expect(image, stage.name).toMatch(/^(node:22[-.\w]*|gcr\.io\/distroless\/nodejs22[-\w]*)$/);
     }
-    const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
-    const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
+    const depsStage = depsStageOf(stages, runtime);
     expect(depsStage, 'node_modules must come from a stage of its own').toBeDefined();
     expect(
       of(depsStage, 'RUN')
@@ -120,10 +124,8 @@ describe('Dockerfile', () => {
     const build = stages.find((s) => of(s, 'RUN').some((r) => r.args.includes('npm run build')));
     expect(of(build, 'COPY').map((c) => c.args)).toContain('patches ./patches');
     expect(of(build, 'RUN').some((r) => /npm ci .*&& npx patch-package/.test(r.args))).toBe(true);
-    const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
-    const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
-    expect(of(depsStage, 'COPY').map((c) => c.args)).toContain(
-      `--from=${build?.name} /app/node_modules/kafkajs ./node_modules/kafkajs`,
+    expect(copiesFrom(depsStageOf(stages, runtime), build).map((c) => c.args)).toContain(
+      '/app/node_modules/kafkajs ./node_modules/kafkajs',
     );
   });
 
@@ -134,14 +136,19 @@ describe('Dockerfile', () => {
     const runs = of(build, 'RUN').map((r) => r.args);
     expect(runs.some((r) => /apt-get install .*libssl-dev.*zlib1g-dev/.test(r))).toBe(true);
     expect(runs.some((r) => r.includes('npm rebuild @confluentinc/kafka-javascript'))).toBe(true);
-    const modules = of(runtime, 'COPY').find((c) => c.args.endsWith(' ./node_modules'));
-    const depsStage = stages.find((s) => modules?.args.startsWith(`--from=${s.name ?? '?'} `));
-    expect(of(depsStage, 'COPY').map((c) => c.args)).toContain(
-      `--from=${build?.name} /app/node_modules/@confluentinc/kafka-javascript ./node_modules/@confluentinc/kafka-javascript`,
+    expect(copiesFrom(depsStageOf(stages, runtime), build).map((c) => c.args)).toContain(
+      '/app/node_modules/@confluentinc/kafka-javascript ./node_modules/@confluentinc/kafka-javascript',
     );
     expect(of(runtime, 'RUN').some((r) => /apt-get install .*libssl3.*zlib1g/.test(r.args))).toBe(
       true,
     );
+  });
+
+  it('leaves the tooling (dist/tools: local stack, simulator, demo) out of the image', () => {
+    const build = stages.find((s) => of(s, 'RUN').some((r) => r.args.includes('npm run build')));
+    const buildRun = of(build, 'RUN').find((r) => r.args.includes('npm run build'));
+    expect(buildRun?.args).toMatch(/npm run build && rm -rf dist\/tools$/);
+    expect(existsSync(path.join(packageRoot, 'src', 'tools', 'cli', 'commands.ts'))).toBe(true);
   });
 
   it('copies what the services read at run time: dist, bin, schemas and package.json', () => {
@@ -199,7 +206,7 @@ describe('Dockerfile', () => {
     const allowed = new Set(lines.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, '')));
     const sources = stages.flatMap((s) =>
       of(s, 'COPY')
-        .filter((c) => !c.args.startsWith('--from='))
+        .filter((c) => c.from === undefined)
         .flatMap((c) => c.args.split(/\s+/).slice(0, -1)),
     );
     expect(new Set(sources)).toEqual(allowed);

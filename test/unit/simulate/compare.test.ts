@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Observed } from '../../../src/simulate/compare.js';
-import { compareKeys, compareWithLedger } from '../../../src/simulate/compare.js';
+import type { Observed } from '../../../src/tools/simulate/compare.js';
+import { compareKeys, compareWithLedger } from '../../../src/tools/simulate/compare.js';
 import { acknowledged, day, playThroughReducers } from './support.js';
 
 const k = (key: string) => ({ key, label: key });

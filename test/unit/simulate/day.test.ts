@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';
-import { compareWithLedger } from '../../../src/simulate/compare.js';
-import type { DayPlan } from '../../../src/simulate/day.js';
-import type { SimCall } from '../../../src/simulate/types.js';
-import { SCENARIOS } from '../../../src/simulate/types.js';
+import { compareWithLedger } from '../../../src/tools/simulate/compare.js';
+import type { DayPlan } from '../../../src/tools/simulate/day.js';
+import type { SimCall } from '../../../src/tools/simulate/types.js';
+import { SCENARIOS } from '../../../src/tools/simulate/types.js';
 import { DEMO_TIMING, T0, acknowledged, day, playThroughReducers, sourceOf } from './support.js';
 
 const mapped = (c: SimCall) =>

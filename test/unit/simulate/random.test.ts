@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../../src/simulate/random.js';
+import { Random } from '../../../src/tools/simulate/random.js';
 
 const draws = (r: Random, n: number) => Array.from({ length: n }, () => r.next());
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareWithLedger } from '../../../src/simulate/compare.js';
-import type { ScenarioName, SimCall } from '../../../src/simulate/types.js';
-import { SCENARIOS } from '../../../src/simulate/types.js';
+import { compareWithLedger } from '../../../src/tools/simulate/compare.js';
+import type { ScenarioName, SimCall } from '../../../src/tools/simulate/types.js';
+import { SCENARIOS } from '../../../src/tools/simulate/types.js';
 import { DEMO_TIMING, T0, acknowledged, day, playThroughReducers } from './support.js';
 
 interface Body {

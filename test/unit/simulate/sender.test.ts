@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { standardWebhooksVerifier } from '../../../src/ingest/auth/standard-webhooks.js';
-import { SimulateError, sendCalls, signersFromAuth } from '../../../src/simulate/sender.js';
-import type { Route, SimCall } from '../../../src/simulate/types.js';
+import { SimulateError, sendCalls, signersFromAuth } from '../../../src/tools/simulate/sender.js';
+import type { Route, SimCall } from '../../../src/tools/simulate/types.js';
 
 const SECRET = 'whsec_' + Buffer.from('a-test-secret-of-some-length').toString('base64');
 

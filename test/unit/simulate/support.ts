@@ -3,10 +3,10 @@ import { ProcessorDriver } from '../../../src/processors/driver.js';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';
-import type { Observed } from '../../../src/simulate/compare.js';
-import type { DayOptions, DayPlan } from '../../../src/simulate/day.js';
-import { planDay } from '../../../src/simulate/day.js';
-import type { DayTiming, Delivery, SimCall } from '../../../src/simulate/types.js';
+import type { Observed } from '../../../src/tools/simulate/compare.js';
+import type { DayOptions, DayPlan } from '../../../src/tools/simulate/day.js';
+import { planDay } from '../../../src/tools/simulate/day.js';
+import type { DayTiming, Delivery, SimCall } from '../../../src/tools/simulate/types.js';
 
 export const T0 = Date.parse('2026-11-23T11:00:00Z');
 export const DEMO_TIMING: DayTiming = { settleMs: 2000, retryGraceMs: 10_000 };

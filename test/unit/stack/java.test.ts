@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJavaMajor } from '../../../src/stack/java.js';
+import { parseJavaMajor } from '../../../src/tools/stack/java.js';
 
 describe('parseJavaMajor', () => {
   it.each([

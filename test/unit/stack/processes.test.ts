@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isOwnProcess, isPortFree, withLock } from '../../../src/stack/processes.js';
+import { isOwnProcess, isPortFree, withLock } from '../../../src/tools/stack/processes.js';
 
 describe('isPortFree', () => {
   it('sees a port that something listens on as busy', async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Config } from '../config/config.js';
-import { signStandardWebhook } from '../ingest/auth/standard-webhooks.js';
+import type { Config } from '../../config/config.js';
+import { signStandardWebhook } from '../../ingest/auth/standard-webhooks.js';
 import type { Delivery, Route, SimCall } from './types.js';
 
 /** A simulation that cannot run as asked; `message` says what to change. */

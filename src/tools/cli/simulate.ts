@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { Config } from '../config/config.js';
-import { createKafka } from '../kafka/client.js';
-import { createLogger } from '../lib/logger.js';
-import { createRegistry } from '../registry/registry.js';
+import type { Config } from '../../config/config.js';
+import { createKafka } from '../../kafka/client.js';
+import { createLogger } from '../../lib/logger.js';
+import { createRegistry } from '../../registry/registry.js';
 import { runTopicsOf } from '../simulate/check.js';
 import { RUN_ID, planDay } from '../simulate/day.js';
 import { progressLine } from '../simulate/progress.js';
@@ -16,7 +16,7 @@ import {
   summarizeSimulation,
 } from '../simulate/run.js';
 import { SimulateError } from '../simulate/sender.js';
-import { resolveEndpoints } from './endpoints.js';
+import { resolveEndpoints } from '../../cli/endpoints.js';
 
 const positiveInteger = (flag: string, max: number) => (value: string) => {
   const n = Number(value);

@@ -1,4 +1,4 @@
-import type { ActionRequired, Outcome } from '../normalize/types.js';
+import type { ActionRequired, Outcome } from '../../normalize/types.js';
 
 /** The ingest routes the simulator calls. */
 export type Route = '/webhooks/bud' | '/webhooks/yodlee' | '/refresh-requests';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../config/config.js';
+import type { Config } from '../../config/config.js';
 import type { CheckProgress, RunTopics } from './check.js';
 import { RunObserver, snapshotOffsets } from './check.js';
 import type { CheckReport, Observed, Section } from './compare.js';

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Config } from '../config/config.js';
-import { packageRoot } from '../config/config.js';
+import type { Config } from '../../config/config.js';
+import { packageRoot } from '../../config/config.js';
 import { StackError } from './errors.js';
 import type { Endpoints, Say } from './local-stack.js';
-import { LocalStack, localEndpoints } from './local-stack.js';
+import { localEndpoints } from '../../config/endpoints.js';
+import { LocalStack } from './local-stack.js';
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
-import { mapRawWebhook } from '../normalize/mappers/index.js';
-import { DEFAULT_ROUND_SETTINGS } from '../processors/rounds/state.js';
+import { mapRawWebhook } from '../../normalize/mappers/index.js';
+import { DEFAULT_ROUND_SETTINGS } from '../../processors/rounds/state.js';
 import { Random } from './random.js';
 import type { Episode, Step } from './scenarios.js';
 import { scenarioBuilders } from './scenarios.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Config } from '../config/config.js';
+import type { Config } from '../../config/config.js';
 import { openStack } from '../stack/select.js';
 
 const say = (line: string) => {

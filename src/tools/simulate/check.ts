@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { Config } from '../config/config.js';
-import { headerText } from '../normalize/dlq.js';
-import type { RefreshEvent } from '../normalize/types.js';
+import type { Config } from '../../config/config.js';
+import { headerText } from '../../normalize/dlq.js';
+import type { RefreshEvent } from '../../normalize/types.js';
 import type {
   CustomerRefreshCompleted,
   NewTransactionsAvailable,
   ReconnectAlert,
   RefreshRequestedValue,
-} from '../processors/types.js';
+} from '../../processors/types.js';
 import type { CheckReport, Observed } from './compare.js';
 import { compareWithLedger, nothingMissing } from './compare.js';
 import { SimulateError } from './sender.js';
 import type { Delivery, Ledger } from './types.js';
-import { HEADER } from '../contract/headers.js';
+import { HEADER } from '../../contract/headers.js';
 
 /** The topics a run is checked on. */
 export interface RunTopics {

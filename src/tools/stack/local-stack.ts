@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Config } from '../config/config.js';
+import type { Config } from '../../config/config.js';
 import { APICURIO_VERSION, KAFKA_VERSION, ensureApicurio, ensureKafkaJars } from './artifacts.js';
 import { StackError } from './errors.js';
 import { findJava } from './java.js';
@@ -20,9 +20,10 @@ import {
   withLock,
 } from './processes.js';
 
-/** Where Kafka and the registry can be reached. */
-import type { Endpoints } from '../config/endpoints.js';
+import type { Endpoints } from '../../config/endpoints.js';
+import { localEndpoints } from '../../config/endpoints.js';
 
+/** Where Kafka and the registry can be reached. */
 export type { Endpoints };
 
 type Component = 'kafka' | 'registry';
@@ -52,13 +53,6 @@ export function stackLayout(root: string, artifacts = path.join(root, 'artifacts
 
 const pidFile = (layout: StackLayout, c: Component) => path.join(layout.run, `${c}.pid`);
 const logFile = (layout: StackLayout, c: Component) => path.join(layout.logs, `${c}.log`);
-
-export function localEndpoints(config: Config): Endpoints {
-  return {
-    brokers: [`127.0.0.1:${config.REFRESHBUS_KAFKA_PORT}`],
-    registryUrl: `http://127.0.0.1:${config.REFRESHBUS_REGISTRY_PORT}/apis/ccompat/v7`,
-  };
-}
 
 function kafkaServerProperties(config: Config, layout: StackLayout): string {
   const port = config.REFRESHBUS_KAFKA_PORT;

@@ -1,4 +1,4 @@
-import type { ActionRequired, Outcome } from '../normalize/types.js';
+import type { ActionRequired, Outcome } from '../../normalize/types.js';
 import type { Random } from './random.js';
 import type {
   DayTiming,

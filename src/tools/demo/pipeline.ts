@@ -1,16 +1,16 @@
-import type { Config } from '../config/config.js';
-import { loadConfig } from '../config/config.js';
-import { createKafka } from '../kafka/client.js';
-import type { Logger } from '../lib/logger.js';
-import type { CustomerRefreshCompleted } from '../processors/types.js';
-import { createRegistry } from '../registry/registry.js';
+import type { Config } from '../../config/config.js';
+import { loadConfig } from '../../config/config.js';
+import { createKafka } from '../../kafka/client.js';
+import type { Logger } from '../../lib/logger.js';
+import type { CustomerRefreshCompleted } from '../../processors/types.js';
+import { createRegistry } from '../../registry/registry.js';
 import { runTopicsOf } from '../simulate/check.js';
 import type { Section } from '../simulate/compare.js';
 import { planDay } from '../simulate/day.js';
 import type { SimulationResult } from '../simulate/run.js';
 import { checkProgressText, newRunId, runSimulation, sendProgressText } from '../simulate/run.js';
 import type { Endpoints } from '../stack/local-stack.js';
-import { startAll } from '../cli/all.js';
+import { startAll } from '../../cli/all.js';
 
 const SECRET = 'whsec_' + Buffer.from('refreshbus-local-demo-secret').toString('base64');
 

@@ -2,7 +2,7 @@ import type {
   CustomerRefreshCompleted,
   NewTransactionsAvailable,
   ReconnectAlert,
-} from '../processors/types.js';
+} from '../../processors/types.js';
 import type { Delivery, ExpectedCompletion, Ledger } from './types.js';
 
 /** What a run's customers left on the topics (read_committed), as the check reads it. */
