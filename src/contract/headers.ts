@@ -1,5 +1,5 @@
 /**
- * The `ob-*` record headers refreshbus writes and reads — part of the wire contract
+ * The record headers refreshbus writes and reads — `ob-*` part of the wire contract
  * (`asyncapi.yaml` documents each), defined once here.
  */
 export const HEADER = {
@@ -25,4 +25,9 @@ export const HEADER = {
   valueOmitted: 'ob-value-omitted',
   /** Records replayed from a dead-letter topic: `<topic>/<partition>/<offset>` of the letter. */
   replayedFrom: 'ob-replayed-from',
+  /**
+   * The processors' changelog records (internal topics): the state's next deadline, ms since the
+   * epoch, empty for none — so a restore need not decode every state to find it.
+   */
+  changelogDeadline: 'refreshbus.deadline',
 } as const;

@@ -1,37 +1,25 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { IHeaders, Kafka, Message } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config.js';
-import { LIMITS, recordSize } from '../contract/limits.js';
 import { CoPartitionedAssigner } from '../kafka/co-partitioned-assigner.js';
-import { NotReadyError, PoisonError } from '../kafka/errors.js';
+import { NotReadyError } from '../kafka/errors.js';
+import type { PoisonError } from '../kafka/errors.js';
 import { deadLetter } from '../normalize/dlq.js';
 import { createStreamRunner } from '../kafka/stream-runner.js';
 import type { StreamRunner } from '../kafka/stream-runner.js';
-import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
-import { changelogTopics } from '../kafka/topics.js';
+import type { InputChunk, ProcessResult } from '../kafka/exactly-once.js';
 import type { Logger } from '../lib/logger.js';
 import type { StreamMetrics } from '../observability/metrics.js';
 import type { RefreshEvent } from '../normalize/types.js';
 import type { AvroEncoder } from '../registry/avro-encoder.js';
 import { PartitionStore } from '../state/partition-store.js';
 import { restoreChangelogs } from '../state/restore.js';
-import { InputProgress } from './input-progress.js';
-import { alertsProcessor } from './alerts/reduce.js';
-import { DEFAULT_ALERT_SETTINGS } from './alerts/state.js';
-import { roundsProcessor } from './rounds/reduce.js';
-import { DEFAULT_ROUND_SETTINGS } from './rounds/state.js';
-import type {
-  Processor,
-  ProcessorInput,
-  ProcessorOutput,
-  ReduceResult,
-  RefreshRequestedValue,
-} from './types.js';
+import { collectRestoreGarbage, createStateDir } from './state-dir.js';
+import { PartitionTask, readDeadline } from './task.js';
+import type { StagedWork, TaskInput, TaskOutputs, TaskProcessor, Tick } from './task.js';
+import { topologyFromConfig } from './topology.js';
+import type { ProcessorOutput, RefreshRequestedValue } from './types.js';
 
 /** The outputs' encoders (Avro, Confluent wire format, schemas registered), by output kind. */
 export type OutputEncoders = Record<ProcessorOutput['kind'], AvroEncoder>;
@@ -41,13 +29,15 @@ export type OutputEncoders = Record<ProcessorOutput['kind'], AvroEncoder>;
  * state restored from compacted changelogs before the partition is processed, every state change
  * written to its changelog in the same transaction as the outputs and the input offsets, and
  * deadlines fired by a timer as transactions of their own. The domain logic is the pure
- * processors; this file only wires.
+ * processors, each partition's processing the task (task.ts); this file only wires them to Kafka
+ * and owns the partitions' lifecycle: restore on assignment, forget on loss.
  */
 export class ProcessorHost {
   readonly runner: StreamRunner;
-  private readonly processors: { processor: Processor<unknown>; changelog: string }[];
-  /** Per assigned, restored partition: every processor's state (store index = processor's). */
-  private readonly partitions = new Map<number, PartitionStore>();
+  private readonly processors: readonly TaskProcessor[];
+  private readonly outputs: TaskOutputs;
+  /** Per assigned, restored partition: its task, over every processor's state. */
+  private readonly tasks = new Map<number, PartitionTask>();
   /** Where the partitions' values files live (created on start, deleted on stop). */
   private stateDir: string | undefined;
   private restores = 0;
@@ -56,51 +46,24 @@ export class ProcessorHost {
   private readonly restoredDone = new Set<number>();
   private assigned = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly enabled: ReadonlySet<ProcessorOutput['kind']>;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly registry: Pick<SchemaRegistry, 'decode'>,
-    private readonly encoders: OutputEncoders,
+    encoders: OutputEncoders,
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: StreamMetrics,
     brokers: readonly string[] = [],
   ) {
-    const [roundsLog = '', alertsLog = ''] = changelogTopics(config);
-    const wanted = new Set(config.PROCESSORS);
-    const kinds = new Set<ProcessorOutput['kind']>();
-    if (wanted.has('completion')) kinds.add('completed');
-    if (wanted.has('new-transactions')) kinds.add('new-transactions');
-    if (wanted.has('reconnect-alerts')) kinds.add('alert');
-    this.enabled = kinds;
-    const settings = {
-      ...DEFAULT_ROUND_SETTINGS,
-      settleMs: config.ROUND_SETTLE_MS,
-      retryGraceMs: config.ROUND_RETRY_GRACE_MS,
-      quietDeadlineMs: config.ROUND_QUIET_DEADLINE_MS,
-      knownConnectionTtlMs: config.KNOWN_CONNECTION_TTL_MS,
-      stateTtlMs: config.STATE_TTL_MS,
+    const topology = topologyFromConfig(config);
+    this.processors = topology.processors;
+    this.outputs = {
+      enabled: topology.enabled,
+      topics: topology.outputTopics,
+      encoders,
     };
-    this.processors = [];
-    if (kinds.has('completed') || kinds.has('new-transactions')) {
-      this.processors.push({
-        processor: roundsProcessor(settings),
-        changelog: roundsLog,
-      });
-    }
-    if (kinds.has('alert')) {
-      this.processors.push({
-        processor: alertsProcessor({
-          ...DEFAULT_ALERT_SETTINGS,
-          stateTtlMs: config.STATE_TTL_MS,
-          // a customer's hosted refresh reports within the round's quiet deadline
-          customerQuietMs: config.ROUND_QUIET_DEADLINE_MS,
-        }),
-        changelog: alertsLog,
-      });
-    }
     this.runner = createStreamRunner(config.KAFKA_ENGINE, {
       kafka,
       brokers,
@@ -152,17 +115,17 @@ export class ProcessorHost {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.runner.stop();
-    for (const p of [...this.partitions.keys()]) this.forget(p);
+    for (const p of [...this.tasks.keys()]) this.forget(p);
     if (this.stateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 
   /** Number of customers whose state this instance holds, per processor (a metric, a test hook). */
   stateSize(): Record<string, number> {
-    const stores = [...this.partitions.values()];
+    const tasks = [...this.tasks.values()];
     return Object.fromEntries(
       this.processors.map(({ processor }, s) => [
         processor.name,
-        stores.reduce((n, store) => n + store.size(s), 0),
+        tasks.reduce((n, task) => n + task.store.size(s), 0),
       ]),
     );
   }
@@ -179,9 +142,8 @@ export class ProcessorHost {
   private forget(partition: number): void {
     this.restored.delete(partition);
     this.restoredDone.delete(partition);
-    this.input.delete(partition);
-    this.partitions.get(partition)?.destroy();
-    this.partitions.delete(partition);
+    this.tasks.get(partition)?.store.destroy();
+    this.tasks.delete(partition);
   }
 
   private requireStateDir(): string {
@@ -274,15 +236,13 @@ export class ProcessorHost {
       store.destroy();
       return;
     }
-    this.partitions.get(partition)?.destroy();
-    this.partitions.set(partition, store);
+    this.tasks.get(partition)?.store.destroy();
+    this.tasks.set(partition, new PartitionTask(partition, store, this.processors, this.outputs));
     this.logger.info({ partition, records, ms: Date.now() - started }, 'state restored');
   }
 
-  private decode = async (
-    chunk: InputChunk,
-  ): Promise<{ customer: string; input: ProcessorInput }[]> => {
-    const inputs: { customer: string; input: ProcessorInput }[] = [];
+  private decode = async (chunk: InputChunk): Promise<TaskInput[]> => {
+    const inputs: TaskInput[] = [];
     for (const m of chunk.messages) {
       if (!m.value) continue;
       // a throw is the runner's to classify (src/kafka/errors.ts): the registry unreachable is
@@ -300,186 +260,57 @@ export class ProcessorHost {
     return inputs;
   };
 
-  /** Applies inputs (or ticks) to staged copies of the state; commits them only after the transaction does. */
-  private stage(
-    partition: number,
-    inputs: { customer: string; input: ProcessorInput; processor?: string }[],
-  ): ProcessResult {
-    // never on state that is not (or no longer) this member's: a missing customer would read as
-    // new and its changelog entry be overwritten
-    if (!this.restoredDone.has(partition))
+  /**
+   * The task of a partition whose state is this member's: never staged on state that is not (or
+   * no longer) this member's — a missing customer would read as new and its changelog entry be
+   * overwritten.
+   */
+  private taskOf(partition: number): PartitionTask {
+    const task = this.restoredDone.has(partition) ? this.tasks.get(partition) : undefined;
+    if (!task)
       throw new NotReadyError(`the state of partition ${String(partition)} is not restored (yet)`);
-    const now = this.clock();
-    const staged = new Map<string, Map<string, unknown>>();
-    const outputs: ProcessorOutput[] = [];
-    const notes: { processor: string; note: string }[] = [];
-    const store = this.partitions.get(partition);
-    for (const { customer, input, processor: only } of inputs) {
-      for (const [s, { processor }] of this.processors.entries()) {
-        if (only && processor.name !== only) continue;
-        const stagedFor = staged.get(processor.name) ?? new Map<string, unknown>();
-        staged.set(processor.name, stagedFor);
-        let current: unknown;
-        if (stagedFor.has(customer)) current = stagedFor.get(customer);
-        else {
-          const stored = store?.get(s, customer);
-          current =
-            stored === undefined
-              ? undefined
-              : decodeOrPoison(`the ${processor.name} state`, () => processor.codec.decode(stored));
-        }
-        const result = reduceOrPoison(processor, current, input, now);
-        stagedFor.set(customer, result.state);
-        outputs.push(...result.outputs.filter((o) => this.enabled.has(o.kind)));
-        for (const note of result.notes ?? []) notes.push({ processor: processor.name, note });
-      }
-    }
-    const records: TopicRecords[] = [];
-    const encoded = new Map<
-      string,
-      Map<string, { value: Buffer; deadline: number | undefined } | null>
-    >();
-    for (const { processor, changelog } of this.processors) {
-      const changes = staged.get(processor.name);
-      if (!changes?.size) continue;
-      const values = new Map<string, { value: Buffer; deadline: number | undefined } | null>();
-      const messages: Message[] = [];
-      for (const [customer, state] of changes) {
-        if (state === undefined) {
-          values.set(customer, null);
-          messages.push({ key: customer, value: null, partition });
-          continue;
-        }
-        const value = encodeOrPoison(`the ${processor.name} state`, () =>
-          processor.codec.encode(state),
-        );
-        const deadline = decodeOrPoison(`the ${processor.name} deadline`, () =>
-          processor.nextTimer(state, now),
-        );
-        values.set(customer, { value, deadline });
-        const message = { key: customer, value, partition, headers: deadlineHeader(deadline) };
-        assertFits(message, `the ${processor.name} state of its customer`);
-        messages.push(message);
-      }
-      encoded.set(processor.name, values);
-      records.push({ topic: changelog, messages });
-    }
-    records.push(...this.encodeOutputs(outputs));
-    return {
-      records,
-      afterCommit: () => {
-        for (const n of notes) this.metrics?.processorNotes.inc(n);
-        // the partition's store now (it may have been forgotten meanwhile: then nothing to do)
-        const target = this.partitions.get(partition);
-        if (!target) return;
-        for (const [s, { processor }] of this.processors.entries()) {
-          const changes = staged.get(processor.name);
-          if (!changes) continue;
-          for (const customer of changes.keys()) {
-            const written = encoded.get(processor.name)?.get(customer) ?? null;
-            if (written === null) target.put(s, customer, null, undefined);
-            else target.put(s, customer, written.value, written.deadline);
-          }
-        }
-        target.flush();
-      },
-    };
+    return task;
   }
 
   /**
-   * Stages due deadlines; a customer whose tick can never be processed (its reducer throws, its
-   * output or state would not fit a record) is left out — its deadline cleared until its next
-   * input, logged and counted — so that it does not hold the partition's other deadlines.
+   * The transaction's records; once it commits, the staged state goes to the partition's task
+   * of that moment (none if the partition was forgotten meanwhile: its changelog has it).
    */
-  private stageTicks(
-    partition: number,
-    due: { customer: string; input: ProcessorInput; processor: string }[],
-    store: PartitionStore,
-  ): ProcessResult {
-    try {
-      return this.stage(partition, due);
-    } catch (err) {
-      if (!(err instanceof PoisonError)) throw err;
-    }
-    const fine = due.filter((tick) => {
-      try {
-        this.stage(partition, [tick]);
-        return true;
-      } catch (err) {
-        if (!(err instanceof PoisonError)) throw err;
-        const s = this.processors.findIndex((p) => p.processor.name === tick.processor);
-        const value = store.get(s, tick.customer);
-        if (value !== undefined) store.put(s, tick.customer, value, undefined);
-        this.metrics?.poison.inc({ service: 'process', code: err.code, kind: 'deterministic' });
-        this.logger.error(
-          {
-            partition,
-            processor: tick.processor,
-            code: err.code,
-            reason: err.message.slice(0, 300),
-          },
-          'a deadline could not be processed; it waits for the customer’s next input',
-        );
-        return false;
-      }
-    });
-    return this.stage(partition, fine);
-  }
-
-  private encodeOutputs(outputs: ProcessorOutput[]): TopicRecords[] {
-    const topicOf: Record<ProcessorOutput['kind'], string> = {
-      completed: this.config.TOPIC_CUSTOMER_COMPLETED,
-      'new-transactions': this.config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
-      alert: this.config.TOPIC_CUSTOMER_ALERTS,
-    };
-    const byTopic = new Map<string, Message[]>();
-    for (const o of outputs) {
-      const topic = topicOf[o.kind];
-      const list = byTopic.get(topic) ?? [];
-      const message = {
-        key: o.value.customer_id,
-        value: encodeOrPoison(`a ${o.kind} output`, () => this.encoders[o.kind](o.value)),
-      };
-      assertFits(message, `a ${o.kind} output`);
-      list.push(message);
-      byTopic.set(topic, list);
-    }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  }
-
-  private async processChunk(chunk: InputChunk): Promise<ProcessResult> {
-    const result = this.stage(chunk.partition, await this.decode(chunk));
+  private result(partition: number, work: StagedWork, committed?: () => void): ProcessResult {
     return {
-      ...result,
+      records: work.records,
       afterCommit: () => {
-        result.afterCommit?.();
-        this.noteInput(chunk);
+        for (const n of work.notes) this.metrics?.processorNotes.inc(n);
+        work.commitTo(this.tasks.get(partition)?.store);
+        committed?.();
       },
     };
   }
 
-  /** Per partition: how far its input has been processed (deadlines wait for it). */
-  private readonly input = new Map<number, InputProgress>();
-
-  private noteInput(chunk: InputChunk): void {
-    const last = chunk.messages[chunk.messages.length - 1];
-    if (!last) return;
-    const progress = this.input.get(chunk.partition) ?? new InputProgress();
-    progress.note(
-      {
+  private async processChunk(chunk: InputChunk): Promise<ProcessResult> {
+    const inputs = await this.decode(chunk);
+    const work = this.taskOf(chunk.partition).stage(inputs, this.clock());
+    return this.result(chunk.partition, work, () => {
+      const last = chunk.messages[chunk.messages.length - 1];
+      if (!last) return;
+      const progress = {
         topic: chunk.topic,
         timestamps: chunk.messages.map((m) => Number(m.timestamp)),
         lastOffset: last.offset,
         highWatermark: chunk.highWatermark,
-      },
-      this.clock(),
-    );
-    this.input.set(chunk.partition, progress);
+      };
+      this.tasks.get(chunk.partition)?.noteInput(progress, this.clock());
+    });
   }
 
-  private mayFire(partition: number, at: number, now: number): boolean {
-    return this.input.get(partition)?.mayFire(at, now) ?? at <= now;
-  }
+  /** A deadline that can never be processed: logged and counted (the task cleared it). */
+  private skippedTick = (partition: number, tick: Tick, err: PoisonError): void => {
+    this.metrics?.poison.inc({ service: 'process', code: err.code, kind: 'deterministic' });
+    this.logger.error(
+      { partition, processor: tick.processor, code: err.code, reason: err.message.slice(0, 300) },
+      'a deadline could not be processed; it waits for the customer’s next input',
+    );
+  };
 
   /** Fires the deadlines that are due, one transaction per partition. */
   private firing = false;
@@ -502,138 +333,19 @@ export class ProcessorHost {
         this.ensureRestored(partition).catch(() => undefined);
         continue;
       }
-      const store = this.partitions.get(partition);
-      if (!store) continue;
-      const due = store
-        .due(now, (at) => this.mayFire(partition, at, now))
-        .map(({ customer, store: s }) => ({
-          customer,
-          input: { kind: 'tick' } as const,
-          processor: this.processors[s]?.processor.name ?? '',
-        }));
-      if (due.length === 0) continue;
+      const task = this.tasks.get(partition);
+      const due = task?.dueTicks(now) ?? [];
+      if (!task || due.length === 0) continue;
       await this.runner.transact(this.config.TOPIC_REFRESH_EVENTS, partition, () =>
-        Promise.resolve().then(() => this.stageTicks(partition, due, store)),
+        Promise.resolve().then(() =>
+          this.result(
+            partition,
+            task.stageTicks(due, now, (tick, err) => {
+              this.skippedTick(partition, tick, err);
+            }),
+          ),
+        ),
       );
     }
   }
-}
-
-/** A reducer's throw: it is pure, so the same input throws again; the input is poison. */
-function reduceOrPoison(
-  processor: Processor<unknown>,
-  state: unknown,
-  input: ProcessorInput,
-  now: number,
-): ReduceResult<unknown> {
-  try {
-    return processor.reduce(state, input, now);
-  } catch (err) {
-    throw new PoisonError('REDUCER_FAILED', `${processor.name}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-/** A stored state that cannot be read, or a deadline that cannot be computed, never will be. */
-function decodeOrPoison<T>(what: string, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    throw new PoisonError('STATE_UNREADABLE', `${what}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-function encodeOrPoison(what: string, encode: () => Buffer): Buffer {
-  try {
-    return encode();
-  } catch (err) {
-    throw new PoisonError('ENCODE_FAILED', `${what}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** A record the broker would refuse makes its input poison (src/contract/limits.ts). */
-function assertFits(message: Message, what: string): void {
-  const size = recordSize(message);
-  if (size > LIMITS.recordBytes)
-    throw new PoisonError(
-      'RECORD_TOO_LARGE',
-      `${what} would be a record of ${String(size)} bytes; at most ${String(LIMITS.recordBytes)}`,
-    );
-}
-
-/**
- * A directory of its own under STATE_DIR for this process's values files. Directories left by
- * processes that died without stopping (named after their pid) are removed: their state is in the
- * changelogs, and a restore rebuilds it.
- */
-function createStateDir(configured: string | undefined, logger: Logger): string {
-  const base = configured ?? path.join(os.tmpdir(), 'refreshbus-state');
-  fs.mkdirSync(base, { recursive: true, mode: 0o700 });
-  for (const entry of fs.readdirSync(base)) {
-    const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    fs.rmSync(path.join(base, entry), { recursive: true, force: true });
-    logger.info({ dir: path.join(base, entry) }, 'removed the state files of a stopped process');
-  }
-  return fs.mkdtempSync(path.join(base, `${String(process.pid)}-`));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * A changelog record carries its state's next deadline (ms since the epoch; empty for none), so a
- * restore need not decode every state to find it: decoding was two thirds of a restore's CPU.
- */
-const DEADLINE_HEADER = 'refreshbus.deadline';
-
-function deadlineHeader(deadline: number | undefined): IHeaders {
-  return { [DEADLINE_HEADER]: deadline === undefined ? '' : String(deadline) };
-}
-
-/** The deadline a changelog record carries: a number, undefined for none, null when absent. */
-export function readDeadline(headers: IHeaders | undefined): number | undefined | null {
-  const raw = headers?.[DEADLINE_HEADER];
-  if (raw === undefined) return null;
-  const text = (Array.isArray(raw) ? raw[0] : raw)?.toString() ?? '';
-  if (text === '') return undefined;
-  const at = Number(text);
-  return Number.isFinite(at) ? at : null;
-}
-
-/**
- * A full garbage collection once every assigned partition is restored. A restore allocates
- * hundreds of MB that die at once (kafkajs's fetch responses and decoded records, the states'
- * timers); V8 keeps them, and the buffers they hold, resident until its next major collection,
- * which an idle processor may not run for a long time. `gc` is V8's own, exposed for this call.
- */
-let fullGc: (() => void) | undefined;
-
-function collectRestoreGarbage(logger: Logger): void {
-  setImmediate(() => {
-    try {
-      if (!fullGc) {
-        v8.setFlagsFromString('--expose-gc');
-        fullGc = vm.runInNewContext('gc') as () => void;
-      }
-      const started = performance.now();
-      fullGc();
-      logger.debug(
-        { ms: Math.round(performance.now() - started) },
-        'collected the restore garbage',
-      );
-    } catch (err) {
-      logger.debug({ err }, 'no full garbage collection after the restore');
-    }
-  });
 }

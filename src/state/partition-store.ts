@@ -116,6 +116,17 @@ export class PartitionStore {
     return out;
   }
 
+  /** The earliest deadline in any store, or undefined for none (a full scan: for stepping time in tests). */
+  nextDeadline(): number | undefined {
+    let earliest = Infinity;
+    const end = this.slots * this.stores;
+    for (let at = 0; at < end; at++) {
+      const t = this.timers[at] ?? NaN;
+      if (t < earliest) earliest = t;
+    }
+    return earliest === Infinity ? undefined : earliest;
+  }
+
   /** Writes buffered values to the file, and compacts it when most of it is dead. */
   flush(): void {
     this.log.flush();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readDeadline } from '../../../src/processors/host.js';
+import { readDeadline } from '../../../src/processors/task.js';
 
 describe('the deadline a changelog record carries (header refreshbus.deadline)', () => {
   it('reads a deadline, and an empty value as none', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ProcessorDriver } from '../../../src/processors/driver.js';
+import { ProcessorDriver } from '../../support/processor-driver.js';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';

@@ -1,5 +1,5 @@
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
-import { ProcessorDriver } from '../../../src/processors/driver.js';
+import { ProcessorDriver } from '../../support/processor-driver.js';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertsProcessor } from '../../../src/processors/alerts/reduce.js';
 import { roundsProcessor } from '../../../src/processors/rounds/reduce.js';
-import { ProcessorDriver } from '../../../src/processors/driver.js';
+import { ProcessorDriver } from '../../support/processor-driver.js';
 import avro from 'avsc';
 import {
   ALERTS_STATE_SCHEMAS,
