@@ -54,6 +54,12 @@ export function registerNormalizeCommands(program: Command, config: () => Config
     });
 
   const dlq = program.command('dlq').description('inspect and re-drive dead-lettered records');
+  registerDlqList(dlq, config);
+  registerDlqReplay(dlq, config);
+}
+
+/** `refreshbus dlq list`: dead letters as JSON lines, never their bodies. */
+function registerDlqList(dlq: Command, config: () => Config): void {
   dlq
     .command('list')
     .description(
@@ -106,6 +112,10 @@ export function registerNormalizeCommands(program: Command, config: () => Config
       }
       console.error(`dlq: ${dlqSummary(topic, listed, scanned, byCode)}`);
     });
+}
+
+/** `refreshbus dlq replay`: dead letters back to the topic they came from. */
+function registerDlqReplay(dlq: Command, config: () => Config): void {
   dlq
     .command('replay')
     .description(

@@ -60,54 +60,55 @@ export function registerTailCommand(program: Command, config: () => Config): voi
     .option('--follow', 'keep printing new records until interrupted (Ctrl-C)')
     .option('--no-follow', 'stop at the end offsets taken at start (the default)')
     .action(async (topic: string, options: TailOptions) => {
-      const cfg = config();
-      const clients = opsClients(cfg, 'tail');
-      const registry = createRegistry(clients.endpoints.registryUrl);
-      const out = jsonLines();
-      const interrupt = signalAbort();
-      const stop = AbortSignal.any([out.closed, interrupt.signal]);
-      let printed = 0;
-      try {
-        const result = await withAdmin(clients, (admin) =>
-          readTopic(
-            clients.kafka,
-            admin,
-            {
-              topic,
-              partitions: options.partition,
-              start: startOf(options),
-              follow: options.follow ?? false,
-              groupId: `${cfg.KAFKA_CLIENT_ID}-tail-${randomUUID()}`,
-              signal: stop,
-              notice: (line) => {
-                console.error(`tail: ${line}`);
-              },
-            },
-            async (partition, message) => {
-              await out.write(
-                await recordLine(topic, partition, message, (v) => registry.decode(v)),
-              );
-              if (!out.closed.aborted) printed += 1;
-              return options.max !== undefined && printed >= options.max ? 'stop' : 'continue';
-            },
-          ),
-        );
-        const unfinished = result.ranges.filter(
-          (r) => (result.positions.get(r.partition) ?? r.start) < r.end,
-        );
-        if (result.reason === 'idle' && unfinished.length)
-          console.error(
-            `tail: stopped waiting — nothing more could be read from ${unfinished
-              .map(
-                (r) =>
-                  `partition ${r.partition} (at ${result.positions.get(r.partition)} of ${r.end})`,
-              )
-              .join(', ')}; records there may be in a transaction not yet committed`,
-          );
-        console.error(`tail: ${printed} record${printed === 1 ? '' : 's'} from ${topic}`);
-      } finally {
-        interrupt.dispose();
-        out.dispose();
-      }
+      await tail(config(), topic, options);
     });
+}
+
+/** Prints the records of `topic` the options select, then how many on stderr. */
+async function tail(cfg: Config, topic: string, options: TailOptions): Promise<void> {
+  const clients = opsClients(cfg, 'tail');
+  const registry = createRegistry(clients.endpoints.registryUrl);
+  const out = jsonLines();
+  const interrupt = signalAbort();
+  const stop = AbortSignal.any([out.closed, interrupt.signal]);
+  let printed = 0;
+  try {
+    const result = await withAdmin(clients, (admin) =>
+      readTopic(
+        clients.kafka,
+        admin,
+        {
+          topic,
+          partitions: options.partition,
+          start: startOf(options),
+          follow: options.follow ?? false,
+          groupId: `${cfg.KAFKA_CLIENT_ID}-tail-${randomUUID()}`,
+          signal: stop,
+          notice: (line) => {
+            console.error(`tail: ${line}`);
+          },
+        },
+        async (partition, message) => {
+          await out.write(await recordLine(topic, partition, message, (v) => registry.decode(v)));
+          if (!out.closed.aborted) printed += 1;
+          return options.max !== undefined && printed >= options.max ? 'stop' : 'continue';
+        },
+      ),
+    );
+    const unfinished = result.ranges.filter(
+      (r) => (result.positions.get(r.partition) ?? r.start) < r.end,
+    );
+    if (result.reason === 'idle' && unfinished.length)
+      console.error(
+        `tail: stopped waiting — nothing more could be read from ${unfinished
+          .map(
+            (r) => `partition ${r.partition} (at ${result.positions.get(r.partition)} of ${r.end})`,
+          )
+          .join(', ')}; records there may be in a transaction not yet committed`,
+      );
+    console.error(`tail: ${printed} record${printed === 1 ? '' : 's'} from ${topic}`);
+  } finally {
+    interrupt.dispose();
+    out.dispose();
+  }
 }

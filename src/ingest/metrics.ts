@@ -53,21 +53,7 @@ export function createIngestMetrics(
     help: '1 while Kafka accepts writes (what /readyz reports), else 0.',
     registers: [registry],
   });
-  const budSignatureVerified = new Counter({
-    name: 'refreshbus_ingest_bud_signature_verified_total',
-    help: "Bud X-Signature checks passed, by what the signed payload was: the body's exact bytes (exact), the same JSON (json), or claims stating the body's SHA-256 (digest).",
-    labelNames: ['path'] as const,
-    registers: [registry],
-  });
-  // every path shows from the start, so a rate over it is defined before the first webhook
-  for (const path of BUD_SIGNATURE_PATHS) budSignatureVerified.inc({ path }, 0);
-  /** Counts how an accepted request's checks passed (see `AuthResult.detail`). */
-  const authPassed = (detail: Extract<AuthResult, { ok: true }>['detail']) => {
-    const path = detail?.['bud-jws'];
-    if (path !== undefined && (BUD_SIGNATURE_PATHS as readonly string[]).includes(path)) {
-      budSignatureVerified.inc({ path });
-    }
-  };
+  const { budSignatureVerified, authPassed } = createBudSignatureMetrics(registry);
   const observer: PublisherObserver = {
     batchSent: (records) => {
       batchRecords.observe(records);
@@ -91,6 +77,29 @@ export function createIngestMetrics(
     authPassed,
     observer,
   };
+}
+
+/**
+ * How Bud X-Signature checks passed, by signature path: the counter, every path shown from the
+ * start, and `authPassed` that counts an accepted request into it.
+ */
+function createBudSignatureMetrics(registry: Registry) {
+  const budSignatureVerified = new Counter({
+    name: 'refreshbus_ingest_bud_signature_verified_total',
+    help: "Bud X-Signature checks passed, by what the signed payload was: the body's exact bytes (exact), the same JSON (json), or claims stating the body's SHA-256 (digest).",
+    labelNames: ['path'] as const,
+    registers: [registry],
+  });
+  // every path shows from the start, so a rate over it is defined before the first webhook
+  for (const path of BUD_SIGNATURE_PATHS) budSignatureVerified.inc({ path }, 0);
+  /** Counts how an accepted request's checks passed (see `AuthResult.detail`). */
+  const authPassed = (detail: Extract<AuthResult, { ok: true }>['detail']) => {
+    const path = detail?.['bud-jws'];
+    if (path !== undefined && (BUD_SIGNATURE_PATHS as readonly string[]).includes(path)) {
+      budSignatureVerified.inc({ path });
+    }
+  };
+  return { budSignatureVerified, authPassed };
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

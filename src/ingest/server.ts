@@ -131,36 +131,8 @@ export async function startIngest(
   );
   const probe = startKafkaProbe(endpoints.brokers, 2000);
 
-  // Kafka may be down at start: the service still starts (answering 503) and connects when it can
-  const state = { closing: false };
-  const tryConnect = async () => {
-    try {
-      await publisher.connect();
-      log.info('connected to Kafka');
-    } catch (err) {
-      log.warn({ err }, 'cannot connect to Kafka yet; retrying');
-    }
-  };
-  await tryConnect();
-  const connectLoop = (async () => {
-    while (!state.closing && !publisher.isConnected) {
-      await new Promise((r) => setTimeout(r, 2000));
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while we slept
-      if (!state.closing) await tryConnect();
-    }
-  })();
-
-  const registry = createRegistry(endpoints.registryUrl);
-  let schemaId: Promise<number> | undefined;
-  const encode = async (value: RefreshRequested) => {
-    schemaId ??= registerSchema(registry, config, 'RefreshRequested').then(({ id }) => id);
-    try {
-      return await registry.encode(await schemaId, value);
-    } catch (err) {
-      schemaId = undefined; // ask the registry again next time
-      throw err;
-    }
-  };
+  const connecting = await connectPublisher(publisher, log);
+  const encode = refreshRequestedEncoder(config, endpoints);
 
   const app = await buildIngestApp({
     sources: auth.bySource,
@@ -190,11 +162,60 @@ export async function startIngest(
     url,
     async close() {
       const deadline = Date.now() + config.INGEST_SHUTDOWN_TIMEOUT_MS;
-      state.closing = true;
+      connecting.stop();
       await app.close(); // stops accepting and waits for requests being answered
       await publisher.close(Math.max(0, deadline - Date.now()));
-      await connectLoop;
+      await connecting.ended;
       await probe.stop();
     },
+  };
+}
+
+/**
+ * Connects the publisher, then keeps retrying every 2 s in the background until it is connected
+ * or `stop` is called; `ended` resolves when the retrying does.
+ */
+async function connectPublisher(publisher: BatchingPublisher, log: Logger) {
+  // Kafka may be down at start: the service still starts (answering 503) and connects when it can
+  const state = { closing: false };
+  const tryConnect = async () => {
+    try {
+      await publisher.connect();
+      log.info('connected to Kafka');
+    } catch (err) {
+      log.warn({ err }, 'cannot connect to Kafka yet; retrying');
+    }
+  };
+  await tryConnect();
+  const connectLoop = (async () => {
+    while (!state.closing && !publisher.isConnected) {
+      await new Promise((r) => setTimeout(r, 2000));
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by stop(), from close(), while we slept
+      if (!state.closing) await tryConnect();
+    }
+  })();
+  return {
+    stop() {
+      state.closing = true;
+    },
+    ended: connectLoop,
+  };
+}
+
+/**
+ * Encodes a refresh request as Avro, registering its schema on first use (and again after a
+ * failed encode).
+ */
+function refreshRequestedEncoder(config: Config, endpoints: Endpoints) {
+  const registry = createRegistry(endpoints.registryUrl);
+  let schemaId: Promise<number> | undefined;
+  return async (value: RefreshRequested) => {
+    schemaId ??= registerSchema(registry, config, 'RefreshRequested').then(({ id }) => id);
+    try {
+      return await registry.encode(await schemaId, value);
+    } catch (err) {
+      schemaId = undefined; // ask the registry again next time
+      throw err;
+    }
   };
 }

@@ -106,93 +106,10 @@ export class StreamMetrics {
       labelNames: ['service', 'code', 'kind'] as const,
       registers,
     });
-    const runners = this.runners;
-    const readiness = this.readiness;
-    const stores = this.stores;
-    const health = this.health;
-    const log = this.logger;
-    new Gauge({
-      name: 'refreshbus_assigned_partitions',
-      help: 'Input partitions assigned to this instance, by service.',
-      labelNames: ['service'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const [service, runner] of runners) {
-          const { assignment } = runner.status();
-          this.set(
-            { service },
-            Object.values(assignment).reduce((n, parts) => n + parts.length, 0),
-          );
-        }
-      },
-    });
-    new Gauge({
-      name: 'refreshbus_consumer_lag_records',
-      help: 'Records between the committed offset and the end of each assigned input partition.',
-      labelNames: ['service', 'topic', 'partition'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const [service, runner] of runners) {
-          let lags: PartitionLag[];
-          try {
-            lags = await withTimeout(runner.lag(), 3000);
-          } catch (err) {
-            log?.debug({ err, service }, 'consumer lag not available');
-            continue;
-          }
-          for (const { topic, partition, lag } of lags)
-            this.set({ service, topic, partition: String(partition) }, lag);
-        }
-      },
-    });
-    new Gauge({
-      name: 'refreshbus_stream_partition_lag',
-      help: 'Records between the committed offset and the end of each assigned input partition, as last polled for its health (a caught-up transactional partition shows 1).',
-      labelNames: ['service', 'topic', 'partition'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const [service, tracker] of health)
-          for (const { topic, partition, lag } of tracker.progress(Date.now()))
-            if (lag !== undefined) this.set({ service, topic, partition: String(partition) }, lag);
-      },
-    });
-    new Gauge({
-      name: 'refreshbus_stream_partition_stalled_seconds',
-      help: 'How long the waiting input of each assigned input partition has gone without a commit, once that is READINESS_STALL_MS or more (readiness then fails); else 0.',
-      labelNames: ['service', 'topic', 'partition'] as const,
-      registers,
-      collect() {
-        this.reset();
-        const now = Date.now();
-        for (const [service, tracker] of health)
-          for (const { topic, partition, stalledMs } of tracker.progress(now))
-            this.set({ service, topic, partition: String(partition) }, stalledMs / 1000);
-      },
-    });
-    new Gauge({
-      name: 'refreshbus_state_store_entries',
-      help: 'Customers held in each state store on this instance.',
-      labelNames: ['store'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const sizes of stores.values())
-          for (const [store, entries] of Object.entries(sizes())) this.set({ store }, entries);
-      },
-    });
-    new Gauge({
-      name: 'refreshbus_ready',
-      help: '1 while the service does its job (what /readyz reports), else 0.',
-      labelNames: ['service'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const [service, ready] of readiness) this.set({ service }, ready() ? 1 : 0);
-      },
-    });
+    // gauges are read when scraped, from the sources the `attach*` methods fill in
+    registerRunnerGauges(registers, this.runners, this.logger);
+    registerHealthGauges(registers, this.health);
+    registerServiceGauges(registers, this.stores, this.readiness);
   }
 
   /** Observer for a runner's committed and failed transactions. */
@@ -280,6 +197,111 @@ export class StreamMetrics {
   attachStores(service: StreamService, sizes: () => Record<string, number>): void {
     this.stores.set(service, sizes);
   }
+}
+
+/** Assigned partitions and consumer lag, asked of each attached runner. */
+function registerRunnerGauges(
+  registers: Registry[],
+  runners: ReadonlyMap<StreamService, StreamRunner>,
+  log: Logger | undefined,
+): void {
+  new Gauge({
+    name: 'refreshbus_assigned_partitions',
+    help: 'Input partitions assigned to this instance, by service.',
+    labelNames: ['service'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [service, runner] of runners) {
+        const { assignment } = runner.status();
+        this.set(
+          { service },
+          Object.values(assignment).reduce((n, parts) => n + parts.length, 0),
+        );
+      }
+    },
+  });
+  new Gauge({
+    name: 'refreshbus_consumer_lag_records',
+    help: 'Records between the committed offset and the end of each assigned input partition.',
+    labelNames: ['service', 'topic', 'partition'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const [service, runner] of runners) {
+        let lags: PartitionLag[];
+        try {
+          lags = await withTimeout(runner.lag(), 3000);
+        } catch (err) {
+          log?.debug({ err, service }, 'consumer lag not available');
+          continue;
+        }
+        for (const { topic, partition, lag } of lags)
+          this.set({ service, topic, partition: String(partition) }, lag);
+      }
+    },
+  });
+}
+
+/** Per-partition lag and stall, as each service's partition health last saw them. */
+function registerHealthGauges(
+  registers: Registry[],
+  health: ReadonlyMap<StreamService, PartitionHealth>,
+): void {
+  new Gauge({
+    name: 'refreshbus_stream_partition_lag',
+    help: 'Records between the committed offset and the end of each assigned input partition, as last polled for its health (a caught-up transactional partition shows 1).',
+    labelNames: ['service', 'topic', 'partition'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [service, tracker] of health)
+        for (const { topic, partition, lag } of tracker.progress(Date.now()))
+          if (lag !== undefined) this.set({ service, topic, partition: String(partition) }, lag);
+    },
+  });
+  new Gauge({
+    name: 'refreshbus_stream_partition_stalled_seconds',
+    help: 'How long the waiting input of each assigned input partition has gone without a commit, once that is READINESS_STALL_MS or more (readiness then fails); else 0.',
+    labelNames: ['service', 'topic', 'partition'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [service, tracker] of health)
+        for (const { topic, partition, stalledMs } of tracker.progress(now))
+          this.set({ service, topic, partition: String(partition) }, stalledMs / 1000);
+    },
+  });
+}
+
+/** State store sizes and readiness, from the attached callbacks. */
+function registerServiceGauges(
+  registers: Registry[],
+  stores: ReadonlyMap<StreamService, () => Record<string, number>>,
+  readiness: ReadonlyMap<StreamService, () => boolean>,
+): void {
+  new Gauge({
+    name: 'refreshbus_state_store_entries',
+    help: 'Customers held in each state store on this instance.',
+    labelNames: ['store'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const sizes of stores.values())
+        for (const [store, entries] of Object.entries(sizes())) this.set({ store }, entries);
+    },
+  });
+  new Gauge({
+    name: 'refreshbus_ready',
+    help: '1 while the service does its job (what /readyz reports), else 0.',
+    labelNames: ['service'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [service, ready] of readiness) this.set({ service }, ready() ? 1 : 0);
+    },
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

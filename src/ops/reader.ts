@@ -1,4 +1,4 @@
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { OperatorError } from './errors.js';
 
 /** Where a read starts, in every partition read. */
@@ -115,6 +115,28 @@ export async function resolveRanges(
   return planRanges(offsets, options.start, byTime);
 }
 
+/** What a running read shares between its consumer's events, its batch loop and its watchdog. */
+interface ActiveRead {
+  readonly topic: string;
+  readonly follow: boolean;
+  readonly consumer: Consumer;
+  readonly ranges: readonly PartitionRange[];
+  /** The next offset of each partition (the result's `positions`). */
+  readonly position: Map<number, bigint>;
+  /** The end offset of each partition when the read began. */
+  readonly end: ReadonlyMap<number, bigint>;
+  /** Partitions read to their end (none with `follow`). */
+  readonly done: Set<number>;
+  /** Set by `finish` and `fail`: no more records are handed out. */
+  stopped: boolean;
+  joined: boolean;
+  /** In onRecord: a slow reader of the output is not an idle partition. */
+  busy: boolean;
+  lastActivity: number;
+  finish: (reason: StopReason) => void;
+  fail: (err: unknown) => void;
+}
+
 /**
  * Reads a topic read_committed, from given offsets per partition, with a consumer group of its
  * own that commits nothing (kafkajs has no `assign`: it subscribes, and seeks every assigned
@@ -149,93 +171,40 @@ export async function readTopic(
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
   });
-  let stopped = false;
-  let finish: (reason: StopReason) => void = () => undefined;
-  let fail: (err: unknown) => void = () => undefined;
-  const finished = new Promise<StopReason>((resolve, reject) => {
-    finish = (reason) => {
-      stopped = true;
-      resolve(reason);
-    };
-    fail = (err) => {
-      stopped = true;
-      reject(err instanceof Error ? err : new Error(String(err)));
-    };
-  });
-  // a failure before `finished` is awaited must not count as an unhandled rejection
-  finished.catch(() => undefined);
-  let joined = false;
-  let lastActivity = Date.now();
-  const markDone = (partition: number) => {
-    if (follow || done.has(partition)) return;
-    done.add(partition);
-    consumer.pause([{ topic, partitions: [partition] }]);
-    if (done.size === ranges.length) finish('end');
+  const read: ActiveRead = {
+    topic,
+    follow,
+    consumer,
+    ranges,
+    position,
+    end,
+    done,
+    stopped: false,
+    joined: false,
+    busy: false,
+    lastActivity: Date.now(),
+    // set by `settlement`
+    finish: () => undefined,
+    fail: () => undefined,
   };
+  const finished = settlement(read);
   const onAbort = () => {
-    finish('aborted');
+    read.finish('aborted');
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const idleMs = options.idleMs ?? 10_000;
-  let busy = false; // in onRecord: a slow reader of the output is not an idle partition
   const watchdog = setInterval(() => {
-    if (!follow && joined && !busy && Date.now() - lastActivity > idleMs) finish('idle');
+    if (!follow && read.joined && !read.busy && Date.now() - read.lastActivity > idleMs)
+      read.finish('idle');
   }, 250);
 
   try {
     await consumer.connect();
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      joined = true;
-      lastActivity = Date.now();
-      const assigned = payload.memberAssignment[topic] ?? [];
-      const idle: number[] = [];
-      for (const partition of assigned) {
-        const at = position.get(partition);
-        if (at === undefined || done.has(partition)) idle.push(partition);
-        else consumer.seek({ topic, partition, offset: at.toString() });
-      }
-      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
-    });
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic !== topic) return;
-      lastActivity = Date.now();
-      const next = BigInt(payload.lastOffset) + 1n;
-      const at = position.get(payload.partition);
-      if (at !== undefined && next > at) position.set(payload.partition, next);
-      const stop = end.get(payload.partition);
-      if (stop !== undefined && next >= stop) markDone(payload.partition);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) fail(payload.error);
-    });
+    followGroup(read);
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const partition = batch.partition;
-        const stop = end.get(partition);
-        if (stop === undefined) return;
-        for (const message of batch.messages) {
-          if (stopped) return;
-          const offset = BigInt(message.offset);
-          if (!follow && offset >= stop) break;
-          lastActivity = Date.now();
-          position.set(partition, offset + 1n);
-          busy = true;
-          try {
-            if ((await onRecord(partition, message)) === 'stop') {
-              finish('stopped');
-              return;
-            }
-          } catch (err) {
-            fail(err);
-            return;
-          } finally {
-            busy = false;
-            lastActivity = Date.now();
-          }
-        }
-      },
+      eachBatch: ({ batch }) => deliverBatch(read, batch, onRecord),
     });
     return result(await finished);
   } finally {
@@ -243,5 +212,96 @@ export async function readTopic(
     options.signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect();
     await admin.deleteGroups([options.groupId]).catch(() => undefined);
+  }
+}
+
+/**
+ * The promise a read ends with: sets the read's `finish` (a stop reason) and `fail` (an error)
+ * that settle it, either of them setting `stopped`.
+ */
+function settlement(read: ActiveRead): Promise<StopReason> {
+  const finished = new Promise<StopReason>((resolve, reject) => {
+    read.finish = (reason) => {
+      read.stopped = true;
+      resolve(reason);
+    };
+    read.fail = (err) => {
+      read.stopped = true;
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+  });
+  // a failure before `finished` is awaited must not count as an unhandled rejection
+  finished.catch(() => undefined);
+  return finished;
+}
+
+/**
+ * Follows the group: seeks each assigned partition to where the read got (pausing those with
+ * nothing to read), moves positions on as batches end, and fails on a crash kafkajs won't restart.
+ */
+function followGroup(read: ActiveRead): void {
+  const { consumer, topic, position, end, done } = read;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    read.joined = true;
+    read.lastActivity = Date.now();
+    const assigned = payload.memberAssignment[topic] ?? [];
+    const idle: number[] = [];
+    for (const partition of assigned) {
+      const at = position.get(partition);
+      if (at === undefined || done.has(partition)) idle.push(partition);
+      else consumer.seek({ topic, partition, offset: at.toString() });
+    }
+    if (idle.length) consumer.pause([{ topic, partitions: idle }]);
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic !== topic) return;
+    read.lastActivity = Date.now();
+    const next = BigInt(payload.lastOffset) + 1n;
+    const at = position.get(payload.partition);
+    if (at !== undefined && next > at) position.set(payload.partition, next);
+    const stop = end.get(payload.partition);
+    if (stop !== undefined && next >= stop) markDone(read, payload.partition);
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) read.fail(payload.error);
+  });
+}
+
+/** A partition read to its end: paused, and once every partition is, the read ends. */
+function markDone(read: ActiveRead, partition: number): void {
+  if (read.follow || read.done.has(partition)) return;
+  read.done.add(partition);
+  read.consumer.pause([{ topic: read.topic, partitions: [partition] }]);
+  if (read.done.size === read.ranges.length) read.finish('end');
+}
+
+/** Hands a batch's records to `onRecord`, up to the partition's end offset unless following. */
+async function deliverBatch(
+  read: ActiveRead,
+  batch: Batch,
+  onRecord: (partition: number, message: KafkaMessage) => Promise<'continue' | 'stop'>,
+): Promise<void> {
+  const partition = batch.partition;
+  const stop = read.end.get(partition);
+  if (stop === undefined) return;
+  for (const message of batch.messages) {
+    if (read.stopped) return;
+    const offset = BigInt(message.offset);
+    if (!read.follow && offset >= stop) break;
+    read.lastActivity = Date.now();
+    read.position.set(partition, offset + 1n);
+    read.busy = true;
+    try {
+      if ((await onRecord(partition, message)) === 'stop') {
+        read.finish('stopped');
+        return;
+      }
+    } catch (err) {
+      read.fail(err);
+      return;
+    } finally {
+      read.busy = false;
+      read.lastActivity = Date.now();
+    }
   }
 }

@@ -42,6 +42,7 @@ export type StrictJsonResult =
 /** Deeper than any webhook body; bounds the recursion of parsing and comparing. */
 const MAX_DEPTH = 256;
 
+/** Why a text is refused; thrown inside the reader and turned into a result by parseStrictJson. */
 class Refusal extends Error {
   constructor(readonly reason: 'invalid' | 'duplicate-key' | 'too-deep') {
     super(reason);
@@ -61,91 +62,126 @@ export function parseStrictJson(text: string): StrictJsonResult {
   } catch {
     return { ok: false, reason: 'invalid' };
   }
-  let i = 0;
-  const fail = (): never => {
+  try {
+    return { ok: true, value: new StrictReader(text).readDocument() };
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, reason: err.reason };
+    throw err;
+  }
+}
+
+/**
+ * Builds the value of a text JSON.parse accepted, one position `i` at a time: refuses a key
+ * repeated in one object and nesting deeper than MAX_DEPTH; anything else unexpected is invalid.
+ */
+class StrictReader {
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The one value the whole text holds, surrounded by nothing but white space. */
+  readDocument(): JsonValue {
+    const value = this.readValue(0);
+    this.skipSpace();
+    if (this.i !== this.text.length) this.fail();
+    return value;
+  }
+
+  private fail(): never {
     throw new Refusal('invalid');
-  };
-  const skipSpace = () => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
-  };
-  const expect = (char: string) => {
-    skipSpace();
-    if (text.charAt(i) !== char) fail();
-    i++;
-  };
-  const readString = (): string => {
-    let j = i + 1;
+  }
+
+  private skipSpace() {
+    while (this.i < this.text.length && ' \t\n\r'.includes(this.text.charAt(this.i))) this.i++;
+  }
+
+  private expect(char: string) {
+    this.skipSpace();
+    if (this.text.charAt(this.i) !== char) this.fail();
+    this.i++;
+  }
+
+  /** The string starting at the opening quote under `i`, decoded by JSON.parse. */
+  private readString(): string {
+    const text = this.text;
+    let j = this.i + 1;
     while (j < text.length && text.charAt(j) !== '"') j += text.charAt(j) === '\\' ? 2 : 1;
-    const decoded: unknown = JSON.parse(text.slice(i, j + 1));
-    i = j + 1;
-    return typeof decoded === 'string' ? decoded : fail();
-  };
-  const readValue = (depth: number): JsonValue => {
+    const decoded: unknown = JSON.parse(text.slice(this.i, j + 1));
+    this.i = j + 1;
+    return typeof decoded === 'string' ? decoded : this.fail();
+  }
+
+  /** A value of any kind, at `depth` containers deep. */
+  private readValue(depth: number): JsonValue {
     if (depth > MAX_DEPTH) throw new Refusal('too-deep');
-    skipSpace();
-    const char = text.charAt(i);
-    if (char === '{') {
-      i++;
-      const map = new Map<string, JsonValue>();
-      skipSpace();
-      if (text.charAt(i) === '}') {
-        i++;
-        return map;
-      }
-      for (;;) {
-        skipSpace();
-        if (text.charAt(i) !== '"') fail();
-        const key = readString();
-        if (map.has(key)) throw new Refusal('duplicate-key');
-        expect(':');
-        map.set(key, readValue(depth + 1));
-        skipSpace();
-        const next = text.charAt(i++);
-        if (next === '}') return map;
-        if (next !== ',') fail();
-      }
+    this.skipSpace();
+    const char = this.text.charAt(this.i);
+    if (char === '{') return this.readObject(depth);
+    if (char === '[') return this.readArray(depth);
+    if (char === '"') return this.readString();
+    return this.readScalar();
+  }
+
+  /** The object whose `{` is under `i`: refused if one of its keys is repeated. */
+  private readObject(depth: number): ReadonlyMap<string, JsonValue> {
+    const text = this.text;
+    this.i++;
+    const map = new Map<string, JsonValue>();
+    this.skipSpace();
+    if (text.charAt(this.i) === '}') {
+      this.i++;
+      return map;
     }
-    if (char === '[') {
-      i++;
-      const list: JsonValue[] = [];
-      skipSpace();
-      if (text.charAt(i) === ']') {
-        i++;
-        return list;
-      }
-      for (;;) {
-        list.push(readValue(depth + 1));
-        skipSpace();
-        const next = text.charAt(i++);
-        if (next === ']') return list;
-        if (next !== ',') fail();
-      }
+    for (;;) {
+      this.skipSpace();
+      if (text.charAt(this.i) !== '"') this.fail();
+      const key = this.readString();
+      if (map.has(key)) throw new Refusal('duplicate-key');
+      this.expect(':');
+      map.set(key, this.readValue(depth + 1));
+      this.skipSpace();
+      const next = text.charAt(this.i++);
+      if (next === '}') return map;
+      if (next !== ',') this.fail();
     }
-    if (char === '"') return readString();
+  }
+
+  /** The array whose `[` is under `i`. */
+  private readArray(depth: number): readonly JsonValue[] {
+    const text = this.text;
+    this.i++;
+    const list: JsonValue[] = [];
+    this.skipSpace();
+    if (text.charAt(this.i) === ']') {
+      this.i++;
+      return list;
+    }
+    for (;;) {
+      list.push(this.readValue(depth + 1));
+      this.skipSpace();
+      const next = text.charAt(this.i++);
+      if (next === ']') return list;
+      if (next !== ',') this.fail();
+    }
+  }
+
+  /** `true`, `false`, `null` or a number (kept as its text). */
+  private readScalar(): boolean | null | JsonNumber {
     for (const [word, value] of [
       ['true', true],
       ['false', false],
       ['null', null],
     ] as const) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
+      if (this.text.startsWith(word, this.i)) {
+        this.i += word.length;
         return value;
       }
     }
-    NUMBER.lastIndex = i;
-    const number = NUMBER.exec(text);
-    if (!number) return fail();
-    i += number[0].length;
+    NUMBER.lastIndex = this.i;
+    const number = NUMBER.exec(this.text);
+    if (!number) return this.fail();
+    this.i += number[0].length;
     return new JsonNumber(number[0]);
-  };
-  try {
-    const value = readValue(0);
-    skipSpace();
-    if (i !== text.length) fail();
-    return { ok: true, value };
-  } catch (err) {
-    if (err instanceof Refusal) return { ok: false, reason: err.reason };
-    throw err;
   }
 }
 
