@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../../config/config.js';
 import { createKafka } from '../../kafka/client.js';
+import type { Logger } from '../../lib/logger.js';
 import { createLogger } from '../../lib/logger.js';
 import { createRegistry } from '../../registry/registry.js';
 import { runTopicsOf } from '../simulate/check.js';
 import { RUN_ID, planDay } from '../simulate/day.js';
 import { progressLine } from '../simulate/progress.js';
+import type { SimulationOptions, SimulationResult } from '../simulate/run.js';
 import {
   checkProgressText,
   newRunId,
@@ -72,13 +74,48 @@ interface SimulateOptions {
   timeout: number;
 }
 
+/** The command's help after its options: how calls are signed, what it prints, an example. */
+const SIMULATE_HELP = `
+Calls are signed the way the ingest is configured, from the same environment: Standard Webhooks
+HMAC with the first of <PREFIX>_WEBHOOK_SECRETS where <PREFIX>_AUTH includes hmac, the shared
+secret header for secret, nothing for ip and none. A route that requires jwks (Bud's default)
+cannot be simulated: run the pipeline with BUD_AUTH=hmac for simulated traffic. The schedule
+respects ROUND_SETTLE_MS and ROUND_RETRY_GRACE_MS: give both commands the same values.
+
+Progress goes to stderr, a JSON summary to stdout; the exit status is 1 when a call was not
+accepted or the check failed.
+
+Example (one shell):
+  export BUD_AUTH=hmac BUD_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
+         REFRESH_REQUESTS_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
+         YODLEE_ALLOWED_CIDRS=127.0.0.1/32 ROUND_SETTLE_MS=2000 ROUND_RETRY_GRACE_MS=10000
+  refreshbus all &
+  refreshbus simulate --customers 1000 --rate 200 --check`;
+
 /** `refreshbus simulate`: a realistic day of traffic against a running ingest; the benchmarks' load source. */
 export function registerSimulateCommand(program: Command, config: () => Config): void {
-  program
+  const command = program
     .command('simulate')
     .description(
       'play a simulated day of signed webhooks and refresh requests against a running ingest, and optionally check what came out against the day’s ledger',
-    )
+    );
+  addSimulateOptions(command)
+    .addHelpText('after', SIMULATE_HELP)
+    .action(async (opts: SimulateOptions) => {
+      const cfg = config();
+      try {
+        await simulate(opts, cfg);
+      } catch (err) {
+        if (!(err instanceof SimulateError)) throw err;
+        console.error(`refreshbus simulate: ${err.message}`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+/** The options of `refreshbus simulate` ({@link SimulateOptions}). */
+function addSimulateOptions(command: Command): Command {
+  return command
     .option(
       '--customers <n>',
       'customers in the day',
@@ -114,109 +151,104 @@ export function registerSimulateCommand(program: Command, config: () => Config):
       'with --check: longest wait for the outputs once every call is answered',
       positiveNumber('--timeout', 86_400),
       120,
-    )
-    .addHelpText(
-      'after',
-      `
-Calls are signed the way the ingest is configured, from the same environment: Standard Webhooks
-HMAC with the first of <PREFIX>_WEBHOOK_SECRETS where <PREFIX>_AUTH includes hmac, the shared
-secret header for secret, nothing for ip and none. A route that requires jwks (Bud's default)
-cannot be simulated: run the pipeline with BUD_AUTH=hmac for simulated traffic. The schedule
-respects ROUND_SETTLE_MS and ROUND_RETRY_GRACE_MS: give both commands the same values.
+    );
+}
 
-Progress goes to stderr, a JSON summary to stdout; the exit status is 1 when a call was not
-accepted or the check failed.
+/** Progress goes to stderr, one line each. */
+const say = (line: string) => process.stderr.write(`${line}\n`);
 
-Example (one shell):
-  export BUD_AUTH=hmac BUD_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
-         REFRESH_REQUESTS_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
-         YODLEE_ALLOWED_CIDRS=127.0.0.1/32 ROUND_SETTLE_MS=2000 ROUND_RETRY_GRACE_MS=10000
-  refreshbus all &
-  refreshbus simulate --customers 1000 --rate 200 --check`,
-    )
-    .action(async (opts: SimulateOptions) => {
-      const cfg = config();
-      const say = (line: string) => process.stderr.write(`${line}\n`);
-      try {
-        const url = opts.url ?? defaultUrl(cfg);
-        await ingestAnswers(url);
-        const plan = planDay({
-          runId: opts.runId ?? newRunId('sim'),
-          seed: opts.seed,
-          customers: opts.customers,
-          startTime: Date.now(),
-          ratePerSecond: opts.rate,
-          timing: { settleMs: cfg.ROUND_SETTLE_MS, retryGraceMs: cfg.ROUND_RETRY_GRACE_MS },
-        });
-        say(
-          `simulate: run ${plan.ledger.runId}, seed ${opts.seed}: ${opts.customers} customers, ${plan.calls.length} calls at ${opts.rate}/s to ${url}`,
+/**
+ * Plans the day, plays it against the ingest (and checks it, with `--check`), writes the ledger
+ * when asked and prints the summary; the exit status is 1 when the run was not ok.
+ */
+async function simulate(opts: SimulateOptions, cfg: Config): Promise<void> {
+  const url = opts.url ?? defaultUrl(cfg);
+  await ingestAnswers(url);
+  const plan = planDay({
+    runId: opts.runId ?? newRunId('sim'),
+    seed: opts.seed,
+    customers: opts.customers,
+    startTime: Date.now(),
+    ratePerSecond: opts.rate,
+    timing: { settleMs: cfg.ROUND_SETTLE_MS, retryGraceMs: cfg.ROUND_RETRY_GRACE_MS },
+  });
+  say(
+    `simulate: run ${plan.ledger.runId}, seed ${opts.seed}: ${opts.customers} customers, ${plan.calls.length} calls at ${opts.rate}/s to ${url}`,
+  );
+  const logger = createLogger(cfg.LOG_LEVEL, process.stderr);
+  const check = opts.check ? checkSettings(cfg, opts, logger) : undefined;
+  const result = await playWithProgress(opts, {
+    plan,
+    url,
+    auth: cfg.auth,
+    tuning: { concurrency: opts.concurrency },
+    ...(check ? { check } : {}),
+  });
+  const summary = summarizeSimulation(result);
+  if (opts.ledger) {
+    await writeFile(
+      opts.ledger,
+      JSON.stringify({ summary, ledger: plan.ledger, deliveries: result.sent.deliveries }, null, 1),
+    );
+    say(`simulate: ledger and delivery log written to ${opts.ledger}`);
+  }
+  console.log(JSON.stringify(summary, null, 2));
+  if (!result.ok) process.exitCode = 1;
+}
+
+/** Where `--check` reads the outputs: the Kafka and registry the pipeline uses, its topics. */
+function checkSettings(
+  cfg: Config,
+  opts: SimulateOptions,
+  logger: Logger,
+): NonNullable<SimulationOptions['check']> {
+  const endpoints = resolveEndpoints(cfg, logger);
+  return {
+    kafka: createKafka(
+      { brokers: endpoints.brokers, clientId: `${cfg.KAFKA_CLIENT_ID}-simulate` },
+      logger,
+    ),
+    registry: createRegistry(endpoints.registryUrl),
+    topics: runTopicsOf(cfg),
+    timeoutMs: opts.timeout * 1000,
+    graceMs: 3000,
+  };
+}
+
+/**
+ * Runs the simulation with a progress line on stderr; Ctrl-C stops sending (calls not sent yet
+ * are left out) and the run still ends with its summary.
+ */
+async function playWithProgress(
+  opts: SimulateOptions,
+  run: Omit<SimulationOptions, 'signal' | 'onSendProgress' | 'onSent' | 'onCheckProgress'>,
+): Promise<SimulationResult> {
+  const stop = new AbortController();
+  const onSignal = () => {
+    say('simulate: stopping (calls not sent yet are left out)…');
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  const line = progressLine(process.stderr);
+  try {
+    return await runSimulation({
+      ...run,
+      signal: stop.signal,
+      onSendProgress: (p) => {
+        line.update(`sending: ${sendProgressText(p)}`);
+      },
+      onSent: (sent) => {
+        line.done(
+          `sending: ${sendProgressText(sent.progress)} in ${((sent.finishedAt - sent.startedAt) / 1000).toFixed(1)} s`,
         );
-        const logger = createLogger(cfg.LOG_LEVEL, process.stderr);
-        let check;
-        if (opts.check) {
-          const endpoints = resolveEndpoints(cfg, logger);
-          check = {
-            kafka: createKafka(
-              { brokers: endpoints.brokers, clientId: `${cfg.KAFKA_CLIENT_ID}-simulate` },
-              logger,
-            ),
-            registry: createRegistry(endpoints.registryUrl),
-            topics: runTopicsOf(cfg),
-            timeoutMs: opts.timeout * 1000,
-            graceMs: 3000,
-          };
-        }
-        const stop = new AbortController();
-        const onSignal = () => {
-          say('simulate: stopping (calls not sent yet are left out)…');
-          stop.abort();
-        };
-        process.once('SIGINT', onSignal);
-        const line = progressLine(process.stderr);
-        let result;
-        try {
-          result = await runSimulation({
-            plan,
-            url,
-            auth: cfg.auth,
-            tuning: { concurrency: opts.concurrency },
-            ...(check ? { check } : {}),
-            signal: stop.signal,
-            onSendProgress: (p) => {
-              line.update(`sending: ${sendProgressText(p)}`);
-            },
-            onSent: (sent) => {
-              line.done(
-                `sending: ${sendProgressText(sent.progress)} in ${((sent.finishedAt - sent.startedAt) / 1000).toFixed(1)} s`,
-              );
-              if (opts.check) say('checking: waiting for the outputs…');
-            },
-            onCheckProgress: (p) => {
-              line.update(`checking: ${checkProgressText(p)}`);
-            },
-          });
-        } finally {
-          process.off('SIGINT', onSignal);
-          line.done();
-        }
-        const summary = summarizeSimulation(result);
-        if (opts.ledger) {
-          await writeFile(
-            opts.ledger,
-            JSON.stringify(
-              { summary, ledger: plan.ledger, deliveries: result.sent.deliveries },
-              null,
-              1,
-            ),
-          );
-          say(`simulate: ledger and delivery log written to ${opts.ledger}`);
-        }
-        console.log(JSON.stringify(summary, null, 2));
-        if (!result.ok) process.exitCode = 1;
-      } catch (err) {
-        if (!(err instanceof SimulateError)) throw err;
-        console.error(`refreshbus simulate: ${err.message}`);
-        process.exitCode = 1;
-      }
+        if (opts.check) say('checking: waiting for the outputs…');
+      },
+      onCheckProgress: (p) => {
+        line.update(`checking: ${checkProgressText(p)}`);
+      },
     });
+  } finally {
+    process.off('SIGINT', onSignal);
+    line.done();
+  }
 }

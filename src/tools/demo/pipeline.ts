@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { CustomerRefreshCompleted } from '../../processors/types.js';
 import { createRegistry } from '../../registry/registry.js';
 import { runTopicsOf } from '../simulate/check.js';
-import type { Section } from '../simulate/compare.js';
+import type { CheckReport, Section } from '../simulate/compare.js';
 import { planDay } from '../simulate/day.js';
 import type { SimulationResult } from '../simulate/run.js';
 import { checkProgressText, newRunId, runSimulation, sendProgressText } from '../simulate/run.js';
@@ -149,21 +149,38 @@ function sectionLine(name: string, s: Section): string {
   return `${name} ${s.matched}/${s.expected}`;
 }
 
-/** The demo's summary for people: what came out, a few examples of each, and the ledger check. */
-export function demoSummary(result: DemoResult): string[] {
+/** How the summary names a run's customers and their scenarios. */
+interface Naming {
+  /** A customer id without the run's prefix. */
+  readonly short: (id: string) => string;
+  readonly scenarioOf: ReadonlyMap<string, string>;
+}
+
+/** The line after a list of examples: how many were left out. */
+const more = (total: number, shown: number) =>
+  total > shown ? [`  … and ${total - shown} more`] : [];
+
+/** What was sent and how the ingest answered. */
+function sentLine(result: DemoResult): string {
+  const { calls } = result.plan;
+  const sent = result.sent.progress;
+  const statuses = Object.entries(sent.statuses)
+    .map(([s, n]) => `${n}× ${s}`)
+    .join(', ');
+  const retries = sent.retries ? `, ${sent.retries} retries` : '';
+  const duplicates = calls.filter((c) => c.duplicateOf).length;
+  const late = calls.filter((c) => c.late).length;
+  return `Sent ${calls.length} calls: ${statuses}${retries} (${duplicates} duplicate deliveries, ${late} late)`;
+}
+
+/** What came out, each output with a few examples, and what was dead-lettered. */
+function outputLines(result: DemoResult, { short, scenarioOf }: Naming): string[] {
   const { ledger } = result.plan;
   const observed = result.observed;
-  const report = result.report;
-  const prefix = `${result.runId}-`;
-  const short = (id: string) => (id.startsWith(prefix) ? id.slice(prefix.length) : id);
-  const scenarioOf = new Map(ledger.customers.map((c) => [c.id, c.scenario]));
-  const more = (total: number, shown: number) =>
-    total > shown ? [`  … and ${total - shown} more`] : [];
   const completions = observed?.completions ?? [];
   const signals = observed?.newTransactions ?? [];
   const alerts = observed?.alerts ?? [];
   const dlq = observed?.deadLetters ?? [];
-  const sent = result.sent.progress;
   // one completion of each scenario that has any: the day is made to show every one
   const shownCompletions = examples(
     completions,
@@ -176,16 +193,7 @@ export function demoSummary(result: DemoResult): string[] {
     (a) => `${a.status} ${a.action_required}${a.reason ? ' with a reason' : ''}`,
     5,
   );
-  const lines = [
-    '',
-    `refreshbus demo — run ${result.runId}: ${ledger.customers.length} customers, seed ${ledger.seed} (${result.seconds.toFixed(1)} s)`,
-    '',
-    `Sent ${result.plan.calls.length} calls: ${Object.entries(sent.statuses)
-      .map(([s, n]) => `${n}× ${s}`)
-      .join(
-        ', ',
-      )}${sent.retries ? `, ${sent.retries} retries` : ''} (${result.plan.calls.filter((c) => c.duplicateOf).length} duplicate deliveries, ${result.plan.calls.filter((c) => c.late).length} late)`,
-    '',
+  return [
     `CustomerRefreshCompleted (${completions.length}):`,
     ...shownCompletions.map(
       (c) => `  ${completionLine(c, short)}   (${scenarioOf.get(c.customer_id) ?? '?'})`,
@@ -204,9 +212,12 @@ export function demoSummary(result: DemoResult): string[] {
     ...more(alerts.length, shownAlerts.length),
     '',
     `Dead-lettered: ${dlq.length} (replay with: refreshbus dlq replay)`,
-    '',
   ];
-  if (!report) return [...lines, 'Ledger check: not run'];
+}
+
+/** The ledger check: its verdict and counts, then up to five of each kind of problem. */
+function ledgerCheckLines(result: DemoResult, report: CheckReport): string[] {
+  const sent = result.sent.progress;
   const counts = [
     sectionLine('calls stored', report.stored),
     sectionLine('events', report.events),
@@ -226,9 +237,9 @@ export function demoSummary(result: DemoResult): string[] {
   const total = (pick: (s: Section) => readonly string[]) =>
     sections.reduce((n, [, s]) => n + pick(s).length, 0);
   const verdict = result.ok ? 'PASSED' : 'FAILED';
-  lines.push(
+  const lines = [
     `Ledger check: ${verdict} — ${counts} found exactly once; ${total((s) => s.missing)} missing, ${total((s) => s.duplicated)} duplicated, ${total((s) => s.unexpected)} unexpected`,
-  );
+  ];
   if (sent.accepted < result.plan.calls.length) {
     lines.push(
       `  ${result.plan.calls.length - sent.accepted} calls were not accepted by the ingest`,
@@ -246,4 +257,26 @@ export function demoSummary(result: DemoResult): string[] {
   }
   for (const u of report.undecodable) lines.push(`  undecodable: ${u}`);
   return lines;
+}
+
+/** The demo's summary for people: what came out, a few examples of each, and the ledger check. */
+export function demoSummary(result: DemoResult): string[] {
+  const { ledger } = result.plan;
+  const prefix = `${result.runId}-`;
+  const naming: Naming = {
+    short: (id) => (id.startsWith(prefix) ? id.slice(prefix.length) : id),
+    scenarioOf: new Map(ledger.customers.map((c) => [c.id, c.scenario])),
+  };
+  const lines = [
+    '',
+    `refreshbus demo — run ${result.runId}: ${ledger.customers.length} customers, seed ${ledger.seed} (${result.seconds.toFixed(1)} s)`,
+    '',
+    sentLine(result),
+    '',
+    ...outputLines(result, naming),
+    '',
+  ];
+  const report = result.report;
+  if (!report) return [...lines, 'Ledger check: not run'];
+  return [...lines, ...ledgerCheckLines(result, report)];
 }

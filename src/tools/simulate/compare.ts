@@ -155,6 +155,138 @@ const alertText = (a: {
 }) =>
   `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}${a.reason ? ` | reason ${a.reason}` : ''}`;
 
+/** The deliveries answered 2xx, and each one's name in a report, by its ingest id. */
+interface Acknowledged {
+  readonly deliveries: readonly (Delivery & { ingestId: string })[];
+  /** The call stored under each ingest id. */
+  readonly callOf: ReadonlyMap<string, string>;
+  readonly label: (ingestId: string) => string;
+}
+
+function acknowledgedOf(deliveries: readonly Delivery[]): Acknowledged {
+  const acknowledged = deliveries.filter(
+    (d): d is Delivery & { ingestId: string } => d.ingestId !== null,
+  );
+  const callOf = new Map(acknowledged.map((d) => [d.ingestId, d.callId]));
+  const label = (ingestId: string) => `${callOf.get(ingestId) ?? '?'} (ingest ${ingestId})`;
+  return { deliveries: acknowledged, callOf, label };
+}
+
+/** A section, and the copies found of attempts that were not answered 2xx (left out of it). */
+interface Counted {
+  readonly section: Section;
+  readonly unacknowledgedCopies: number;
+}
+
+/** Each delivery answered 2xx, on the raw (or requests) topic exactly once. */
+function compareStored(acks: Acknowledged, observed: Observed): Counted {
+  let unacknowledgedCopies = 0;
+  const found = observed.stored.flatMap((s) => {
+    if (s.ingestId !== null && acks.callOf.has(s.ingestId))
+      return [{ key: s.ingestId, label: acks.label(s.ingestId) }];
+    unacknowledgedCopies++;
+    return [];
+  });
+  const section = compareKeys(
+    acks.deliveries.map((d) => ({ key: d.ingestId, label: acks.label(d.ingestId) })),
+    found,
+  );
+  return { section, unacknowledgedCopies };
+}
+
+/** Each acknowledged webhook's expected events, exactly once for its ingest id. */
+function compareEvents(ledger: Ledger, acks: Acknowledged, observed: Observed): Counted {
+  let unacknowledgedCopies = 0;
+  const known = new Set(Object.values(ledger.events).flat());
+  const expected = acks.deliveries.flatMap((d) =>
+    (ledger.events[d.callId] ?? []).map((id) => ({
+      key: `${id}@${d.ingestId}`,
+      label: `event ${id} of ${acks.label(d.ingestId)}`,
+    })),
+  );
+  const found = observed.events.flatMap((e) => {
+    if (known.has(e.eventId) && !acks.callOf.has(e.ingestId)) {
+      unacknowledgedCopies++;
+      return [];
+    }
+    return [
+      {
+        key: `${e.eventId}@${e.ingestId}`,
+        label: `event ${e.eventId} of ${e.customerId} (ingest ${e.ingestId})`,
+      },
+    ];
+  });
+  return { section: compareKeys(expected, found), unacknowledgedCopies };
+}
+
+/** Each expected dead letter exactly once, no other. */
+function compareDeadLetters(ledger: Ledger, acks: Acknowledged, observed: Observed): Counted {
+  let unacknowledgedCopies = 0;
+  const deadLetterCalls = new Set(ledger.deadLetters);
+  const dlqCustomers = new Set(
+    acks.deliveries.filter((d) => deadLetterCalls.has(d.callId)).map((d) => d.customerId),
+  );
+  const section = compareKeys(
+    acks.deliveries
+      .filter((d) => deadLetterCalls.has(d.callId))
+      .map((d) => ({ key: d.ingestId, label: acks.label(d.ingestId) })),
+    observed.deadLetters.flatMap((r) => {
+      if (r.ingestId !== null && !acks.callOf.has(r.ingestId) && dlqCustomers.has(r.key)) {
+        unacknowledgedCopies++;
+        return [];
+      }
+      const id = r.ingestId ?? '?';
+      return [{ key: id, label: `dead letter of ${r.key} (ingest ${id})` }];
+    }),
+  );
+  return { section, unacknowledgedCopies };
+}
+
+/** The completions, by content. */
+const compareCompletions = (ledger: Ledger, observed: Observed) =>
+  compareKeys(
+    ledger.completions.map((c) => ({ key: completionText(c), label: completionText(c) })),
+    observed.completions.map((c) => {
+      const x = asExpectedCompletion(c);
+      const text =
+        completionText(x) + (x.missing.length ? ` | missing ${x.missing.join(', ')}` : '');
+      return { key: text, label: `${text} (round ${c.round_id})` };
+    }),
+  );
+
+const signalText = (customerId: string, providers: readonly string[]) =>
+  `${customerId} | ${[...providers].sort().join(', ')}`;
+
+/** The new-transactions signals: the customer and the providers named. */
+const compareSignals = (ledger: Ledger, observed: Observed) =>
+  compareKeys(
+    ledger.newTransactions.map((s) => ({
+      key: signalText(s.customerId, s.providers),
+      label: signalText(s.customerId, s.providers),
+    })),
+    observed.newTransactions.map((s) => ({
+      key: signalText(s.customer_id, s.providers),
+      label: `${signalText(s.customer_id, s.providers)} (round ${s.round_id})`,
+    })),
+  );
+
+/** The alerts, by content. */
+const compareAlerts = (ledger: Ledger, observed: Observed) =>
+  compareKeys(
+    ledger.alerts.map((a) => ({ key: alertText(a), label: alertText(a) })),
+    observed.alerts.map((a) => {
+      const text = alertText({
+        customerId: a.customer_id,
+        provider: a.provider,
+        connectionId: a.connection_id,
+        status: a.status,
+        actionRequired: a.action_required,
+        reason: a.reason,
+      });
+      return { key: text, label: `${text} (alert ${a.alert_id})` };
+    }),
+  );
+
 /**
  * Compares what a run left on the topics with its ledger and delivery log. Pure.
  *
@@ -170,102 +302,20 @@ export function compareWithLedger(
   deliveries: readonly Delivery[],
   observed: Observed,
 ): CheckReport {
-  const acknowledged = deliveries.filter(
-    (d): d is Delivery & { ingestId: string } => d.ingestId !== null,
-  );
-  const callOf = new Map(acknowledged.map((d) => [d.ingestId, d.callId]));
-  const label = (ingestId: string) => `${callOf.get(ingestId) ?? '?'} (ingest ${ingestId})`;
-  let unacknowledgedCopies = 0;
-
-  const storedFound = observed.stored.flatMap((s) => {
-    if (s.ingestId !== null && callOf.has(s.ingestId))
-      return [{ key: s.ingestId, label: label(s.ingestId) }];
-    unacknowledgedCopies++;
-    return [];
-  });
-  const stored = compareKeys(
-    acknowledged.map((d) => ({ key: d.ingestId, label: label(d.ingestId) })),
-    storedFound,
-  );
-
-  const known = new Set(Object.values(ledger.events).flat());
-  const eventsExpected = acknowledged.flatMap((d) =>
-    (ledger.events[d.callId] ?? []).map((id) => ({
-      key: `${id}@${d.ingestId}`,
-      label: `event ${id} of ${label(d.ingestId)}`,
-    })),
-  );
-  const eventsFound = observed.events.flatMap((e) => {
-    if (known.has(e.eventId) && !callOf.has(e.ingestId)) {
-      unacknowledgedCopies++;
-      return [];
-    }
-    return [
-      {
-        key: `${e.eventId}@${e.ingestId}`,
-        label: `event ${e.eventId} of ${e.customerId} (ingest ${e.ingestId})`,
-      },
-    ];
-  });
-  const events = compareKeys(eventsExpected, eventsFound);
-
-  const deadLetterCalls = new Set(ledger.deadLetters);
-  const dlqCustomers = new Set(
-    acknowledged.filter((d) => deadLetterCalls.has(d.callId)).map((d) => d.customerId),
-  );
-  const deadLetters = compareKeys(
-    acknowledged
-      .filter((d) => deadLetterCalls.has(d.callId))
-      .map((d) => ({ key: d.ingestId, label: label(d.ingestId) })),
-    observed.deadLetters.flatMap((r) => {
-      if (r.ingestId !== null && !callOf.has(r.ingestId) && dlqCustomers.has(r.key)) {
-        unacknowledgedCopies++;
-        return [];
-      }
-      const id = r.ingestId ?? '?';
-      return [{ key: id, label: `dead letter of ${r.key} (ingest ${id})` }];
-    }),
-  );
-
-  const completions = compareKeys(
-    ledger.completions.map((c) => ({ key: completionText(c), label: completionText(c) })),
-    observed.completions.map((c) => {
-      const x = asExpectedCompletion(c);
-      const text =
-        completionText(x) + (x.missing.length ? ` | missing ${x.missing.join(', ')}` : '');
-      return { key: text, label: `${text} (round ${c.round_id})` };
-    }),
-  );
-
-  const signalText = (customerId: string, providers: readonly string[]) =>
-    `${customerId} | ${[...providers].sort().join(', ')}`;
-  const newTransactions = compareKeys(
-    ledger.newTransactions.map((s) => ({
-      key: signalText(s.customerId, s.providers),
-      label: signalText(s.customerId, s.providers),
-    })),
-    observed.newTransactions.map((s) => ({
-      key: signalText(s.customer_id, s.providers),
-      label: `${signalText(s.customer_id, s.providers)} (round ${s.round_id})`,
-    })),
-  );
-
-  const alerts = compareKeys(
-    ledger.alerts.map((a) => ({ key: alertText(a), label: alertText(a) })),
-    observed.alerts.map((a) => {
-      const text = alertText({
-        customerId: a.customer_id,
-        provider: a.provider,
-        connectionId: a.connection_id,
-        status: a.status,
-        actionRequired: a.action_required,
-        reason: a.reason,
-      });
-      return { key: text, label: `${text} (alert ${a.alert_id})` };
-    }),
-  );
-
-  const sections = { stored, events, deadLetters, completions, newTransactions, alerts };
+  const acks = acknowledgedOf(deliveries);
+  const stored = compareStored(acks, observed);
+  const events = compareEvents(ledger, acks, observed);
+  const deadLetters = compareDeadLetters(ledger, acks, observed);
+  const sections = {
+    stored: stored.section,
+    events: events.section,
+    deadLetters: deadLetters.section,
+    completions: compareCompletions(ledger, observed),
+    newTransactions: compareSignals(ledger, observed),
+    alerts: compareAlerts(ledger, observed),
+  };
+  const unacknowledgedCopies =
+    stored.unacknowledgedCopies + events.unacknowledgedCopies + deadLetters.unacknowledgedCopies;
   const undecodable = observed.undecodable ?? [];
   const ok =
     undecodable.length === 0 &&
