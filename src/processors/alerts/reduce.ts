@@ -110,6 +110,21 @@ function applyEvent(
   // whose time may be our receipt time (Bud's task callbacks carry none).
   const timed = e.phase === 'COMPLETED';
   if (timed && kind !== 'consent' && conn && e.occurred_at < conn.occurred_at) return nothing();
+  const next = track(state, key, conn, e, timed);
+
+  if (needsUser(e)) return raise(state, key, next, e, now);
+  if (!succeeded(e) && !renews) return nothing();
+  return { outputs: clearAfterSuccess(state, key, next, e, renews, now, settings), notes: [] };
+}
+
+/** The alert state of `key` with this event's word on its connection, kept in the state. */
+function track(
+  state: AlertsState,
+  key: string,
+  conn: ConnectionAlertState | undefined,
+  e: RefreshEvent,
+  timed: boolean,
+): ConnectionAlertState {
   const next: ConnectionAlertState = conn ?? {
     provider: e.provider,
     connection_id: e.connection_id,
@@ -128,24 +143,43 @@ function applyEvent(
     next.connection_id = e.connection_id ?? next.connection_id;
   }
   state.connections[key] = next;
+  return next;
+}
 
-  if (needsUser(e)) {
-    const action = USER_ACTIONS.has(e.action_required) ? e.action_required : 'RECONNECT';
-    // transitions only: a repeated failure asking the same of the user raises nothing new
-    if (key === CUSTOMER_KEY) {
-      next.last_failed_at = now;
-      if (e.task_id !== null && !next.failed_task_ids.includes(e.task_id))
-        next.failed_task_ids = [...next.failed_task_ids, e.task_id].slice(-MAX_FAILED_TASKS);
-    }
-    if (next.raised && next.action_required === action) return nothing();
-    if (!next.raised) next.first_failed_at = e.occurred_at;
-    next.raised = true;
-    next.action_required = action;
-    next.result_code = e.result_code;
-    next.reason = e.reason ?? null;
-    return { outputs: [alert(state.customer_id, key, next, 'RAISED', e)], notes: [] };
+/** The user must act: a RAISED transition, unless the episode already asks the same of them. */
+function raise(
+  state: AlertsState,
+  key: string,
+  next: ConnectionAlertState,
+  e: RefreshEvent,
+  now: number,
+): Applied {
+  const action = USER_ACTIONS.has(e.action_required) ? e.action_required : 'RECONNECT';
+  // transitions only: a repeated failure asking the same of the user raises nothing new
+  if (key === CUSTOMER_KEY) {
+    next.last_failed_at = now;
+    if (e.task_id !== null && !next.failed_task_ids.includes(e.task_id))
+      next.failed_task_ids = [...next.failed_task_ids, e.task_id].slice(-MAX_FAILED_TASKS);
   }
-  if (!succeeded(e) && !renews) return nothing();
+  if (next.raised && next.action_required === action) return nothing();
+  if (!next.raised) next.first_failed_at = e.occurred_at;
+  next.raised = true;
+  next.action_required = action;
+  next.result_code = e.result_code;
+  next.reason = e.reason ?? null;
+  return { outputs: [alert(state.customer_id, key, next, 'RAISED', e)], notes: [] };
+}
+
+/** A success or a renewed consent: the CLEARED transitions of the episodes it ends. */
+function clearAfterSuccess(
+  state: AlertsState,
+  key: string,
+  next: ConnectionAlertState,
+  e: RefreshEvent,
+  renews: boolean,
+  now: number,
+  settings: AlertSettings,
+): ProcessorOutput[] {
   const outputs: ProcessorOutput[] = [];
   if (next.raised) {
     if (key !== CUSTOMER_KEY || renews || endsCustomerEpisode(next, e, now, settings))
@@ -166,7 +200,7 @@ function applyEvent(
   // when the user renews a consent or connects
   if (renews && key !== CUSTOMER_KEY && state.connections[CUSTOMER_KEY]?.raised)
     outputs.push(clear(state, CUSTOMER_KEY, e));
-  return { outputs, notes: [] };
+  return outputs;
 }
 
 /** Ends the episode of `key`: a CLEARED transition. */
