@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Batch, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { headerText, originalHeaders } from './dlq.js';
 import { HEADER } from '../contract/headers.js';
@@ -34,6 +34,23 @@ export interface ReplayResult {
   readonly byCode: Record<string, number>;
 }
 
+/** A dead letter to republish: its original record, to the topic it came from. */
+interface Replay {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/** What a replay's batches share: the DLQ partitions not read to their end yet, and the counts. */
+interface Scan {
+  /** The end offset of each DLQ partition at the time of the call, until it is reached. */
+  readonly remaining: Map<number, bigint>;
+  readonly byCode: Record<string, number>;
+  scanned: number;
+  replayed: number;
+}
+
 /**
  * Re-drives dead-lettered records: reads the DLQ from its start to its end at the time of the
  * call (read_committed), and republishes each matching record — original key, bytes and headers,
@@ -44,17 +61,10 @@ export async function replayDlq(
   kafka: Kafka,
   options: { dlqTopic: string; filter: ReplayFilter; dryRun?: boolean; groupId: string },
 ): Promise<ReplayResult> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(options.dlqTopic);
-  await admin.disconnect();
-  const remaining = new Map(
-    ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
-  );
-  const byCode: Record<string, number> = {};
-  let scanned = 0;
-  let replayed = 0;
-  if (remaining.size === 0) return { scanned, replayed, byCode };
+  const remaining = await dlqEnds(kafka, options.dlqTopic);
+  const scan: Scan = { remaining, byCode: {}, scanned: 0, replayed: 0 };
+  if (remaining.size === 0)
+    return { scanned: scan.scanned, replayed: scan.replayed, byCode: scan.byCode };
 
   const producer = kafka.producer({
     idempotent: true,
@@ -84,44 +94,9 @@ export async function replayDlq(
           autoCommit: false,
           eachBatch: async ({ batch }) => {
             lastActivity = Date.now();
-            const out: {
-              topic: string;
-              key: Buffer | null;
-              value: Buffer | null;
-              headers: IHeaders;
-            }[] = [];
-            for (const m of batch.messages) {
-              const end = remaining.get(batch.partition);
-              if (end === undefined || BigInt(m.offset) >= end) continue;
-              scanned += 1;
-              const { code, matches } = matchDeadLetter(m, options.filter);
-              if (!matches) continue;
-              const topic = headerText(m.headers, HEADER.originTopic);
-              // a letter written without its value (too large) has nothing to replay
-              if (!topic || headerText(m.headers, HEADER.valueOmitted) !== undefined) continue;
-              byCode[code] = (byCode[code] ?? 0) + 1;
-              out.push({
-                topic,
-                key: m.key,
-                value: m.value,
-                headers: {
-                  ...originalHeaders(m.headers),
-                  [HEADER.replayedFrom]: `${batch.topic}/${batch.partition}/${m.offset}`,
-                },
-              });
-            }
-            if (!options.dryRun && out.length > 0) {
-              const byTopic = new Map<string, typeof out>();
-              for (const r of out) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-              await producer.sendBatch({
-                acks: -1,
-                topicMessages: [...byTopic].map(([topic, messages]) => ({
-                  topic,
-                  messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
-                })),
-              });
-            }
-            replayed += out.length;
+            const out = lettersToReplay(batch, scan, options.filter);
+            if (!options.dryRun && out.length > 0) await republish(producer, out);
+            scan.replayed += out.length;
             const end = remaining.get(batch.partition);
             if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end)
               remaining.delete(batch.partition);
@@ -135,5 +110,59 @@ export async function replayDlq(
     await consumer.disconnect();
     await producer.disconnect();
   }
-  return { scanned, replayed: options.dryRun ? 0 : replayed, byCode };
+  return {
+    scanned: scan.scanned,
+    replayed: options.dryRun ? 0 : scan.replayed,
+    byCode: scan.byCode,
+  };
+}
+
+/** The end offset of each DLQ partition that holds records. */
+async function dlqEnds(kafka: Kafka, dlqTopic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(dlqTopic);
+  await admin.disconnect();
+  return new Map(
+    ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
+  );
+}
+
+/** The batch's letters below their partition's end that match `filter` and can be replayed. */
+function lettersToReplay(batch: Batch, scan: Scan, filter: ReplayFilter): Replay[] {
+  const out: Replay[] = [];
+  for (const m of batch.messages) {
+    const end = scan.remaining.get(batch.partition);
+    if (end === undefined || BigInt(m.offset) >= end) continue;
+    scan.scanned += 1;
+    const { code, matches } = matchDeadLetter(m, filter);
+    if (!matches) continue;
+    const topic = headerText(m.headers, HEADER.originTopic);
+    // a letter written without its value (too large) has nothing to replay
+    if (!topic || headerText(m.headers, HEADER.valueOmitted) !== undefined) continue;
+    scan.byCode[code] = (scan.byCode[code] ?? 0) + 1;
+    out.push({
+      topic,
+      key: m.key,
+      value: m.value,
+      headers: {
+        ...originalHeaders(m.headers),
+        [HEADER.replayedFrom]: `${batch.topic}/${batch.partition}/${m.offset}`,
+      },
+    });
+  }
+  return out;
+}
+
+/** Sends the letters to their origin topics in one request. */
+async function republish(producer: Producer, out: readonly Replay[]): Promise<void> {
+  const byTopic = new Map<string, Replay[]>();
+  for (const r of out) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+  await producer.sendBatch({
+    acks: -1,
+    topicMessages: [...byTopic].map(([topic, messages]) => ({
+      topic,
+      messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
+    })),
+  });
 }
