@@ -1,10 +1,13 @@
-import type { Config } from '../config/config.js';
+import type { CommonConfig, LocalDefaultConfig } from '../config/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Endpoints } from '../config/endpoints.js';
 import { localEndpoints } from '../config/endpoints.js';
 
 /** Where a service connects: KAFKA_BROKERS/SCHEMA_REGISTRY_URL, else the local stack's (or compose's) ports. */
-export function resolveEndpoints(config: Config, logger: Logger): Endpoints {
+export function resolveEndpoints(
+  config: Pick<CommonConfig, 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL'> & LocalDefaultConfig,
+  logger: Logger,
+): Endpoints {
   if (config.KAFKA_BROKERS && config.SCHEMA_REGISTRY_URL) {
     return { brokers: config.KAFKA_BROKERS, registryUrl: config.SCHEMA_REGISTRY_URL };
   }

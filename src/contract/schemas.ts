@@ -3,7 +3,7 @@
  * under — part of the wire contract (`asyncapi.yaml`), defined once here for the services, the
  * operator commands and the tests.
  */
-import type { Config } from '../config/config.js';
+import type { TopicsConfig } from '../config/config.js';
 
 /** The project's Avro schemas, by file name without `.avsc` (`schemas/`). */
 export type SchemaName =
@@ -14,7 +14,7 @@ export type SchemaName =
   | 'ReconnectAlert';
 
 /** The topic whose values each schema describes (the services register each one there). */
-export function schemaTopics(config: Config): Record<SchemaName, string> {
+export function schemaTopics(config: TopicsConfig): Record<SchemaName, string> {
   return {
     RefreshRequested: config.TOPIC_REFRESH_REQUESTS,
     RefreshEvent: config.TOPIC_REFRESH_EVENTS,

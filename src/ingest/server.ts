@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Config } from '../config/config.js';
+import type { IngestConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
@@ -19,7 +19,7 @@ import { sources } from './sources/index.js';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Builds every route's authenticator, or throws listing every missing or wrong setting. */
-export function authenticatorsFromConfig(config: Config, logger: Logger) {
+export function authenticatorsFromConfig(config: IngestConfig, logger: Logger) {
   const problems: string[] = [];
   const build = (prefix: string): Authenticator => {
     const settings = config.auth[prefix];
@@ -101,7 +101,7 @@ export interface RunningIngest {
 
 /** Starts the ingest service: Kafka producer, HTTP server, readiness probe. */
 export async function startIngest(
-  config: Config,
+  config: IngestConfig,
   endpoints: Endpoints,
   logger: Logger,
   options: {
@@ -206,7 +206,7 @@ async function connectPublisher(publisher: BatchingPublisher, log: Logger) {
  * Encodes a refresh request as Avro, registering its schema on first use (and again after a
  * failed encode).
  */
-function refreshRequestedEncoder(config: Config, endpoints: Endpoints) {
+function refreshRequestedEncoder(config: IngestConfig, endpoints: Endpoints) {
   const registry = createRegistry(endpoints.registryUrl);
   let schemaId: Promise<number> | undefined;
   return async (value: RefreshRequested) => {

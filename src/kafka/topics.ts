@@ -1,7 +1,7 @@
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { retrying } from '../lib/retry.js';
-import type { Config } from '../config/config.js';
+import type { TopicsConfig } from '../config/config.js';
 import { SetupError } from '../lib/errors.js';
 
 /** Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they are. */
@@ -23,7 +23,7 @@ export async function ensureTopics(
 }
 
 /** The processors' compacted changelog topics, one per state store. */
-export function changelogTopics(config: Config): string[] {
+export function changelogTopics(config: TopicsConfig): string[] {
   return [
     `${config.PROCESS_APPLICATION_ID}.rounds.changelog`,
     `${config.PROCESS_APPLICATION_ID}.alerts.changelog`,
@@ -31,7 +31,7 @@ export function changelogTopics(config: Config): string[] {
 }
 
 /** Every topic refreshbus owns, with its settings: one place for names and configuration. */
-export function topicDefinitions(config: Config): ITopicConfig[] {
+export function topicDefinitions(config: TopicsConfig): ITopicConfig[] {
   const base = {
     numPartitions: config.TOPIC_PARTITIONS,
     replicationFactor: config.TOPIC_REPLICATION_FACTOR,
@@ -71,7 +71,7 @@ export function topicDefinitions(config: Config): ITopicConfig[] {
 /** At start-up: waits for Kafka, then creates whichever of refreshbus's topics are missing. */
 export async function createMissingTopics(
   kafka: Kafka,
-  config: Config,
+  config: TopicsConfig,
   log: Logger,
 ): Promise<void> {
   await withAdmin(kafka, log, async (admin) => {
@@ -101,7 +101,7 @@ async function withAdmin(
  * The processors' co-partitioned topics: the inputs (events and requests, read together per
  * partition) and the changelogs (partition N holds the state of input partition N).
  */
-export function coPartitionedTopics(config: Config): string[] {
+export function coPartitionedTopics(config: TopicsConfig): string[] {
   return [config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_REQUESTS, ...changelogTopics(config)];
 }
 
@@ -110,7 +110,7 @@ export function coPartitionedTopics(config: Config): string[] {
  * start-up check below feeds it the cluster's counts.
  */
 export function coPartitioningProblem(
-  config: Config,
+  config: TopicsConfig,
   partitionsOf: ReadonlyMap<string, number>,
 ): string | undefined {
   const topics = coPartitionedTopics(config);
@@ -135,7 +135,7 @@ export function coPartitioningProblem(
  */
 export async function assertCoPartitioned(
   kafka: Kafka,
-  config: Config,
+  config: TopicsConfig,
   log: Logger,
 ): Promise<void> {
   await withAdmin(kafka, log, async (admin) => {

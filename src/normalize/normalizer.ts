@@ -1,5 +1,5 @@
 import type { KafkaMessage, Message } from 'kafkajs';
-import type { Config } from '../config/config.js';
+import type { NormalizerConfig } from '../config/config.js';
 import { createStreamRunner } from '../kafka/stream-runner.js';
 import type { StreamRunner } from '../kafka/stream-runner.js';
 import type { InputChunk, ProcessResult, TopicRecords } from '../kafka/exactly-once.js';
@@ -132,7 +132,7 @@ export interface NormalizerOptions {
 
 /** Starts the normalizer: raw webhooks → RefreshEvent (+ DLQ), exactly once. */
 export async function startNormalizer(
-  config: Config,
+  config: NormalizerConfig,
   endpoints: Endpoints,
   logger: Logger,
   options: NormalizerOptions = {},

@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { resolveEndpoints } from '../cli/endpoints.js';
-import type { Config } from '../config/config.js';
+import type { OperatorConfig } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../lib/logger.js';
 import { createLogger } from '../lib/logger.js';
@@ -15,7 +15,7 @@ export interface OpsClients {
   readonly logger: Logger;
 }
 
-export function opsClients(config: Config, name: string): OpsClients {
+export function opsClients(config: OperatorConfig, name: string): OpsClients {
   // kafkajs's logs (rebalances, retries, the errors the command reports itself) are noise for a
   // one-shot command; LOG_LEVEL=debug or trace shows them
   const level = ['debug', 'trace'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : 'fatal';

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import avro from 'avsc';
-import type { Config } from '../config/config.js';
+import type { OperatorConfig } from '../config/config.js';
 export { schemaTopics, valueSubject };
 import { schemaTopics, valueSubject } from '../contract/schemas.js';
 import { OperatorError, messageOf } from './errors.js';
@@ -41,7 +41,7 @@ export function parseAvsc(text: string): avro.Type {
 }
 
 /** Reads every `*.avsc` in `dir`, parses it and names its subject (by file name: `RefreshEvent.avsc`). */
-export async function readSchemaFiles(dir: string, config: Config): Promise<SchemaFile[]> {
+export async function readSchemaFiles(dir: string, config: OperatorConfig): Promise<SchemaFile[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.avsc')).sort();

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../config/config.js';
+import type { ProcessorsConfig } from '../config/config.js';
 import { CoPartitionedAssigner } from '../kafka/co-partitioned-assigner.js';
 import { NotReadyError } from '../kafka/errors.js';
 import type { PoisonError } from '../kafka/errors.js';
@@ -51,7 +51,7 @@ export class ProcessorHost {
     private readonly kafka: Kafka,
     private readonly registry: Pick<SchemaRegistry, 'decode'>,
     encoders: OutputEncoders,
-    private readonly config: Config,
+    private readonly config: ProcessorsConfig,
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: StreamMetrics,

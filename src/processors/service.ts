@@ -1,4 +1,4 @@
-import type { Config } from '../config/config.js';
+import type { ProcessorsConfig } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { assertCoPartitioned, createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../lib/logger.js';
@@ -31,7 +31,7 @@ export interface RunningProcessors {
 
 /** Starts the stateful processors chosen by PROCESSORS. */
 export async function startProcessors(
-  config: Config,
+  config: ProcessorsConfig,
   endpoints: Endpoints,
   logger: Logger,
   options: ProcessorsOptions = {},

@@ -1,4 +1,4 @@
-import type { Config } from '../config/config.js';
+import type { ProcessorsConfig } from '../config/config.js';
 import { changelogTopics } from '../kafka/topics.js';
 import { alertsProcessor } from './alerts/reduce.js';
 import { DEFAULT_ALERT_SETTINGS } from './alerts/state.js';
@@ -12,7 +12,7 @@ const OUTPUT_OF = {
   completion: 'completed',
   'new-transactions': 'new-transactions',
   'reconnect-alerts': 'alert',
-} as const satisfies Record<Config['PROCESSORS'][number], ProcessorOutput['kind']>;
+} as const satisfies Record<ProcessorsConfig['PROCESSORS'][number], ProcessorOutput['kind']>;
 
 /** What the configuration asks the processors to run: the processors and the outputs wanted. */
 export interface Topology {
@@ -25,7 +25,7 @@ export interface Topology {
  * The processors PROCESSORS enables, with their settings and changelogs: rounds serve both the
  * completion and the new-transactions outputs; alerts the reconnect alerts.
  */
-export function topologyFromConfig(config: Config): Topology {
+export function topologyFromConfig(config: ProcessorsConfig): Topology {
   const [roundsLog = '', alertsLog = ''] = changelogTopics(config);
   const enabled = new Set(config.PROCESSORS.map((name) => OUTPUT_OF[name]));
   const processors: TaskProcessor[] = [];

@@ -1,5 +1,5 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import type { Config } from '../config/config.js';
+import type { CommonConfig } from '../config/config.js';
 import { schemaTopics, valueSubject } from '../contract/schemas.js';
 import type { SchemaName } from '../contract/schemas.js';
 import { readSchema } from './schemas.js';
@@ -25,7 +25,7 @@ export async function registerValueSchema(
 /** Registers schema `name` for the topic it describes (src/contract/schemas.ts); its id and text. */
 export async function registerSchema(
   registry: SchemaRegistry,
-  config: Config,
+  config: CommonConfig,
   name: SchemaName,
 ): Promise<{ id: number; schema: string }> {
   const schema = await readSchema(name);

@@ -29,6 +29,7 @@ import {
   renderMutated,
   shapedBodyText,
 } from './arbitraries.js';
+import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
 
 const REJECTION_CODES: ReadonlySet<RejectionCode> = new Set([
   'UNKNOWN_SOURCE',
@@ -59,7 +60,7 @@ function rawOf(source: string | undefined, value: Buffer): RawWebhook {
     value,
     receivedAt: RECEIVED_AT,
     ingestId: 'ingest-1',
-    topic: 'openbanking.webhooks.raw',
+    topic: DEFAULT_TOPICS.webhooksRaw,
     partition: 3,
     offset: 17,
   };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { coPartitionedTopics, coPartitioningProblem } from '../../../src/kafka/topics.js';
+import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
 
 const config = loadConfig({ PROCESS_APPLICATION_ID: 'app' });
 const counts = (n: Record<string, number>) => new Map(Object.entries(n));
@@ -8,8 +9,8 @@ const counts = (n: Record<string, number>) => new Map(Object.entries(n));
 describe('processors: co-partitioning check at start-up', () => {
   it('covers both inputs and both changelogs', () => {
     expect(coPartitionedTopics(config)).toEqual([
-      'openbanking.refresh.events',
-      'openbanking.refresh.requests',
+      DEFAULT_TOPICS.refreshEvents,
+      DEFAULT_TOPICS.refreshRequests,
       'app.rounds.changelog',
       'app.alerts.changelog',
     ]);
@@ -26,8 +27,8 @@ describe('processors: co-partitioning check at start-up', () => {
     const problem = coPartitioningProblem(
       config,
       counts({
-        'openbanking.refresh.events': 6,
-        'openbanking.refresh.requests': 6,
+        [DEFAULT_TOPICS.refreshEvents]: 6,
+        [DEFAULT_TOPICS.refreshRequests]: 6,
         'app.rounds.changelog': 3,
         'app.alerts.changelog': 3,
       }),
@@ -44,8 +45,8 @@ describe('processors: co-partitioning check at start-up', () => {
       coPartitioningProblem(
         config,
         counts({
-          'openbanking.refresh.events': 6,
-          'openbanking.refresh.requests': 12,
+          [DEFAULT_TOPICS.refreshEvents]: 6,
+          [DEFAULT_TOPICS.refreshRequests]: 12,
           'app.rounds.changelog': 6,
           'app.alerts.changelog': 6,
         }),
@@ -55,8 +56,8 @@ describe('processors: co-partitioning check at start-up', () => {
       coPartitioningProblem(
         config,
         counts({
-          'openbanking.refresh.events': 6,
-          'openbanking.refresh.requests': 6,
+          [DEFAULT_TOPICS.refreshEvents]: 6,
+          [DEFAULT_TOPICS.refreshRequests]: 6,
           'app.rounds.changelog': 6,
         }),
       ),

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
 import type { RawWebhook, RefreshEvent } from '../../../src/normalize/types.js';
+import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
 
 const fixtures = path.join(import.meta.dirname, '../../fixtures');
 const names = readdirSync(path.join(fixtures, 'webhooks'))
@@ -32,7 +33,7 @@ function rawOf(fixture: Fixture, overrides: Partial<RawWebhook> = {}): RawWebhoo
     value: Buffer.from(fixture.bodyText ?? JSON.stringify(fixture.body)),
     receivedAt: RECEIVED_AT,
     ingestId: 'ingest-1',
-    topic: 'openbanking.webhooks.raw',
+    topic: DEFAULT_TOPICS.webhooksRaw,
     partition: 2,
     offset: 41,
     ...overrides,
@@ -66,7 +67,7 @@ describe('mapping every fixture to its expected canonical output', () => {
         ) as unknown,
         received_at: RECEIVED_AT,
         ingest_id: 'ingest-1',
-        raw_topic: 'openbanking.webhooks.raw',
+        raw_topic: DEFAULT_TOPICS.webhooksRaw,
         raw_partition: 2,
         raw_offset: 41,
       });

@@ -10,6 +10,7 @@ import {
   utf8Text,
 } from '../../../src/ops/records.js';
 import { matchDeadLetter } from '../../../src/normalize/replay.js';
+import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
 
 function message(fields: Partial<KafkaMessage>): KafkaMessage {
   return {
@@ -158,7 +159,7 @@ describe('dead letters as dlq list prints them', () => {
       'ob-ingest-id': Buffer.from('i-1'),
       'ob-error-code': Buffer.from('INVALID_JSON'),
       'ob-error-message': Buffer.from('Unexpected token'),
-      'ob-origin-topic': Buffer.from('openbanking.webhooks.raw'),
+      'ob-origin-topic': Buffer.from(DEFAULT_TOPICS.webhooksRaw),
       'ob-origin-partition': Buffer.from('3'),
       'ob-origin-offset': Buffer.from('42'),
     },
@@ -173,7 +174,7 @@ describe('dead letters as dlq list prints them', () => {
       timestamp: '2026-01-02T03:04:05.000Z',
       code: 'INVALID_JSON',
       message: 'Unexpected token',
-      origin: { topic: 'openbanking.webhooks.raw', partition: 3, offset: '42' },
+      origin: { topic: DEFAULT_TOPICS.webhooksRaw, partition: 3, offset: '42' },
       key: 'cust-9',
       source: 'bud',
       ingestId: 'i-1',

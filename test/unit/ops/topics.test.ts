@@ -11,9 +11,10 @@ import {
   topicReport,
   topicsPass,
 } from '../../../src/ops/topics.js';
+import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
 
 const wanted: ITopicConfig = {
-  topic: 'openbanking.refresh.events',
+  topic: DEFAULT_TOPICS.refreshEvents,
   numPartitions: 6,
   replicationFactor: 3,
   configEntries: [
