@@ -56,6 +56,17 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // files and functions a reader can hold in mind (issue 18)
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': [
+        'error',
+        { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true },
+      ],
+    },
+  },
   // the services and their core never reach into the command line, the operator commands or the
   // tooling (issue 18): they take brokers and the registry as configuration and throw core errors
   forbid(

@@ -15,16 +15,18 @@ const eslint = new ESLint({ cwd: packageRoot });
  * The boundary rule's messages for `code` written at `file` (repo-relative) for the time of the
  * lint: the typed lint reads files of the TypeScript project, not text alone.
  */
-async function crossings(file: string, code: string): Promise<string[]> {
+async function crossings(
+  file: string,
+  code: string,
+  rule = 'no-restricted-imports',
+): Promise<string[]> {
   const filePath = path.join(packageRoot, file);
   await writeFile(filePath, code);
   try {
     const [result] = await eslint.lintFiles([filePath]);
     const fatal = result?.messages.find((m) => m.fatal);
     if (fatal) throw new Error(`${file} could not be linted: ${fatal.message}`);
-    return (result?.messages ?? [])
-      .filter((m) => m.ruleId === 'no-restricted-imports')
-      .map((m) => m.message);
+    return (result?.messages ?? []).filter((m) => m.ruleId === rule).map((m) => m.message);
   } finally {
     await rm(filePath, { force: true });
   }
@@ -82,5 +84,23 @@ describe('the runtime/tooling boundary', () => {
         "import { SetupError } from '../lib/errors.js';\nexport const e = new SetupError('x');\n",
       ),
     ).toEqual([]);
+  }, 60_000);
+});
+
+describe('the size rules', () => {
+  it('fail on a file in src/ over 400 lines and on a function over 80, not at the limits', async () => {
+    const fn = (name: string, lines: number) =>
+      `export function ${name}(): number {\n${'  void 0;\n'.repeat(lines - 3)}  return 1;\n}\n`;
+    expect(
+      await crossings('src/lib/planted-size.ts', fn('f', 81), 'max-lines-per-function'),
+    ).toEqual([expect.stringContaining('too many lines (81)')]);
+    expect(
+      await crossings('src/lib/planted-size.ts', fn('f', 80), 'max-lines-per-function'),
+    ).toEqual([]);
+    const file = (lines: number) => fn('a', 60) + '// line\n'.repeat(lines - 60);
+    expect(await crossings('src/lib/planted-size.ts', file(401), 'max-lines')).toEqual([
+      expect.stringContaining('too many lines (401)'),
+    ]);
+    expect(await crossings('src/lib/planted-size.ts', file(400), 'max-lines')).toEqual([]);
   }, 60_000);
 });
