@@ -11,7 +11,8 @@ export type SchemaName =
   | 'RefreshEvent'
   | 'CustomerRefreshCompleted'
   | 'NewTransactionsAvailable'
-  | 'ReconnectAlert';
+  | 'ReconnectAlert'
+  | 'ConnectionRegistered';
 
 /** The topic whose values each schema describes (the services register each one there). */
 export function schemaTopics(config: TopicsConfig): Record<SchemaName, string> {
@@ -21,6 +22,7 @@ export function schemaTopics(config: TopicsConfig): Record<SchemaName, string> {
     CustomerRefreshCompleted: config.TOPIC_CUSTOMER_COMPLETED,
     NewTransactionsAvailable: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS,
     ReconnectAlert: config.TOPIC_CUSTOMER_ALERTS,
+    ConnectionRegistered: config.TOPIC_CONNECTIONS,
   };
 }
 

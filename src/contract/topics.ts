@@ -19,4 +19,6 @@ export const DEFAULT_TOPICS = {
   customerNewTransactions: 'openbanking.customer.new-transactions',
   /** Reconnect alerts (Avro ReconnectAlert). */
   customerAlerts: 'openbanking.customer.reconnect-alerts',
+  /** Which customer each registered connection (Plaid Item) belongs to (Avro ConnectionRegistered, compacted). */
+  connections: 'openbanking.connections',
 } as const;

@@ -17,7 +17,8 @@ import type { Authenticator } from './auth/types.js';
 import { HttpError, errorBody, statusOf } from './errors.js';
 import type { IngestErrorCode } from './errors.js';
 import type { IngestMetrics } from './metrics.js';
-import type { OutgoingRecord } from './publisher.js';
+import type { ConnectionRegistered } from '../contract/connections.js';
+import type { OutgoingRecord, OutgoingTombstone } from './publisher.js';
 import type { SourceDefinition } from './sources/types.js';
 import { addRoutes } from './routes.js';
 
@@ -32,7 +33,15 @@ export interface IngestAppDeps {
     /** Encodes a RefreshRequested value (Avro, Confluent wire format). */
     readonly encode: (value: RefreshRequested) => Promise<Buffer>;
   };
+  /** Registrations of connections (Plaid Items) to customers: `PUT`/`DELETE /connections/…`. */
+  readonly connections: {
+    readonly authenticate: Authenticator;
+    /** Encodes a ConnectionRegistered value (Avro, Confluent wire format). */
+    readonly encode: (value: ConnectionRegistered) => Promise<Buffer>;
+  };
   readonly publish: (record: OutgoingRecord, timeoutMs: number) => Promise<void>;
+  /** Writes a tombstone (a deletion on a compacted topic), acknowledged as `publish` is. */
+  readonly remove: (tombstone: OutgoingTombstone, timeoutMs: number) => Promise<void>;
   /** True while Kafka accepts writes. */
   readonly ready: () => boolean;
   /**
@@ -46,6 +55,7 @@ export interface IngestAppDeps {
   readonly settings: {
     readonly rawTopic: string;
     readonly requestsTopic: string;
+    readonly connectionsTopic: string;
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
     /** Time a client has to send its headers (slowloris protection). @default 10000 */

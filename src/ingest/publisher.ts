@@ -11,6 +11,22 @@ export interface OutgoingRecord {
   readonly headers: IHeaders;
 }
 
+/** The bytes of a record's value (none for a tombstone). */
+function valueBytes(record: Outgoing): number {
+  return record.value?.length ?? 0;
+}
+
+/** A deletion on a compacted topic: the key with no value. */
+export interface OutgoingTombstone {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: null;
+  readonly headers: IHeaders;
+}
+
+/** What the ingest writes: a record, or a tombstone. */
+export type Outgoing = OutgoingRecord | OutgoingTombstone;
+
 /** Why a record was not acknowledged: the HTTP layer answers 503 for each. */
 export class PublishUnavailableError extends Error {
   constructor(
@@ -37,7 +53,7 @@ export class InvalidRecordError extends Error {
 const isBytesOrText = (value: unknown) => typeof value === 'string' || Buffer.isBuffer(value);
 
 /** Why kafkajs could not encode `record`, or undefined when it can. */
-function invalidPart(record: OutgoingRecord): string | undefined {
+function invalidPart(record: Outgoing): string | undefined {
   // typed as valid: these checks guard against values that came around the types (an undefined
   // `request.ip` once made a header undefined, failing every record sent beside it)
   const { topic, key, value, headers } = record as {
@@ -45,7 +61,7 @@ function invalidPart(record: OutgoingRecord): string | undefined {
   };
   if (typeof topic !== 'string' || topic === '') return 'its topic is not a name';
   if (typeof key !== 'string') return 'its key is not a string';
-  if (!Buffer.isBuffer(value)) return 'its value is not bytes';
+  if (value !== null && !Buffer.isBuffer(value)) return 'its value is not bytes';
   if (typeof headers !== 'object' || headers === null) return 'its headers are not an object';
   for (const [name, header] of Object.entries(headers)) {
     const ok = Array.isArray(header) ? header.every(isBytesOrText) : isBytesOrText(header);
@@ -72,7 +88,7 @@ export interface PublisherObserver {
 }
 
 interface Pending {
-  readonly record: OutgoingRecord;
+  readonly record: Outgoing;
   readonly size: number;
   resolve(): void;
   reject(err: Error): void;
@@ -148,7 +164,7 @@ export class BatchingPublisher {
    * (the record may still be written later: a 503 never promises it was not); rejects with
    * {@link InvalidRecordError}, alone, when the record cannot be encoded.
    */
-  publish(record: OutgoingRecord, timeoutMs: number): Promise<void> {
+  publish(record: Outgoing, timeoutMs: number): Promise<void> {
     const invalid = invalidPart(record);
     if (invalid !== undefined) {
       return Promise.reject(new InvalidRecordError(`record not sent: ${invalid}`));
@@ -158,14 +174,14 @@ export class BatchingPublisher {
       return Promise.reject(new PublishUnavailableError('not-connected', 'not connected to Kafka'));
     if (
       this.inFlightCount >= this.options.maxInFlight ||
-      this.inFlightBytes + record.value.length > (this.options.maxInFlightBytes ?? 64 * 1024 * 1024)
+      this.inFlightBytes + valueBytes(record) > (this.options.maxInFlightBytes ?? 64 * 1024 * 1024)
     ) {
       return Promise.reject(
         new PublishUnavailableError('overloaded', 'too many records waiting for Kafka'),
       );
     }
     return new Promise<void>((resolve, reject) => {
-      const size = record.value.length + record.key.length + 64;
+      const size = valueBytes(record) + record.key.length + 64;
       const timeout = setTimeout(() => {
         pending.abandoned = true;
         if (pending.queued) {
@@ -189,7 +205,7 @@ export class BatchingPublisher {
         settled = true;
         clearTimeout(timeout);
         this.inFlightCount -= 1;
-        this.inFlightBytes -= record.value.length;
+        this.inFlightBytes -= valueBytes(record);
         this.observer.inFlight?.(this.inFlightCount);
         if (this.inFlightCount === 0) this.drained?.();
       };
@@ -208,7 +224,7 @@ export class BatchingPublisher {
         },
       };
       this.inFlightCount += 1;
-      this.inFlightBytes += record.value.length;
+      this.inFlightBytes += valueBytes(record);
       this.observer.inFlight?.(this.inFlightCount);
       this.queue.push(pending);
       this.queuedBytes += size;
@@ -276,13 +292,13 @@ export class BatchingPublisher {
   /** One produce request (acks=all) for `batch`; settles each record with its outcome. */
   private async send(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
-    const byTopic = new Map<string, { key: string; value: Buffer; headers: IHeaders }[]>();
+    const byTopic = new Map<string, { key: string; value: Buffer | null; headers: IHeaders }[]>();
     let bytes = 0;
     for (const { record } of batch) {
       const list = byTopic.get(record.topic) ?? [];
       list.push({ key: record.key, value: record.value, headers: record.headers });
       byTopic.set(record.topic, list);
-      bytes += record.value.length;
+      bytes += valueBytes(record);
     }
     try {
       if (this.renewNeeded) await this.renewProducer();

@@ -15,8 +15,10 @@ import type { IngestAppDeps, RefreshRequested } from './app.js';
 import { KeySourceUnavailableError } from './auth/bud-jws.js';
 import type { Authenticator } from './auth/types.js';
 import { HttpError, errorBody } from './errors.js';
-import type { OutgoingRecord } from './publisher.js';
+import type { Outgoing } from './publisher.js';
 import { PublishUnavailableError } from './publisher.js';
+import { addConnectionsRoute } from './connections-route.js';
+import { idText, parseJson } from './body.js';
 import { wellFormed } from './sources/types.js';
 
 /** Printable ASCII, as a sender's HTTP client writes a header it generated (a UUID, say). */
@@ -34,7 +36,6 @@ function idempotencyKey(headers: IncomingHttpHeaders): string | null {
   return raw;
 }
 
-const idText = z.string().min(1).max(LIMITS.idLength);
 const refreshRequestBody = z.object({
   customer_id: idText,
   providers: z.array(idText).max(LIMITS.requestTargets).optional(),
@@ -69,22 +70,6 @@ export function rawRecordHeaders(facts: RawRecordFacts): Record<string, string> 
   };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
-function parseJson(raw: Buffer): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(raw);
-  } catch {
-    throw new HttpError('INVALID_JSON', 'body is not valid UTF-8');
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpError('INVALID_JSON', 'body is not valid JSON');
-  }
-}
-
 /**
  * The headers as the authenticators see them: a header sent more than once is the list of its
  * values. Node (and `inject`) join a repeated header into one `a, b` string, which would let a
@@ -111,7 +96,7 @@ const otherMethods = (allowed: readonly string[]) =>
   http.METHODS.filter((m) => m !== 'CONNECT' && !allowed.includes(m));
 
 /** What the routes are added to and with. */
-interface RouteContext {
+export interface RouteContext {
   readonly app: FastifyInstance;
   readonly deps: IngestAppDeps;
   readonly log: FastifyBaseLogger;
@@ -150,14 +135,11 @@ function routeHelpers(context: RouteContext) {
     return result.method;
   }
 
-  async function publish(
-    source: string,
-    request: FastifyRequest,
-    record: OutgoingRecord,
-  ): Promise<void> {
+  async function publish(source: string, request: FastifyRequest, record: Outgoing): Promise<void> {
     const stop = metrics.publishLatency.startTimer({ source });
     try {
-      await deps.publish(record, settings.publishTimeoutMs);
+      if (record.value === null) await deps.remove(record, settings.publishTimeoutMs);
+      else await deps.publish(record, settings.publishTimeoutMs);
       stop();
     } catch (err) {
       if (err instanceof PublishUnavailableError && err.reason === 'too-large') {
@@ -194,7 +176,7 @@ function routeHelpers(context: RouteContext) {
   return { unavailable, authenticate, publish, notAllowed, allowed };
 }
 
-type Helpers = ReturnType<typeof routeHelpers>;
+export type Helpers = ReturnType<typeof routeHelpers>;
 
 /** Adds every route of the ingest to `app`. */
 export function addRoutes(context: RouteContext): void {
@@ -208,6 +190,7 @@ export function addRoutes(context: RouteContext): void {
   const helpers = routeHelpers(context);
   addWebhookRoutes(context, helpers);
   addRefreshRequestsRoute(context, helpers);
+  addConnectionsRoute(context, helpers);
   addOpsRoutes(context, helpers);
   answerConnect(context, helpers.allowed);
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Readiness } from '../observability/ops-server.js';
 import { createRegistry, registerSchema } from '../registry/registry.js';
 import type { Endpoints } from '../config/endpoints.js';
-import type { RefreshRequested } from './app.js';
+import type { SchemaName } from '../contract/schemas.js';
 import { buildIngestApp } from './app.js';
 import { authenticatorFromSettings } from './auth/from-settings.js';
 import type { Authenticator } from './auth/types.js';
@@ -26,6 +26,11 @@ export function authenticatorsFromConfig(config: IngestConfig, logger: Logger) {
     if (!settings) throw new Error(`no auth settings for ${prefix}`);
     const result = authenticatorFromSettings(prefix, settings, {
       jwks: { cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS },
+      plaid: {
+        apiUrl: config.PLAID_API_URL,
+        clientId: config.PLAID_CLIENT_ID,
+        secret: config.PLAID_SECRET,
+      },
     });
     problems.push(...result.problems);
     if (settings.modes.includes('none')) {
@@ -46,8 +51,9 @@ export function authenticatorsFromConfig(config: IngestConfig, logger: Logger) {
     authenticate: build(definition.envPrefix),
   }));
   const refreshRequests = build('REFRESH_REQUESTS');
+  const connections = build('CONNECTIONS');
   if (problems.length) throw new ConfigError(problems);
-  return { bySource, refreshRequests };
+  return { bySource, refreshRequests, connections };
 }
 
 /** Watches whether Kafka answers, for /readyz: a metadata request every `intervalMs`. */
@@ -132,12 +138,17 @@ export async function startIngest(
   const probe = startKafkaProbe(endpoints.brokers, 2000);
 
   const connecting = await connectPublisher(publisher, log);
-  const encode = refreshRequestedEncoder(config, endpoints);
+  const encode = avroEncoderOf(config, endpoints, 'RefreshRequested');
 
   const app = await buildIngestApp({
     sources: auth.bySource,
     refreshRequests: { authenticate: auth.refreshRequests, encode },
+    connections: {
+      authenticate: auth.connections,
+      encode: avroEncoderOf(config, endpoints, 'ConnectionRegistered'),
+    },
     publish: (record, timeoutMs) => publisher.publish(record, timeoutMs),
+    remove: (tombstone, timeoutMs) => publisher.publish(tombstone, timeoutMs),
     ready: () => publisher.isConnected && probe.ok,
     ...(options.downstream ? { downstream: options.downstream } : {}),
     metrics,
@@ -145,6 +156,7 @@ export async function startIngest(
     settings: {
       rawTopic: config.TOPIC_WEBHOOKS_RAW,
       requestsTopic: config.TOPIC_REFRESH_REQUESTS,
+      connectionsTopic: config.TOPIC_CONNECTIONS,
       bodyLimitBytes: config.INGEST_BODY_LIMIT_BYTES,
       requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS,
       headersTimeoutMs: config.INGEST_HEADERS_TIMEOUT_MS,
@@ -203,14 +215,14 @@ async function connectPublisher(publisher: BatchingPublisher, log: Logger) {
 }
 
 /**
- * Encodes a refresh request as Avro, registering its schema on first use (and again after a
- * failed encode).
+ * Encodes values of the ingest's Avro schema `name`, registering it on first use (and again after
+ * a failed encode).
  */
-function refreshRequestedEncoder(config: IngestConfig, endpoints: Endpoints) {
+function avroEncoderOf(config: IngestConfig, endpoints: Endpoints, name: SchemaName) {
   const registry = createRegistry(endpoints.registryUrl);
   let schemaId: Promise<number> | undefined;
-  return async (value: RefreshRequested) => {
-    schemaId ??= registerSchema(registry, config, 'RefreshRequested').then(({ id }) => id);
+  return async (value: object) => {
+    schemaId ??= registerSchema(registry, config, name).then(({ id }) => id);
     try {
       return await registry.encode(await schemaId, value);
     } catch (err) {

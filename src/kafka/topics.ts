@@ -45,6 +45,11 @@ export function topicDefinitions(config: TopicsConfig): ITopicConfig[] {
     ...(maxMessageBytes ? [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] : []),
   ];
   const rawLimit = 2 * 1024 * 1024;
+  const compacted = [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'min.insync.replicas', value: minIsr },
+    { name: 'max.message.bytes', value: String(rawLimit) },
+  ];
   const day = 24 * 60 * 60 * 1000;
   return [
     { topic: config.TOPIC_WEBHOOKS_RAW, ...base, configEntries: entries(14 * day, rawLimit) },
@@ -55,16 +60,10 @@ export function topicDefinitions(config: TopicsConfig): ITopicConfig[] {
     { topic: config.TOPIC_CUSTOMER_COMPLETED, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, ...base, configEntries: entries(30 * day) },
     { topic: config.TOPIC_CUSTOMER_ALERTS, ...base, configEntries: entries(30 * day) },
-    ...changelogTopics(config).map((topic) => ({
-      topic,
-      ...base,
-      configEntries: [
-        // the latest state per customer is all a restore needs
-        { name: 'cleanup.policy', value: 'compact' },
-        { name: 'min.insync.replicas', value: minIsr },
-        { name: 'max.message.bytes', value: String(rawLimit) },
-      ],
-    })),
+    // the latest registration per connection is all the normalizer's table needs
+    { topic: config.TOPIC_CONNECTIONS, ...base, configEntries: compacted },
+    // the latest state per customer is all a restore needs
+    ...changelogTopics(config).map((topic) => ({ topic, ...base, configEntries: compacted })),
   ];
 }
 

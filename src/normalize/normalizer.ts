@@ -1,4 +1,4 @@
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { NormalizerConfig } from '../config/config.js';
 import { createStreamRunner } from '../kafka/stream-runner.js';
 import type { StreamRunner } from '../kafka/stream-runner.js';
@@ -17,8 +17,9 @@ import { createRegistry, registerSchema } from '../registry/registry.js';
 import type { Endpoints } from '../config/endpoints.js';
 import { LIMITS, recordSize } from '../contract/limits.js';
 import { deadLetter, headerText } from './dlq.js';
+import { ConnectionTable } from './connections.js';
 import { mapRawWebhook } from './mappers/index.js';
-import type { RawWebhook, RefreshEvent } from './types.js';
+import type { ConnectionDirectory, RawWebhook, RefreshEvent } from './types.js';
 import { HEADER } from '../contract/headers.js';
 
 /** The raw record as a mapper sees it; a missing receipt time falls back to the record timestamp. */
@@ -60,14 +61,25 @@ export function normalizeBatch(
   encode: AvroEncoder,
   topics: { events: string; dlq: string },
   deadLettered?: (code: string) => void,
+  directory: CatchingUpDirectory = {
+    customerOf: () => undefined,
+    catchUp: () => Promise.resolve(),
+  },
 ) {
-  return (batch: InputChunk): Promise<ProcessResult> => {
+  return async (batch: InputChunk): Promise<ProcessResult> => {
     const events: Message[] = [];
     const dlq: Message[] = [];
     const codes: string[] = [];
     const origin = { topic: batch.topic, partition: batch.partition };
     for (const message of batch.messages) {
-      const result = mapRawWebhook(rawWebhookOf(batch.topic, batch.partition, message));
+      const raw = rawWebhookOf(batch.topic, batch.partition, message);
+      let result = mapRawWebhook(raw, directory);
+      if (!result.ok && result.code === 'UNREGISTERED_CONNECTION') {
+        // a registration stored before this record was processed must count: read the
+        // connections up to their end, then decide
+        await directory.catchUp();
+        result = mapRawWebhook(raw, directory);
+      }
       if (!result.ok) {
         dlq.push(deadLetter(message, origin, result));
         codes.push(result.code);
@@ -105,13 +117,18 @@ export function normalizeBatch(
       { topic: topics.events, messages: events },
       { topic: topics.dlq, messages: dlq },
     ];
-    return Promise.resolve({
+    return {
       records,
       afterCommit: () => {
         for (const code of codes) deadLettered?.(code);
       },
-    });
+    };
   };
+}
+
+/** The connections the normalizer attributes webhooks by, and a way to read them up to date. */
+export interface CatchingUpDirectory extends ConnectionDirectory {
+  catchUp(): Promise<void>;
 }
 
 export interface RunningNormalizer {
@@ -128,6 +145,37 @@ export interface NormalizerOptions {
   readonly metrics?: Registry;
   /** Serve /healthz, /readyz and /metrics on OPS_HOST:NORMALIZE_OPS_PORT. @default false */
   readonly ops?: boolean;
+}
+
+/** The normalizer's exactly-once stream runner over the raw topic. */
+function normalizerRunner(
+  config: NormalizerConfig,
+  endpoints: Endpoints,
+  parts: {
+    kafka: Kafka;
+    log: Logger;
+    metrics: StreamMetrics;
+    process: (batch: InputChunk) => Promise<ProcessResult>;
+  },
+): StreamRunner {
+  return createStreamRunner(config.KAFKA_ENGINE, {
+    kafka: parts.kafka,
+    brokers: endpoints.brokers,
+    clientId: `${config.KAFKA_CLIENT_ID}-normalize`,
+    groupId: config.NORMALIZE_GROUP_ID,
+    topics: [config.TOPIC_WEBHOOKS_RAW],
+    transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
+    sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
+    partitionsConsumedConcurrently: config.NORMALIZE_CONCURRENCY,
+    minTransactionIntervalMs: config.NORMALIZE_TRANSACTION_INTERVAL_MS,
+    logger: parts.log,
+    ...parts.metrics.transactions('normalize'),
+    // what fails beyond the mapping (a record the broker refuses, an unexplained error)
+    deadLetter: (origin, message, failure) => [
+      { topic: config.TOPIC_REFRESH_DLQ, messages: [deadLetter(message, origin, failure)] },
+    ],
+    process: parts.process,
+  });
 }
 
 /** Starts the normalizer: raw webhooks → RefreshEvent (+ DLQ), exactly once. */
@@ -149,30 +197,18 @@ export async function startNormalizer(
     registerSchema(registry, config, 'RefreshEvent'),
   );
   const metrics = StreamMetrics.of(options.metrics ?? createMetricsRegistry(), log);
-  const runner = createStreamRunner(config.KAFKA_ENGINE, {
-    kafka,
-    brokers: endpoints.brokers,
-    clientId: `${config.KAFKA_CLIENT_ID}-normalize`,
-    groupId: config.NORMALIZE_GROUP_ID,
-    topics: [config.TOPIC_WEBHOOKS_RAW],
-    transactionalIdPrefix: config.NORMALIZE_TRANSACTIONAL_ID_PREFIX,
-    sessionTimeoutMs: config.NORMALIZE_SESSION_TIMEOUT_MS,
-    partitionsConsumedConcurrently: config.NORMALIZE_CONCURRENCY,
-    minTransactionIntervalMs: config.NORMALIZE_TRANSACTION_INTERVAL_MS,
-    logger: log,
-    ...metrics.transactions('normalize'),
-    // what fails beyond the mapping (a record the broker refuses, an unexplained error)
-    deadLetter: (origin, message, failure) => [
-      { topic: config.TOPIC_REFRESH_DLQ, messages: [deadLetter(message, origin, failure)] },
-    ],
-    process: normalizeBatch(
-      avroEncoder(schemaId, schema),
-      { events: config.TOPIC_REFRESH_EVENTS, dlq: config.TOPIC_REFRESH_DLQ },
-      (code) => {
-        metrics.dlq.inc({ code });
-      },
-    ),
-  });
+  // every registered connection, read before the first raw record is processed
+  const connections = new ConnectionTable(kafka, registry, config.TOPIC_CONNECTIONS, log);
+  await retrying('reading the connections', log, () => connections.start());
+  const process = normalizeBatch(
+    avroEncoder(schemaId, schema),
+    { events: config.TOPIC_REFRESH_EVENTS, dlq: config.TOPIC_REFRESH_DLQ },
+    (code) => {
+      metrics.dlq.inc({ code });
+    },
+    connections,
+  );
+  const runner = normalizerRunner(config, endpoints, { kafka, log, metrics, process });
   const health = metrics.partitionHealth('normalize', config.READINESS_STALL_MS);
   const readiness = () => {
     const now = Date.now();
@@ -194,6 +230,7 @@ export async function startNormalizer(
     await runner.start();
   } catch (err) {
     await ops?.close();
+    await connections.stop();
     throw err;
   }
   log.info(
@@ -207,6 +244,7 @@ export async function startNormalizer(
     async close() {
       await runner.stop();
       await ops?.close();
+      await connections.stop();
     },
   };
 }

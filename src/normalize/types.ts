@@ -1,15 +1,21 @@
 /** Enum symbols of the canonical model (schemas/RefreshEvent.avsc). */
-export type Source = 'BUD' | 'YODLEE';
-export type Phase = 'IN_PROGRESS' | 'COMPLETED';
-export type Outcome = 'PENDING' | 'SUCCESS' | 'PARTIAL' | 'FAILED';
+export type Source = 'BUD' | 'YODLEE' | 'PLAID';
+/** `UNKNOWN`: the event is no report of a refresh (a Plaid access warning). */
+export type Phase = 'UNKNOWN' | 'IN_PROGRESS' | 'COMPLETED';
+/** `UNKNOWN`: the event is no report of a refresh (a Plaid access warning). */
+export type Outcome = 'UNKNOWN' | 'PENDING' | 'SUCCESS' | 'PARTIAL' | 'FAILED';
 export type ActionRequired =
+  /** The source's code is not one refreshbus knows (a Plaid error code added later). */
+  | 'UNKNOWN'
   | 'NONE'
   | 'RECONNECT'
   | 'UPDATE_CREDENTIALS'
   | 'PROVIDE_MFA'
   | 'ACT_AT_PROVIDER'
   | 'RETRY_LATER'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  /** Access works today but stops at `access_expires_at` unless the user reconnects. */
+  | 'RECONNECT_SOON';
 
 /** The canonical event, as encoded with schemas/RefreshEvent.avsc (times in epoch milliseconds). */
 export interface RefreshEvent {
@@ -45,7 +51,30 @@ export interface RefreshEvent {
   raw_topic: string;
   raw_partition: number;
   raw_offset: number;
+  /**
+   * When access to the connection stops unless the user reconnects (Plaid's
+   * `consent_expiration_time` or `disconnect_time`); null when the source does not say.
+   */
+  access_expires_at: number | null;
 }
+
+/**
+ * Which customer a source's connection belongs to, for sources whose webhooks name only the
+ * connection (Plaid: the `item_id`). The client registers each connection; the normalizer never
+ * guesses at one it does not know.
+ */
+export interface ConnectionDirectory {
+  /**
+   * The customer `connectionId` of `source` (lower-case, as the ingest's route names it: `plaid`)
+   * is registered to, or undefined when it is not registered.
+   */
+  customerOf(source: string, connectionId: string): string | undefined;
+}
+
+/** A directory that knows no connection: a sound Plaid refresh webhook is UNREGISTERED_CONNECTION. */
+export const EMPTY_DIRECTORY: ConnectionDirectory = Object.freeze({
+  customerOf: (): string | undefined => undefined,
+});
 
 /** What a mapper reads: the raw record and what the ingest said about it. */
 export interface RawWebhook {
@@ -68,6 +97,11 @@ export type RejectionCode =
   | 'UNUSED_EVENT'
   | 'MISSING_FIELD'
   | 'INVALID_FIELD'
+  /**
+   * The webhook names a connection (a Plaid Item) that no customer is registered to: dead-lettered,
+   * and replayable once the client has registered it (the webhook itself is sound).
+   */
+  | 'UNREGISTERED_CONNECTION'
   /** An id or name longer, or a fan-out larger, than the contract's limits (contract/limits.ts). */
   | 'LIMIT_EXCEEDED';
 
@@ -88,7 +122,10 @@ export type MappedFields = Omit<
   | 'occurred_at'
   | 'delivery_index'
   | 'delivery_count'
+  | 'access_expires_at'
 > & {
   /** When it happened, if the source says; otherwise the receipt time is used. */
   occurred_at: number | null;
+  /** When access stops unless the user reconnects; absent = the source does not say (null). */
+  access_expires_at?: number | null;
 };

@@ -64,10 +64,14 @@ export function rekey<T>(
   record[to] = Object.hasOwn(record, to) ? merge(moved, record[to] as T) : moved;
 }
 
-/** What a Bud or Yodlee event is about, from its `source_event`. */
+/** What an event is about, from its `source_event`. */
 export type EventKind = 'refresh' | 'connect' | 'consent' | 'other-task';
 
 export function eventKind(e: Pick<RefreshEvent, 'source' | 'source_event'>): EventKind {
+  // Plaid's Item webhooks (errors, repairs, revocations, expiry warnings) are about the
+  // connection, not a refresh: they feed the alerts, never a round
+  if (e.source === 'PLAID')
+    return e.source_event.startsWith('plaid.transactions.') ? 'refresh' : 'consent';
   if (e.source !== 'BUD') return 'refresh';
   const s = e.source_event;
   if (s.startsWith('bud.consent.')) return 'consent';

@@ -60,12 +60,14 @@ export interface ReconnectAlert {
   customer_id: string;
   provider: string | null;
   connection_id: string | null;
-  status: 'RAISED' | 'CLEARED';
+  status: 'RAISED' | 'CLEARED' | 'WARNING';
   action_required: ActionRequired;
   result_code: string | null;
   reason: string | null;
   first_failed_at: number | null;
   at: number;
+  /** WARNING: when access stops unless the user reconnects; null otherwise, or when not said. */
+  expires_at: number | null;
 }
 
 /** An output record of a processor, tagged by the topic family it goes to. */

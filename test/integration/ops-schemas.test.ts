@@ -46,13 +46,14 @@ describe('refreshbus schemas register | check', () => {
     const first = await refreshbus(['schemas', 'register'], env);
     expect(first.code).toBe(0);
     const lines = first.stdout.trim().split('\n');
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     for (const [topic, file] of [
       [env.TOPIC_REFRESH_REQUESTS, 'RefreshRequested'],
       [env.TOPIC_REFRESH_EVENTS, 'RefreshEvent'],
       [env.TOPIC_CUSTOMER_COMPLETED, 'CustomerRefreshCompleted'],
       [env.TOPIC_CUSTOMER_NEW_TRANSACTIONS, 'NewTransactionsAvailable'],
       [env.TOPIC_CUSTOMER_ALERTS, 'ReconnectAlert'],
+      [env.TOPIC_CONNECTIONS, 'ConnectionRegistered'],
     ] as const) {
       expect(first.stdout).toMatch(
         new RegExp(
@@ -138,7 +139,11 @@ describe('refreshbus schemas register | check', () => {
       schemas: { subject: string; status: string }[];
     };
     expect(report.ok).toBe(true);
-    expect(report.schemas.map((r) => r.status)).toEqual(Array(5).fill('compatible'));
+    // ConnectionRegistered is new since the last release (issue 19): no earlier version to check
+    expect(report.schemas.map((r) => r.status)).toEqual([
+      'new subject',
+      ...Array<string>(5).fill('compatible'),
+    ]);
   });
 
   it('fails on a schema file that does not parse, naming the file and the reason', async () => {

@@ -4,7 +4,7 @@ import { buildIngestApp } from '../../src/ingest/app.js';
 import type { IngestAppDeps, RefreshRequested } from '../../src/ingest/app.js';
 import type { Authenticator } from '../../src/ingest/auth/types.js';
 import { createIngestMetrics } from '../../src/ingest/metrics.js';
-import type { OutgoingRecord } from '../../src/ingest/publisher.js';
+import type { OutgoingRecord, OutgoingTombstone } from '../../src/ingest/publisher.js';
 import { sources } from '../../src/ingest/sources/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 
@@ -20,13 +20,15 @@ export class LogCapture extends Writable {
 export interface TestApp {
   app: FastifyInstance;
   published: OutgoingRecord[];
+  /** Tombstones written (connection deletions). */
+  removed: OutgoingTombstone[];
   logs: LogCapture;
 }
 
 /** The ingest app with an in-memory publish step: records are collected instead of sent. */
 export async function buildTestApp(
   overrides: {
-    auth?: Partial<Record<'bud' | 'yodlee' | 'refresh', Authenticator>>;
+    auth?: Partial<Record<'bud' | 'yodlee' | 'plaid' | 'refresh' | 'connections', Authenticator>>;
     publish?: IngestAppDeps['publish'];
     encode?: (value: RefreshRequested) => Promise<Buffer>;
     ready?: () => boolean;
@@ -36,13 +38,14 @@ export async function buildTestApp(
   } = {},
 ): Promise<TestApp> {
   const published: OutgoingRecord[] = [];
+  const removed: OutgoingTombstone[] = [];
   const logs = new LogCapture();
   const open: Authenticator = () => Promise.resolve({ ok: true, method: 'none' });
   let n = 0;
   const app = await buildIngestApp({
     sources: sources.map((definition) => ({
       definition,
-      authenticate: overrides.auth?.[definition.name as 'bud' | 'yodlee'] ?? open,
+      authenticate: overrides.auth?.[definition.name as 'bud' | 'yodlee' | 'plaid'] ?? open,
     })),
     refreshRequests: {
       authenticate: overrides.auth?.refresh ?? open,
@@ -54,6 +57,14 @@ export async function buildTestApp(
         published.push(record);
         return Promise.resolve();
       }),
+    connections: {
+      authenticate: overrides.auth?.connections ?? open,
+      encode: (value) => Promise.resolve(Buffer.from(JSON.stringify(value))),
+    },
+    remove: (tombstone) => {
+      removed.push(tombstone);
+      return Promise.resolve();
+    },
     ready: overrides.ready ?? (() => true),
     ...(overrides.downstream ? { downstream: overrides.downstream } : {}),
     metrics: createIngestMetrics({ defaultMetrics: false }),
@@ -61,6 +72,7 @@ export async function buildTestApp(
     settings: {
       rawTopic: 'raw',
       requestsTopic: 'requests',
+      connectionsTopic: 'connections',
       bodyLimitBytes: 1024 * 1024,
       requestTimeoutMs: 10_000,
       publishTimeoutMs: 1000,
@@ -70,5 +82,5 @@ export async function buildTestApp(
     now: () => overrides.now ?? Date.parse('2026-11-23T10:00:00.000Z'),
     newId: () => `ingest-${++n}`,
   });
-  return { app, published, logs };
+  return { app, published, removed, logs };
 }

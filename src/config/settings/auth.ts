@@ -15,6 +15,7 @@ export const authPrefixes: readonly {
     what: `POST ${s.route}`,
   })),
   { prefix: 'REFRESH_REQUESTS', defaultAuth: ['hmac'], what: 'POST /refresh-requests' },
+  { prefix: 'CONNECTIONS', defaultAuth: ['hmac'], what: 'PUT/DELETE /connections/…' },
 ];
 
 export function authShape() {

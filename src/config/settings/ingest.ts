@@ -11,6 +11,22 @@ export const ingestSettings = {
     .max(65535)
     .default(8080)
     .describe('Ingest: HTTP port (0 = any free port).'),
+  PLAID_API_URL: z
+    .url()
+    .default('https://production.plaid.com')
+    .describe(
+      "Ingest: Plaid's API host, where the `plaid` check fetches webhook verification keys (https://sandbox.plaid.com for the sandbox).",
+    ),
+  PLAID_CLIENT_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Ingest: the Plaid client id, for fetching verification keys (required with plaid).'),
+  PLAID_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Ingest: the Plaid secret, for fetching verification keys (required with plaid).'),
   JWKS_CACHE_MAX_AGE_MS: ms(600_000).describe(
     'Ingest: how long fetched JWKS keys are trusted before a refetch.',
   ),

@@ -13,6 +13,13 @@ export const topicsSettings = {
     .min(1)
     .default(DEFAULT_TOPICS.refreshRequests)
     .describe('Topic: RefreshRequested records.'),
+  TOPIC_CONNECTIONS: z
+    .string()
+    .min(1)
+    .default(DEFAULT_TOPICS.connections)
+    .describe(
+      'Topic (compacted): which customer each registered connection (Plaid Item) belongs to, Avro ConnectionRegistered.',
+    ),
   TOPIC_REFRESH_EVENTS: z
     .string()
     .min(1)

@@ -1,7 +1,9 @@
 import { budJwsVerifier, remoteKeys } from './bud-jws.js';
 import type { KeyResolver } from './bud-jws.js';
 import { ipAllowlist, parseCidrs } from './ip-allowlist.js';
-import type { AuthSettings } from './modes.js';
+import type { AuthSettings, PlaidApiSettings } from './modes.js';
+import { plaidKeys, plaidVerifier } from './plaid.js';
+import type { PlaidKeys } from './plaid.js';
 import { sharedSecret } from './shared-secret.js';
 import { standardWebhooksVerifier } from './standard-webhooks.js';
 import type { Authenticator } from './types.js';
@@ -14,6 +16,10 @@ export function authenticatorFromSettings(
   deps: {
     keys?: (url: string) => KeyResolver;
     jwks?: { cacheMaxAgeMs: number; cooldownMs: number };
+    /** Plaid's API (PLAID_API_URL, PLAID_CLIENT_ID, PLAID_SECRET) for the `plaid` check. */
+    plaid?: PlaidApiSettings;
+    /** Tests: the keys instead of Plaid's endpoint. */
+    plaidKeys?: PlaidKeys;
   } = {},
 ):
   | { authenticator: Authenticator; problems: string[] }
@@ -53,6 +59,11 @@ export function authenticatorFromSettings(
           }
         }
         break;
+      case 'plaid': {
+        const keys = deps.plaidKeys ?? plaidKeysFrom(prefix, deps.plaid, problems);
+        if (keys) checks.push(plaidVerifier(keys));
+        break;
+      }
       case 'secret':
         if (!settings.sharedSecret)
           problems.push(`${prefix}_SHARED_SECRET: required when ${prefix}_AUTH includes secret`);
@@ -61,4 +72,24 @@ export function authenticatorFromSettings(
     }
   }
   return problems.length ? { problems } : { authenticator: allOf(checks), problems };
+}
+
+/** Plaid's verification keys from the client's API settings, or the settings that are missing. */
+function plaidKeysFrom(
+  prefix: string,
+  api: PlaidApiSettings | undefined,
+  problems: string[],
+): PlaidKeys | undefined {
+  const missing = (['clientId', 'secret'] as const).filter((k) => !api?.[k]);
+  for (const k of missing)
+    problems.push(
+      `${k === 'clientId' ? 'PLAID_CLIENT_ID' : 'PLAID_SECRET'}: required when ${prefix}_AUTH includes plaid`,
+    );
+  if (!api?.clientId || !api.secret) return undefined;
+  try {
+    return plaidKeys({ apiUrl: api.apiUrl, clientId: api.clientId, secret: api.secret });
+  } catch (err) {
+    problems.push(`PLAID_API_URL: ${(err as Error).message}`);
+    return undefined;
+  }
 }

@@ -122,5 +122,6 @@ export function finish(
     raw_topic: raw.topic,
     raw_partition: raw.partition,
     raw_offset: raw.offset,
+    access_expires_at: fields.access_expires_at ?? null,
   };
 }

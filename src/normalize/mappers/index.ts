@@ -1,18 +1,32 @@
 import { LIMITS, cutText } from '../../contract/limits.js';
-import type { MapResult, RawWebhook, RefreshEvent } from '../types.js';
+import type { ConnectionDirectory, MapResult, RawWebhook, RefreshEvent } from '../types.js';
+import { EMPTY_DIRECTORY } from '../types.js';
 import { mapBud } from './bud.js';
 import { lookup, reject } from './common.js';
+import { mapPlaid } from './plaid.js';
 import { mapYodlee } from './yodlee.js';
 
-const mappers: Record<string, (raw: RawWebhook, body: unknown) => MapResult> = {
+/** By `ob-source`. Bud and Yodlee name the customer; Plaid's Item is looked up in the directory. */
+const mappers: Record<
+  string,
+  (raw: RawWebhook, body: unknown, directory: ConnectionDirectory) => MapResult
+> = {
   bud: mapBud,
   yodlee: mapYodlee,
+  plaid: mapPlaid,
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Maps one raw webhook to canonical events, or says why it is poison. Pure: no I/O, no clock. */
-export function mapRawWebhook(raw: RawWebhook): MapResult {
+/**
+ * Maps one raw webhook to canonical events, or says why it is poison. Pure: no I/O, no clock.
+ * `directory` says which customer a connection belongs to where the body does not (Plaid Items);
+ * without one, every sound Plaid refresh webhook is UNREGISTERED_CONNECTION.
+ */
+export function mapRawWebhook(
+  raw: RawWebhook,
+  directory: ConnectionDirectory = EMPTY_DIRECTORY,
+): MapResult {
   const mapper = raw.source === undefined ? undefined : lookup(mappers, raw.source);
   if (!mapper)
     return reject(
@@ -25,7 +39,7 @@ export function mapRawWebhook(raw: RawWebhook): MapResult {
   } catch {
     return reject('INVALID_JSON', 'the raw value is not UTF-8 JSON');
   }
-  return withinLimits(mapper(raw, body));
+  return withinLimits(mapper(raw, body, directory));
 }
 
 /** The event fields that hold an id or a name from the body. */

@@ -112,6 +112,7 @@ function applyEvent(
   if (timed && kind !== 'consent' && conn && e.occurred_at < conn.occurred_at) return nothing();
   const next = track(state, key, conn, e, timed);
 
+  if (e.action_required === 'RECONNECT_SOON') return warn(state, key, next, e);
   if (needsUser(e)) return raise(state, key, next, e, now);
   if (!succeeded(e) && !renews) return nothing();
   return { outputs: clearAfterSuccess(state, key, next, e, renews, now, settings), notes: [] };
@@ -170,6 +171,24 @@ function raise(
   return { outputs: [alert(state.customer_id, key, next, 'RAISED', e)], notes: [] };
 }
 
+/**
+ * Access will stop soon unless the user reconnects (Plaid PENDING_EXPIRATION / _DISCONNECT): a
+ * WARNING, with when it stops, that subscribers can act on before an alert is RAISED. Not a
+ * transition of the episode: each warning the source sends is passed on; none while the
+ * connection already waits for the user (its RAISED alert says more).
+ */
+function warn(
+  state: AlertsState,
+  key: string,
+  next: ConnectionAlertState,
+  e: RefreshEvent,
+): Applied {
+  if (next.raised) return nothing();
+  const warning = { ...next, action_required: e.action_required, result_code: e.result_code };
+  const output = alert(state.customer_id, key, { ...warning, reason: e.reason }, 'WARNING', e);
+  return { outputs: [output], notes: [] };
+}
+
 /** A success or a renewed consent: the CLEARED transitions of the episodes it ends. */
 function clearAfterSuccess(
   state: AlertsState,
@@ -226,7 +245,7 @@ function alert(
   customer: string,
   key: string,
   conn: ConnectionAlertState,
-  status: 'RAISED' | 'CLEARED',
+  status: 'RAISED' | 'CLEARED' | 'WARNING',
   cause: RefreshEvent,
 ): ProcessorOutput {
   return {
@@ -242,6 +261,7 @@ function alert(
       reason: conn.reason,
       first_failed_at: conn.first_failed_at,
       at: cause.occurred_at,
+      expires_at: status === 'WARNING' ? cause.access_expires_at : null,
     },
   };
 }
@@ -250,7 +270,8 @@ const alertsStateCodec = avroStateCodec<AlertsState>(ALERTS_STATE_SCHEMAS);
 
 /**
  * Reconnect alerts, on transitions only: RAISED when a connection first needs the user or needs
- * something else of them; CLEARED on its next success, a successful connect or a renewed consent.
+ * something else of them; CLEARED on its next success, a successful connect or a renewed consent;
+ * and a WARNING when the source says access will stop soon unless the user reconnects.
  */
 export function alertsProcessor(
   settings: AlertSettings = DEFAULT_ALERT_SETTINGS,

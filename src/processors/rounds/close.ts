@@ -49,9 +49,14 @@ function close(
   return outputs;
 }
 
+/**
+ * Only Bud reports a refresh in sibling webhooks that may arrive apart: a round with a Bud
+ * connection stays open the settle time so they join it. Yodlee reports its process whole, and a
+ * Plaid Item refreshes on its own: each report completes its round at once.
+ */
 function settled(round: Round, now: number, settings: RoundSettings): boolean {
   if (now >= round.opened_at + settings.settleMs) return true;
-  return !Object.values(round.connections).some((c) => c.source !== 'YODLEE');
+  return !Object.values(round.connections).some((c) => c.source === 'BUD');
 }
 
 /** Closes the open round if everything it expects is final (and, without a request, it has settled). */

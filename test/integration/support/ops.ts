@@ -17,6 +17,7 @@ export function opsEnv(prefix: string, extra: Record<string, string> = {}): Reco
     TOPIC_CUSTOMER_COMPLETED: `${base}.completed`,
     TOPIC_CUSTOMER_NEW_TRANSACTIONS: `${base}.new-transactions`,
     TOPIC_CUSTOMER_ALERTS: `${base}.alerts`,
+    TOPIC_CONNECTIONS: `${base}.connections`,
     PROCESS_APPLICATION_ID: `${base}.app`,
     TOPIC_PARTITIONS: '2',
     LOG_LEVEL: 'warn',

@@ -9,7 +9,7 @@ import { loadConfig, packageRoot } from '../../../src/config/config.js';
 import { HTTP_ERROR_STATUS } from '../../../src/contract/http.js';
 import { HttpError } from '../../../src/ingest/errors.js';
 import type { IngestErrorCode } from '../../../src/ingest/errors.js';
-import { topicDefinitions } from '../../../src/kafka/topics.js';
+import { changelogTopics, topicDefinitions } from '../../../src/kafka/topics.js';
 import { DLQ_HEADERS, deadLetter } from '../../../src/normalize/dlq.js';
 import { buildTestApp } from '../../support/ingest-app.js';
 import type { TestApp } from '../../support/ingest-app.js';
@@ -166,21 +166,21 @@ describe('asyncapi.yaml', () => {
           ),
         )
         .map((c) => c.address());
-      expect(internal.sort()).toEqual(
-        topics
-          .filter((t) => t.configEntries?.some((e) => e.value === 'compact'))
-          .map((t) => t.topic)
-          .sort(),
-      );
+      // compacted is not internal: the connections topic is compacted, and public
+      expect(internal.sort()).toEqual(changelogTopics(loadConfig({})).sort());
     });
 
     it('keys every record by a string, and customer topics by customer_id', () => {
       const keyedByIngestOrCustomer = new Set(['RawWebhook', 'DeadLetter']);
+      // the connections topic: `<source>:<connection_id>`
+      const keyedByConnection = new Set(['ConnectionRegistered', 'ConnectionDeleted']);
       for (const channel of kafkaChannels()) {
         for (const message of channel.messages().all()) {
           const key = kafkaBinding(message.bindings().get('kafka')).key as Json | undefined;
           expect(key?.type, `${message.id()} key`).toBe('string');
-          if (!keyedByIngestOrCustomer.has(message.name() ?? '')) {
+          if (keyedByConnection.has(message.name() ?? '')) {
+            expect(key?.['x-parser-schema-id'], `${message.id()} key`).toBe('ConnectionKey');
+          } else if (!keyedByIngestOrCustomer.has(message.name() ?? '')) {
             expect(key?.['x-parser-schema-id'], `${message.id()} key`).toBe('CustomerIdKey');
           }
         }
@@ -336,30 +336,39 @@ describe('asyncapi.yaml', () => {
       await app.app.close();
     });
 
-    /** Paths of the app's routes whose only method is POST (GET answers 405 Allow: POST). */
-    async function postRoutes(): Promise<string[]> {
+    /**
+     * The app's API routes — those GET is not allowed on (405, with the methods that are in
+     * `Allow`) — with those methods; a path parameter `:name` written `{name}`, as AsyncAPI does.
+     */
+    async function apiRoutes(): Promise<Map<string, string[]>> {
       const paths = [
         ...app.app.printRoutes({ commonPrefix: false }).matchAll(/── (\/\S*) \(/g),
       ].flatMap((m) => (m[1] ? [m[1]] : []));
       expect(paths.length).toBeGreaterThan(0);
-      const post: string[] = [];
+      const routes = new Map<string, string[]>();
       for (const url of paths) {
         const res = await app.app.inject({ method: 'GET', url });
-        if (res.statusCode === 405 && res.headers.allow === 'POST') post.push(url);
+        const allow = res.headers.allow;
+        if (res.statusCode === 405 && typeof allow === 'string')
+          routes.set(url.replace(/:(\w+)/g, '{$1}'), allow.split(/,\s*/).sort());
       }
-      return post;
+      return routes;
     }
 
-    it('documents every POST route of the ingest app, as a receive operation with method POST', async () => {
-      const routes = await postRoutes();
-      expect(routes).toEqual(
-        expect.arrayContaining(['/webhooks/bud', '/webhooks/yodlee', '/refresh-requests']),
-      );
+    it('documents every route of the ingest app, as one receive operation per method', async () => {
+      const routes = await apiRoutes();
+      expect(Object.fromEntries(routes)).toMatchObject({
+        '/webhooks/bud': ['POST'],
+        '/webhooks/yodlee': ['POST'],
+        '/webhooks/plaid': ['POST'],
+        '/refresh-requests': ['POST'],
+        '/connections/{source}/{connection_id}': ['DELETE', 'PUT'],
+      });
       const documented = httpChannels()
         .map((c) => c.address())
         .filter((a): a is string => a !== null);
-      expect(documented.sort()).toEqual(routes.sort());
-      for (const route of routes) {
+      expect(documented.sort()).toEqual([...routes.keys()].sort());
+      for (const [route, methods] of routes) {
         const ops = document
           .operations()
           .filterByReceive()
@@ -369,11 +378,15 @@ describe('asyncapi.yaml', () => {
               .all()
               .some((c) => c.address() === route),
           );
-        expect(ops, route).toHaveLength(1);
-        expect(kafkaBinding(ops[0]?.bindings().get('http')).method, route).toBe('POST');
-        expect(ops[0]?.reply()?.messages().all().length, `${route} has no answers`).toBeGreaterThan(
-          0,
+        const documentedMethods = ops.map(
+          (op) => kafkaBinding(op.bindings().get('http')).method as string,
         );
+        expect(documentedMethods.sort(), route).toEqual(methods);
+        for (const op of ops) {
+          expect(op.reply()?.messages().all().length, `${op.id()} has no answers`).toBeGreaterThan(
+            0,
+          );
+        }
       }
     });
 
@@ -389,20 +402,20 @@ describe('asyncapi.yaml', () => {
         const example = m.examples().all()[0]?.payload() as Json | undefined;
         expect(example, `${m.id()} has no example`).toBeDefined();
         if (status === 200) {
-          expect(example?.status).toBe('accepted');
+          // webhooks and refresh requests; connection registrations and deletions
+          expect(['accepted', 'registered', 'deleted']).toContain(example?.status);
           continue;
         }
         const code = (example?.error as Json | undefined)?.code as IngestErrorCode;
         expect(new HttpError(code, '').status, code).toBe(status);
         codes.push(code);
       }
-      // every code the ingest can answer (the contract's HTTP_ERROR_STATUS), but those of other
-      // routes and methods: a code added to src/contract/http.ts without this document fails here
+      // every code the ingest can answer (the contract's HTTP_ERROR_STATUS), but that of other
+      // methods (NOT_FOUND is answered by the connections route, for a source it does not serve):
+      // a code added to src/contract/http.ts without this document fails here
       const all = Object.keys(HTTP_ERROR_STATUS);
       expect(all.length).toBeGreaterThan(0);
-      expect(codes.sort()).toEqual(
-        all.filter((c) => c !== 'NOT_FOUND' && c !== 'METHOD_NOT_ALLOWED').sort(),
-      );
+      expect(codes.sort()).toEqual(all.filter((c) => c !== 'METHOD_NOT_ALLOWED').sort());
       const unavailable = [...answers.values()].find((m) => m.id() === 'unavailable');
       expect(schemaNames(unavailable?.headers()?.json() as Json).required).toEqual(['retry-after']);
     });

@@ -186,7 +186,7 @@ describe('bad input gets the contract error codes', () => {
     const { app: a } = await app();
     const missing = await a.inject({
       method: 'POST',
-      url: '/webhooks/plaid',
+      url: '/webhooks/truelayer',
       headers: json,
       payload: '{}',
     });

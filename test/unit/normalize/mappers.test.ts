@@ -199,7 +199,7 @@ describe('lone surrogates', () => {
 describe('poison', () => {
   it.each([
     ['bytes that are not UTF-8', { value: Buffer.from([0x7b, 0xff, 0x7d]) }, 'INVALID_JSON'],
-    ['an unknown source', { source: 'plaid' }, 'UNKNOWN_SOURCE'],
+    ['an unknown source', { source: 'truelayer' }, 'UNKNOWN_SOURCE'],
     ['no source header', { source: undefined }, 'UNKNOWN_SOURCE'],
   ])('rejects %s', (_what, overrides, code) => {
     const fixture = load('webhooks', 'bud-v1-seed-success-strings');

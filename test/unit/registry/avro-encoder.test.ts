@@ -22,6 +22,7 @@ const event = (over: Partial<RefreshEvent> = {}): RefreshEvent => ({
   data_updated_at: null,
   final: true,
   reason: null,
+  access_expires_at: null,
   delivery_index: 0,
   delivery_count: 1,
   occurred_at: 1_763_900_000_000,

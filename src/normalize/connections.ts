@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Batch, Consumer, Kafka } from 'kafkajs';
+import { connectionKey } from '../contract/connections.js';
+import type { ConnectionRegistered } from '../contract/connections.js';
+import type { Logger } from '../lib/logger.js';
+import type { ConnectionDirectory } from './types.js';
+
+/** How long a catch-up before an "unregistered" verdict waits for the table at most. */
+const CATCH_UP_TIMEOUT_MS = 5000;
+/** Silence after the join after which the start takes the table to be read (compacted ends). */
+const QUIET_END_MS = 15_000;
+
+/**
+ * Which customer each registered connection belongs to (Plaid Items), read from the compacted
+ * connections topic — Kafka Streams' GlobalKTable: every normalizer instance reads every
+ * partition, from the start, into memory (one short entry per Item), and keeps following it.
+ *
+ * The normalizer consults it while mapping: a Plaid webhook is attributed to the customer its
+ * Item is registered to when the webhook is processed, in the transaction that writes its events
+ * (exactly once); an Item the table does not know after a catch-up to the topic's end is never
+ * guessed at — the webhook is dead-lettered UNREGISTERED_CONNECTION, to be replayed once the Item
+ * is registered (docs/subscribers.md).
+ */
+export class ConnectionTable implements ConnectionDirectory {
+  private readonly owners = new Map<string, string>();
+  /** Next offset to read, per partition. */
+  private readonly positions = new Map<number, bigint>();
+  private consumer: Consumer | undefined;
+  private readonly groupId = `refreshbus-connections-${randomUUID()}`;
+  private lastActivity = Date.now();
+  private joined = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly registry: Pick<SchemaRegistry, 'decode'>,
+    private readonly topic: string,
+    private readonly logger: Logger,
+  ) {}
+
+  customerOf(source: string, connectionId: string): string | undefined {
+    return this.owners.get(connectionKey(source, connectionId));
+  }
+
+  /** Registered connections (a metric, a test hook). */
+  size(): number {
+    return this.owners.size;
+  }
+
+  /** Starts following the topic and resolves once it has read what the topic held at the start. */
+  async start(): Promise<void> {
+    try {
+      await this.follow();
+    } catch (err) {
+      await this.stop().catch(() => undefined); // a retried start begins afresh
+      throw err;
+    }
+  }
+
+  private async follow(): Promise<void> {
+    const ends = await this.endOffsets();
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+      this.lastActivity = Date.now();
+    });
+    // markers and aborted records are reported here, not to eachBatch
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      this.advance(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
+    });
+    await consumer.run({ autoCommit: false, eachBatch: ({ batch }) => this.apply(batch) });
+    await this.until(ends, Infinity);
+    this.logger.info({ connections: this.owners.size }, 'connection table read');
+  }
+
+  /**
+   * Reads up to the topic's end as of now (at most a few seconds): a registration stored before
+   * this call is then known. Called before a connection is declared unregistered.
+   */
+  async catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<void> {
+    await this.until(await this.endOffsets(), timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (!consumer) return;
+    await consumer.disconnect();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+
+  private async apply(batch: Batch): Promise<void> {
+    for (const m of batch.messages) {
+      const key = m.key?.toString();
+      if (key) {
+        if (m.value === null) this.owners.delete(key);
+        else await this.put(key, m.value, batch.partition, m.offset);
+      }
+      this.advance(batch.partition, BigInt(m.offset) + 1n);
+    }
+  }
+
+  private async put(key: string, value: Buffer, partition: number, offset: string): Promise<void> {
+    try {
+      const registered = (await this.registry.decode(value)) as ConnectionRegistered;
+      this.owners.set(key, registered.customer_id);
+    } catch (err) {
+      // written by the ingest only; a record it cannot read is skipped, not fatal to the table
+      this.logger.error({ err, partition, offset }, 'a connection record could not be read');
+    }
+  }
+
+  private advance(partition: number, next: bigint): void {
+    this.lastActivity = Date.now();
+    if (next > (this.positions.get(partition) ?? 0n)) this.positions.set(partition, next);
+  }
+
+  /** Waits until every partition is read to `ends` (or, once joined, a long silence), or `timeoutMs`. */
+  private async until(ends: ReadonlyMap<number, bigint>, timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const behind = [...ends].some(([p, end]) => (this.positions.get(p) ?? 0n) < end);
+      if (!behind) return;
+      if (this.joined && Date.now() - this.lastActivity > QUIET_END_MS) return;
+      if (Date.now() - started > timeoutMs) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Each partition's end offset, for partitions holding records. */
+  private async endOffsets(): Promise<Map<number, bigint>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      return new Map(
+        offsets
+          .filter((p) => BigInt(p.high) > BigInt(p.low))
+          .map((p) => [p.partition, BigInt(p.high)]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
