@@ -163,6 +163,27 @@ export function asKafkaError(err: unknown): unknown {
 }
 
 /**
+ * The group's committed offsets of `assignment`, through the consumer (not the admin client: its
+ * OffsetFetch to the coordinator trips librdkafka#4605 when it times out during an outage).
+ */
+export async function committedOffsets(
+  consumer: KafkaJS.Consumer,
+  assignment: Readonly<Record<string, readonly number[]>>,
+): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]> {
+  const wanted = Object.entries(assignment).flatMap(([topic, partitions]) =>
+    partitions.map((partition) => ({ topic, partition })),
+  );
+  if (wanted.length === 0) return [];
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const c of await consumer.committed(wanted)) {
+    const list = byTopic.get(c.topic) ?? [];
+    list.push({ partition: c.partition, offset: String(offsetOf(c.offset) ?? -1n) });
+    byTopic.set(c.topic, list);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/**
  * Whether the group's committed offset of the partition reached `next` — read stable (librdkafka
  * under read_committed waits out a pending transactional commit): the outcome of a commit that
  * failed without saying. Retried for about 5 s while the coordinator does not answer.

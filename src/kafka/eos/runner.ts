@@ -22,6 +22,7 @@ import type {
 } from '../exactly-once.js';
 import {
   hasCommitted,
+  committedOffsets,
   consumerConfig,
   countByTopic,
   librdkafkaLogger,
@@ -378,7 +379,11 @@ export class EosRunner {
 
   /** End offset minus the group's committed offset, per assigned partition. */
   async lag(): Promise<PartitionLag[]> {
-    const lags = await assignedLag(this.admin, this.options.groupId, this.assignment);
+    const lags = await assignedLag(
+      this.admin,
+      () => committedOffsets(this.consumer, this.assignment),
+      this.assignment,
+    );
     this.lastContactAt = Date.now();
     return lags;
   }

@@ -255,7 +255,12 @@ export class ExactlyOnceRunner {
    * lag of 1 — as Kafka's own kafka-consumer-groups tool does.
    */
   async lag(): Promise<PartitionLag[]> {
-    return assignedLag(this.admin, this.options.groupId, this.membership.assignment);
+    const { groupId } = this.options;
+    return assignedLag(
+      this.admin,
+      (topics) => this.admin.fetchOffsets({ groupId, topics }),
+      this.membership.assignment,
+    );
   }
 
   /** A method, not a field read: `stop()` flips it while a batch awaits. */
