@@ -22,7 +22,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { budTaskCompleted, signedHeaders, HMAC_AUTH_ENV } from './lib/bodies.js';
-import { checkBuild, startRefreshbus, waitForHttp } from './lib/child.js';
+import { startRefreshbus, waitForHttp } from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { findPid, sampleCpu } from './lib/cpu.js';
 import { createClient } from './lib/http-client.js';
@@ -33,9 +33,9 @@ import { numberOption, say, sleep, stringListOption } from './lib/options.js';
 import { trackProgress } from './lib/progress.js';
 import type { ArrivalsConfig, ArrivalsMessage } from './workers/arrivals.js';
 import type { Figure } from './lib/report.js';
-import { committedOffsets, createTopics, openBenchStack } from './lib/stack.js';
+import { committedOffsets, createTopics } from './lib/stack.js';
 import type { BenchStack } from './lib/stack.js';
-import { runStage } from './lib/stage.js';
+import { runStackStage } from './lib/stage.js';
 import { bucketCurve, summarize, windowedP99 } from './lib/stats.js';
 import type { LatencySummary } from './lib/stats.js';
 
@@ -518,13 +518,10 @@ function figuresOf(r: TopologyResult): Figure[] {
   ];
 }
 
-await runStage(
+await runStackStage(
   'e2e',
   'End to end: webhook 200 → signal readable (read_committed)',
-  async (cleanups) => {
-    checkBuild();
-    const stack = await openBenchStack('e2e');
-    cleanups.push(() => stack.close());
+  async (stack, cleanups) => {
     const results: TopologyResult[] = [];
     for (const topology of topologies) results.push(await runTopology(stack, topology, cleanups));
     return {

@@ -8,15 +8,15 @@
  */
 import autocannon from 'autocannon';
 import { HMAC_AUTH_ENV, mixedWebhook, signedHeaders } from './lib/bodies.js';
-import { checkBuild, startBenchScript, startRefreshbus, waitForHttp } from './lib/child.js';
+import { startBenchScript, startRefreshbus, waitForHttp } from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { producerPerformance } from './lib/kafka-tools.js';
 import { freePort } from './lib/net.js';
 import { flagOption, numberListOption, numberOption, quick, say, sleep } from './lib/options.js';
 import type { Baseline, Figure } from './lib/report.js';
 import { ratio } from './lib/report.js';
-import { createTopics, endOffsets, openBenchStack } from './lib/stack.js';
-import { runStage } from './lib/stage.js';
+import { createTopics, endOffsets } from './lib/stack.js';
+import { runStackStage } from './lib/stage.js';
 import type { CurvePoint } from './lib/stats.js';
 import { autocannonCurve } from './lib/stats.js';
 
@@ -90,215 +90,216 @@ function best(points: readonly LoadPoint[]): { point: LoadPoint; withinTarget: b
   return { point, withinTarget: within.length > 0 };
 }
 
-await runStage('ingest', 'Ingest: signed webhooks over HTTP, acks=all', async (cleanups) => {
-  checkBuild();
-  const stack = await openBenchStack('ingest');
-  cleanups.push(() => stack.close());
-  const raw = stack.name('raw');
-  const baselineTopic = stack.name('one-send');
-  const perfTopic = stack.name('perf');
-  await createTopics(
-    stack.admin,
-    [raw, stack.name('requests'), baselineTopic, perfTopic],
-    partitions,
-  );
-  const bodies = Array.from({ length: distinctBodies }, (_, i) => mixedWebhook(i).body.length);
-  const meanBody = Math.round(bodies.reduce((a, b) => a + b, 0) / bodies.length);
-
-  let service: Service | undefined;
-  cleanups.push(async () => service?.stop(5000));
-
-  // baseline 2 first: the broker's produce ceiling — it also warms up a broker started just now
-  // (its JIT), which otherwise slowed whichever server was measured first
-  const perf = flagOption('skip-baseline')
-    ? undefined
-    : await producerPerformance({
-        brokers: stack.endpoints.brokers,
-        topic: perfTopic,
-        records: perfRecords,
-        recordSize: meanBody,
-      });
-  await sleep(1000);
-
-  // refreshbus: the real ingest service
-  const port = await freePort();
-  service = startRefreshbus('ingest', {
-    ...stack.env,
-    INGEST_PORT: String(port),
-    TOPIC_WEBHOOKS_RAW: raw,
-    TOPIC_REFRESH_REQUESTS: stack.name('requests'),
-    ...HMAC_AUTH_ENV,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`, 60_000, service);
-  const refreshbus = await curveOf('refreshbus', url);
-  await service.stop();
-  const stored = await endOffsets(stack.admin, raw);
-
-  // baseline 1: one send per request
-  let oneSend: LoadPoint[] = [];
-  if (!flagOption('skip-baseline')) {
-    const basePort = await freePort();
-    service = startBenchScript('one-send', 'bench/workers/one-send-server.ts', [], {
-      BENCH_BROKERS: stack.endpoints.brokers.join(','),
-      BENCH_TOPIC: baselineTopic,
-      BENCH_PORT: String(basePort),
-    });
-    const baseUrl = `http://127.0.0.1:${basePort}`;
-    await waitForHttp(`${baseUrl}/readyz`, 60_000, service);
-    oneSend = await curveOf('one-send baseline', baseUrl);
-    await service.stop();
-  }
-
-  const top = best(refreshbus);
-
-  // baseline 3: the load generator's ceiling, at the connections of refreshbus's best
-  let generator: LoadPoint | undefined;
-  if (!flagOption('skip-baseline')) {
-    const noopPort = await freePort();
-    service = startBenchScript('no-op', 'bench/workers/noop-server.ts', [], {
-      BENCH_PORT: String(noopPort),
-    });
-    const noopUrl = `http://127.0.0.1:${noopPort}`;
-    await waitForHttp(`${noopUrl}/readyz`, 60_000, service);
-    await load(noopUrl, top.point.connections, warmupSeconds);
-    generator = await load(noopUrl, top.point.connections, seconds);
-    say(
-      `load generator ceiling (no-op server) @${top.point.connections} connections: ${generator.requestsPerSecond} req/s`,
-    );
-    await service.stop();
-  }
-
-  const sameConnections = oneSend.find((p) => p.connections === top.point.connections);
-  const baseBest = oneSend.length ? best(oneSend) : undefined;
-  const figures: Figure[] = [
-    {
-      name: 'sustained webhooks/s',
-      unit: 'req/s',
-      measured: top.point.requestsPerSecond,
-      target: { op: '>=', value: quick ? 5000 : 5000 },
-      note: `${top.point.connections} connections, ${seconds} s${top.withinTarget ? '' : `; no setting had p99 ≤ ${P99_TARGET_MS} ms and 0 errors, best rate shown`}`,
-    },
-    { name: 'p50 latency', unit: 'ms', measured: top.point.latencyMs.p50 },
-    {
-      name: 'p99 latency',
-      unit: 'ms',
-      measured: top.point.latencyMs.p99,
-      target: { op: '<=', value: P99_TARGET_MS },
-    },
-    { name: 'p99.9 latency', unit: 'ms', measured: top.point.latencyMs.p999 },
-    {
-      name: 'errors (non-2xx, socket errors, timeouts)',
-      unit: '',
-      measured: top.point.errors,
-      target: { op: '<=', value: 0 },
-    },
-  ];
-  const baselines: Baseline[] = [];
-  if (sameConnections) {
-    baselines.push({
-      name: `webhooks/s vs one send per request, same ${top.point.connections} connections`,
-      unit: 'req/s',
-      baseline: sameConnections.requestsPerSecond,
-      refreshbus: top.point.requestsPerSecond,
-      ratio: ratio(top.point.requestsPerSecond, sameConnections.requestsPerSecond),
-      target: { op: '>=', value: 3 },
-      note: `baseline p99 ${sameConnections.latencyMs.p99} ms, ${sameConnections.errors} errors`,
-    });
-  }
-  if (baseBest) {
-    baselines.push({
-      name: 'best webhooks/s vs best of one send per request (any connections)',
-      unit: 'req/s',
-      baseline: baseBest.point.requestsPerSecond,
-      refreshbus: top.point.requestsPerSecond,
-      ratio: ratio(top.point.requestsPerSecond, baseBest.point.requestsPerSecond),
-      note: `baseline at ${baseBest.point.connections} connections, p99 ${baseBest.point.latencyMs.p99} ms`,
-    });
-  }
-  if (generator) {
-    baselines.push({
-      name: `webhooks/s vs the load generator’s ceiling (autocannon against a no-op server), ${generator.connections} connections`,
-      unit: 'req/s',
-      baseline: generator.requestsPerSecond,
-      refreshbus: top.point.requestsPerSecond,
-      ratio: ratio(top.point.requestsPerSecond, generator.requestsPerSecond),
-      note: `no-op p99 ${generator.latencyMs.p99} ms: no server can be measured faster than this here; 3× the one-send baseline would need ${sameConnections ? String(3 * sameConnections.requestsPerSecond) : '?'} req/s`,
-    });
-  }
-  if (perf) {
-    baselines.push({
-      name: `webhooks/s vs broker produce ceiling (ProducerPerformance, ${meanBody} B records, acks=all)`,
-      unit: 'records/s',
-      baseline: perf.recordsPerSecond,
-      refreshbus: top.point.requestsPerSecond,
-      ratio: ratio(top.point.requestsPerSecond, perf.recordsPerSecond),
-      note: `ProducerPerformance p50 ${perf.p50Ms} ms, p99 ${perf.p99Ms} ms`,
-    });
-  }
-  const series = [
-    { label: `refreshbus ingest (${top.point.connections} conn.)`, points: top.point.curve },
-    ...(sameConnections
-      ? [
-          {
-            label: `one send per request (${sameConnections.connections} conn.)`,
-            points: sameConnections.curve,
-          },
-        ]
-      : []),
-    ...(perf
-      ? [
-          {
-            label: 'ProducerPerformance (produce latency)',
-            points: [
-              { p: 50, ms: perf.p50Ms },
-              { p: 95, ms: perf.p95Ms },
-              { p: 99, ms: perf.p99Ms },
-              { p: 99.9, ms: perf.p999Ms },
-            ],
-          },
-        ]
-      : []),
-  ];
-  return {
-    settings: {
-      'duration per setting': `${seconds} s (+${warmupSeconds} s warm-up)`,
-      connections: connectionsList.join(', '),
-      'load generator': 'autocannon (in the bench process), HTTP/1.1 keep-alive, no pipelining',
-      bodies: `${distinctBodies} distinct signed bodies: Bud V1 50 %, Bud V2 25 %, Yodlee 25 %, mean ${meanBody} B`,
-      auth: 'Standard Webhooks HMAC on /webhooks/bud and /webhooks/yodlee',
-      acks: 'all (-1), idempotent producers',
+await runStackStage(
+  'ingest',
+  'Ingest: signed webhooks over HTTP, acks=all',
+  async (stack, cleanups) => {
+    const raw = stack.name('raw');
+    const baselineTopic = stack.name('one-send');
+    const perfTopic = stack.name('perf');
+    await createTopics(
+      stack.admin,
+      [raw, stack.name('requests'), baselineTopic, perfTopic],
       partitions,
-      'ProducerPerformance records': perfRecords,
-    },
-    figures,
-    baselines,
-    charts: [
+    );
+    const bodies = Array.from({ length: distinctBodies }, (_, i) => mixedWebhook(i).body.length);
+    const meanBody = Math.round(bodies.reduce((a, b) => a + b, 0) / bodies.length);
+
+    let service: Service | undefined;
+    cleanups.push(async () => service?.stop(5000));
+
+    // baseline 2 first: the broker's produce ceiling — it also warms up a broker started just now
+    // (its JIT), which otherwise slowed whichever server was measured first
+    const perf = flagOption('skip-baseline')
+      ? undefined
+      : await producerPerformance({
+          brokers: stack.endpoints.brokers,
+          topic: perfTopic,
+          records: perfRecords,
+          recordSize: meanBody,
+        });
+    await sleep(1000);
+
+    // refreshbus: the real ingest service
+    const port = await freePort();
+    service = startRefreshbus('ingest', {
+      ...stack.env,
+      INGEST_PORT: String(port),
+      TOPIC_WEBHOOKS_RAW: raw,
+      TOPIC_REFRESH_REQUESTS: stack.name('requests'),
+      ...HMAC_AUTH_ENV,
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/readyz`, 60_000, service);
+    const refreshbus = await curveOf('refreshbus', url);
+    await service.stop();
+    const stored = await endOffsets(stack.admin, raw);
+
+    // baseline 1: one send per request
+    let oneSend: LoadPoint[] = [];
+    if (!flagOption('skip-baseline')) {
+      const basePort = await freePort();
+      service = startBenchScript('one-send', 'bench/workers/one-send-server.ts', [], {
+        BENCH_BROKERS: stack.endpoints.brokers.join(','),
+        BENCH_TOPIC: baselineTopic,
+        BENCH_PORT: String(basePort),
+      });
+      const baseUrl = `http://127.0.0.1:${basePort}`;
+      await waitForHttp(`${baseUrl}/readyz`, 60_000, service);
+      oneSend = await curveOf('one-send baseline', baseUrl);
+      await service.stop();
+    }
+
+    const top = best(refreshbus);
+
+    // baseline 3: the load generator's ceiling, at the connections of refreshbus's best
+    let generator: LoadPoint | undefined;
+    if (!flagOption('skip-baseline')) {
+      const noopPort = await freePort();
+      service = startBenchScript('no-op', 'bench/workers/noop-server.ts', [], {
+        BENCH_PORT: String(noopPort),
+      });
+      const noopUrl = `http://127.0.0.1:${noopPort}`;
+      await waitForHttp(`${noopUrl}/readyz`, 60_000, service);
+      await load(noopUrl, top.point.connections, warmupSeconds);
+      generator = await load(noopUrl, top.point.connections, seconds);
+      say(
+        `load generator ceiling (no-op server) @${top.point.connections} connections: ${generator.requestsPerSecond} req/s`,
+      );
+      await service.stop();
+    }
+
+    const sameConnections = oneSend.find((p) => p.connections === top.point.connections);
+    const baseBest = oneSend.length ? best(oneSend) : undefined;
+    const figures: Figure[] = [
       {
-        title: 'Ingest latency: request to 200 (record acknowledged by Kafka)',
-        subtitle: `autocannon, ${seconds} s, acks=all; ProducerPerformance: send to ack`,
-        series,
+        name: 'sustained webhooks/s',
+        unit: 'req/s',
+        measured: top.point.requestsPerSecond,
+        target: { op: '>=', value: quick ? 5000 : 5000 },
+        note: `${top.point.connections} connections, ${seconds} s${top.withinTarget ? '' : `; no setting had p99 ≤ ${P99_TARGET_MS} ms and 0 errors, best rate shown`}`,
       },
-    ],
-    notes: [
-      ...[
-        ['refreshbus', refreshbus],
-        ['one send per request', oneSend],
-      ].flatMap(([label, points]) =>
-        (points as LoadPoint[]).map(
-          (p) =>
-            `${label as string} @ ${p.connections} connections: ${p.requestsPerSecond} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, p99.9 ${p.latencyMs.p999} ms, ${p.errors} errors`,
+      { name: 'p50 latency', unit: 'ms', measured: top.point.latencyMs.p50 },
+      {
+        name: 'p99 latency',
+        unit: 'ms',
+        measured: top.point.latencyMs.p99,
+        target: { op: '<=', value: P99_TARGET_MS },
+      },
+      { name: 'p99.9 latency', unit: 'ms', measured: top.point.latencyMs.p999 },
+      {
+        name: 'errors (non-2xx, socket errors, timeouts)',
+        unit: '',
+        measured: top.point.errors,
+        target: { op: '<=', value: 0 },
+      },
+    ];
+    const baselines: Baseline[] = [];
+    if (sameConnections) {
+      baselines.push({
+        name: `webhooks/s vs one send per request, same ${top.point.connections} connections`,
+        unit: 'req/s',
+        baseline: sameConnections.requestsPerSecond,
+        refreshbus: top.point.requestsPerSecond,
+        ratio: ratio(top.point.requestsPerSecond, sameConnections.requestsPerSecond),
+        target: { op: '>=', value: 3 },
+        note: `baseline p99 ${sameConnections.latencyMs.p99} ms, ${sameConnections.errors} errors`,
+      });
+    }
+    if (baseBest) {
+      baselines.push({
+        name: 'best webhooks/s vs best of one send per request (any connections)',
+        unit: 'req/s',
+        baseline: baseBest.point.requestsPerSecond,
+        refreshbus: top.point.requestsPerSecond,
+        ratio: ratio(top.point.requestsPerSecond, baseBest.point.requestsPerSecond),
+        note: `baseline at ${baseBest.point.connections} connections, p99 ${baseBest.point.latencyMs.p99} ms`,
+      });
+    }
+    if (generator) {
+      baselines.push({
+        name: `webhooks/s vs the load generator’s ceiling (autocannon against a no-op server), ${generator.connections} connections`,
+        unit: 'req/s',
+        baseline: generator.requestsPerSecond,
+        refreshbus: top.point.requestsPerSecond,
+        ratio: ratio(top.point.requestsPerSecond, generator.requestsPerSecond),
+        note: `no-op p99 ${generator.latencyMs.p99} ms: no server can be measured faster than this here; 3× the one-send baseline would need ${sameConnections ? String(3 * sameConnections.requestsPerSecond) : '?'} req/s`,
+      });
+    }
+    if (perf) {
+      baselines.push({
+        name: `webhooks/s vs broker produce ceiling (ProducerPerformance, ${meanBody} B records, acks=all)`,
+        unit: 'records/s',
+        baseline: perf.recordsPerSecond,
+        refreshbus: top.point.requestsPerSecond,
+        ratio: ratio(top.point.requestsPerSecond, perf.recordsPerSecond),
+        note: `ProducerPerformance p50 ${perf.p50Ms} ms, p99 ${perf.p99Ms} ms`,
+      });
+    }
+    const series = [
+      { label: `refreshbus ingest (${top.point.connections} conn.)`, points: top.point.curve },
+      ...(sameConnections
+        ? [
+            {
+              label: `one send per request (${sameConnections.connections} conn.)`,
+              points: sameConnections.curve,
+            },
+          ]
+        : []),
+      ...(perf
+        ? [
+            {
+              label: 'ProducerPerformance (produce latency)',
+              points: [
+                { p: 50, ms: perf.p50Ms },
+                { p: 95, ms: perf.p95Ms },
+                { p: 99, ms: perf.p99Ms },
+                { p: 99.9, ms: perf.p999Ms },
+              ],
+            },
+          ]
+        : []),
+    ];
+    return {
+      settings: {
+        'duration per setting': `${seconds} s (+${warmupSeconds} s warm-up)`,
+        connections: connectionsList.join(', '),
+        'load generator': 'autocannon (in the bench process), HTTP/1.1 keep-alive, no pipelining',
+        bodies: `${distinctBodies} distinct signed bodies: Bud V1 50 %, Bud V2 25 %, Yodlee 25 %, mean ${meanBody} B`,
+        auth: 'Standard Webhooks HMAC on /webhooks/bud and /webhooks/yodlee',
+        acks: 'all (-1), idempotent producers',
+        partitions,
+        'ProducerPerformance records': perfRecords,
+      },
+      figures,
+      baselines,
+      charts: [
+        {
+          title: 'Ingest latency: request to 200 (record acknowledged by Kafka)',
+          subtitle: `autocannon, ${seconds} s, acks=all; ProducerPerformance: send to ack`,
+          series,
+        },
+      ],
+      notes: [
+        ...[
+          ['refreshbus', refreshbus],
+          ['one send per request', oneSend],
+        ].flatMap(([label, points]) =>
+          (points as LoadPoint[]).map(
+            (p) =>
+              `${label as string} @ ${p.connections} connections: ${p.requestsPerSecond} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, p99.9 ${p.latencyMs.p999} ms, ${p.errors} errors`,
+          ),
         ),
-      ),
-      `Records on the refreshbus raw topic after the runs: ${stored} (warm-up included).`,
-      'The load generator, the server and the broker share the machine’s cores; the ingest’s ceiling here is partly the load generator’s.',
-    ],
-    details: {
-      refreshbus,
-      oneSend,
-      loadGeneratorCeiling: generator,
-      producerPerformance: perf,
-      meanBodyBytes: meanBody,
-    },
-  };
-});
+        `Records on the refreshbus raw topic after the runs: ${stored} (warm-up included).`,
+        'The load generator, the server and the broker share the machine’s cores; the ingest’s ceiling here is partly the load generator’s.',
+      ],
+      details: {
+        refreshbus,
+        oneSend,
+        loadGeneratorCeiling: generator,
+        producerPerformance: perf,
+        meanBodyBytes: meanBody,
+      },
+    };
+  },
+);

@@ -6,13 +6,7 @@
  *
  *   npm run bench:normalize [-- --quick] [--records=500000] [--partitions=6]
  */
-import {
-  checkBuild,
-  readMemory,
-  startBenchScript,
-  startRefreshbus,
-  lastJson,
-} from './lib/child.js';
+import { readMemory, startBenchScript, startRefreshbus, lastJson } from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { fillRawTopic } from './lib/fill.js';
 import { consumerPerformance } from './lib/kafka-tools.js';
@@ -22,21 +16,18 @@ import { flagOption, numberOption, say, sleep } from './lib/options.js';
 import { trackProgress } from './lib/progress.js';
 import type { Baseline, Chart } from './lib/report.js';
 import { ratio } from './lib/report.js';
-import { committedOffsets, createTopics, endOffsets, openBenchStack } from './lib/stack.js';
-import { runStage } from './lib/stage.js';
+import { committedOffsets, createTopics, endOffsets } from './lib/stack.js';
+import { runStackStage } from './lib/stage.js';
 import type { CurvePoint } from './lib/stats.js';
 import { bucketCurve } from './lib/stats.js';
 
 const records = numberOption('records', 50_000, 500_000);
 const partitions = numberOption('partitions', 6, 6);
 
-await runStage(
+await runStackStage(
   'normalize',
   'Normalize: raw webhooks → canonical events, exactly once',
-  async (cleanups) => {
-    checkBuild();
-    const stack = await openBenchStack('normalize');
-    cleanups.push(() => stack.close());
+  async (stack, cleanups) => {
     const t = {
       raw: stack.name('raw'),
       events: stack.name('events'),

@@ -6,13 +6,7 @@
  *
  *   npm run bench:process [-- --quick] [--customers=100000,1000000] [--partitions=6]
  */
-import {
-  checkBuild,
-  readMemory,
-  startBenchScript,
-  startRefreshbus,
-  waitForHttp,
-} from './lib/child.js';
+import { readMemory, startBenchScript, startRefreshbus, waitForHttp } from './lib/child.js';
 import type { Service } from './lib/child.js';
 import { fillEventsTopic } from './lib/fill-events.js';
 import { buckets, scrape, total } from './lib/metrics.js';
@@ -23,8 +17,8 @@ import { trackProgress } from './lib/progress.js';
 import type { Figure } from './lib/report.js';
 import { ratio } from './lib/report.js';
 import type { BenchStack } from './lib/stack.js';
-import { committedOffsets, createTopics, endOffsets, openBenchStack } from './lib/stack.js';
-import { runStage } from './lib/stage.js';
+import { committedOffsets, createTopics, endOffsets } from './lib/stack.js';
+import { runStackStage } from './lib/stage.js';
 import { bucketCurve } from './lib/stats.js';
 
 const customersList = numberListOption('customers', [100_000], [100_000, 1_000_000]);
@@ -255,13 +249,10 @@ function restoreSpan(stdout: string): { seconds: number; records: number; partit
   return { seconds: partitions > 0 ? (end - start) / 1000 : NaN, records, partitions };
 }
 
-await runStage(
+await runStackStage(
   'process',
   'Process: stateful processors, exactly once, state in changelogs',
-  async (cleanups) => {
-    checkBuild();
-    const stack = await openBenchStack('process');
-    cleanups.push(() => stack.close());
+  async (stack, cleanups) => {
     const running: Service[] = [];
     cleanups.push(async () => {
       for (const s of running) await s.stop(5000);

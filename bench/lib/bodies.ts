@@ -24,100 +24,99 @@ export function mixedWebhook(i: number, customers = 20_000, now = new Date()): W
     case 0:
     case 1: {
       const failed = i % 10 === 1;
-      return {
-        source: 'bud',
-        route: '/webhooks/bud',
+      return webhook(
+        'bud',
         customer,
-        body: Buffer.from(
-          JSON.stringify({
-            data: {
-              task_id: `task-${i}`,
-              task_type: 'refresh',
-              customer_id: customer,
-              status: failed ? 'Failed' : 'Completed',
-              result: failed ? 'provider_failure' : 'success',
-              has_new_transactions: i % 3 === 0 ? 'true' : 'false',
-              reconnect_required: 'false',
-              provider: `Bank_${i % 7}`,
-              consent_id: `consent-${i % 50_000}`,
-            },
-          }),
-        ),
-      };
+        budV1Payload({
+          taskId: `task-${i}`,
+          customer,
+          failed,
+          hasNew: i % 3 === 0,
+          provider: `Bank_${i % 7}`,
+          consentId: `consent-${i % 50_000}`,
+        }),
+      );
     }
     case 2:
-      return {
-        source: 'bud',
-        route: '/webhooks/bud',
-        customer,
-        body: Buffer.from(
-          JSON.stringify({
-            event: 'open_banking.v2.refresh.provider.completed',
-            customer_id: customer,
-            task_id: `task-${i}`,
-            provider: `Bank_${i % 7}`,
-            status: 'Completed',
-            result: 'success',
-            reconnect_required: false,
-            has_new_transactions: true,
-            consent_ids: [`consent-${i}`],
-            start_time: at,
-          }),
-        ),
-      };
+      return webhook('bud', customer, {
+        event: 'open_banking.v2.refresh.provider.completed',
+        customer_id: customer,
+        task_id: `task-${i}`,
+        provider: `Bank_${i % 7}`,
+        status: 'Completed',
+        result: 'success',
+        reconnect_required: false,
+        has_new_transactions: true,
+        consent_ids: [`consent-${i}`],
+        start_time: at,
+      });
     default:
-      return {
-        source: 'yodlee',
-        route: '/webhooks/yodlee',
-        customer,
-        body: Buffer.from(
-          JSON.stringify({
-            event: {
-              info: 'REFRESH.PROCESS_COMPLETED',
-              loginName: customer,
-              data: {
-                providerAccount: [
+      return webhook('yodlee', customer, {
+        event: {
+          info: 'REFRESH.PROCESS_COMPLETED',
+          loginName: customer,
+          data: {
+            providerAccount: [
+              {
+                id: 10_000_000 + i,
+                providerId: 16441,
+                status: 'SUCCESS',
+                requestId: `req-${i}`,
+                dataset: [
                   {
-                    id: 10_000_000 + i,
-                    providerId: 16441,
-                    status: 'SUCCESS',
-                    requestId: `req-${i}`,
-                    dataset: [
-                      {
-                        name: 'BASIC_AGG_DATA',
-                        additionalStatus: 'AVAILABLE_DATA_RETRIEVED',
-                        updateEligibility: 'ALLOW_UPDATE',
-                        lastUpdated: at,
-                        lastUpdateAttempt: at,
-                      },
-                    ],
+                    name: 'BASIC_AGG_DATA',
+                    additionalStatus: 'AVAILABLE_DATA_RETRIEVED',
+                    updateEligibility: 'ALLOW_UPDATE',
+                    lastUpdated: at,
+                    lastUpdateAttempt: at,
                   },
                 ],
               },
-            },
-          }),
-        ),
-      };
+            ],
+          },
+        },
+      });
   }
 }
 
 /** A Bud V1 success with new transactions for one task: what ends a requested round at once. */
 export function budTaskCompleted(customer: string, taskId: string, provider: string): Buffer {
   return Buffer.from(
-    JSON.stringify({
-      data: {
-        task_id: taskId,
-        task_type: 'refresh',
-        customer_id: customer,
-        status: 'Completed',
-        result: 'success',
-        has_new_transactions: 'true',
-        reconnect_required: 'false',
-        provider,
-        consent_id: `consent-${customer}`,
-      },
-    }),
+    JSON.stringify(
+      budV1Payload({ taskId, customer, hasNew: true, provider, consentId: `consent-${customer}` }),
+    ),
   );
+}
+
+/** A Bud V1 refresh webhook for one task: Completed/success, or Failed/provider_failure. */
+function budV1Payload(task: {
+  taskId: string;
+  customer: string;
+  failed?: boolean;
+  hasNew: boolean;
+  provider: string;
+  consentId: string;
+}) {
+  return {
+    data: {
+      task_id: task.taskId,
+      task_type: 'refresh',
+      customer_id: task.customer,
+      status: task.failed ? 'Failed' : 'Completed',
+      result: task.failed ? 'provider_failure' : 'success',
+      has_new_transactions: String(task.hasNew),
+      reconnect_required: 'false',
+      provider: task.provider,
+      consent_id: task.consentId,
+    },
+  };
+}
+
+const ROUTES = { bud: '/webhooks/bud', yodlee: '/webhooks/yodlee' } as const;
+
+/** A webhook of `source` for `customer`, its body `payload` as JSON. */
+function webhook(source: Webhook['source'], customer: string, payload: unknown): Webhook {
+  return { source, route: ROUTES[source], customer, body: Buffer.from(JSON.stringify(payload)) };
 }
 
 /** Headers of a Standard Webhooks-signed JSON POST (`timestamp` in seconds). */
@@ -143,4 +142,8 @@ export const HMAC_AUTH_ENV: Readonly<Record<string, string>> = {
   YODLEE_WEBHOOK_SECRETS: BENCH_SECRET,
   REFRESH_REQUESTS_AUTH: 'hmac',
   REFRESH_REQUESTS_WEBHOOK_SECRETS: BENCH_SECRET,
+  PLAID_AUTH: 'hmac',
+  PLAID_WEBHOOK_SECRETS: BENCH_SECRET,
+  CONNECTIONS_AUTH: 'hmac',
+  CONNECTIONS_WEBHOOK_SECRETS: BENCH_SECRET,
 };

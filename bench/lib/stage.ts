@@ -1,7 +1,11 @@
+import { checkBuild } from './child.js';
 import { loadAverage } from './machine.js';
 import { quick, say } from './options.js';
 import type { StageResult } from './report.js';
+import type { BenchStack } from './stack.js';
+import { openBenchStack } from './stack.js';
 
+type Cleanups = (() => Promise<void>)[];
 type Measured = Omit<StageResult, 'stage' | 'title' | 'quick' | 'startedAt' | 'seconds' | 'load'>;
 
 /**
@@ -41,4 +45,21 @@ export async function runStage(
     }
   }
   process.exit(code);
+}
+
+/**
+ * {@link runStage} for a stage of the built services (checked to be up to date) against a bench
+ * stack named after the stage, closed when it ends.
+ */
+export function runStackStage(
+  stage: string,
+  title: string,
+  measure: (stack: BenchStack, cleanups: Cleanups) => Promise<Measured>,
+): Promise<never> {
+  return runStage(stage, title, async (cleanups) => {
+    checkBuild();
+    const stack = await openBenchStack(stage);
+    cleanups.push(() => stack.close());
+    return measure(stack, cleanups);
+  });
 }

@@ -58,21 +58,28 @@ export function registerNormalizeCommands(program: Command, config: () => Config
   registerDlqReplay(dlq, config);
 }
 
-/** `refreshbus dlq list`: dead letters as JSON lines, never their bodies. */
-function registerDlqList(dlq: Command, config: () => Config): void {
-  dlq
-    .command('list')
-    .description(
-      'list dead-lettered records as JSON lines — offset, time, origin, error code and message, ' +
-        'body size, never the body — with a count by code on stderr',
-    )
+/** The options that pick dead letters, by code and by time, for `list` and `replay`. */
+function deadLetterFilter(command: Command): Command {
+  return command
     .option('--code <codes...>', 'only records with these ob-error-code values')
     .option(
       '--since <time>',
       'only records dead-lettered at or after this ISO-8601 time',
       parseTime,
     )
-    .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime)
+    .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime);
+}
+
+/** `refreshbus dlq list`: dead letters as JSON lines, never their bodies. */
+function registerDlqList(dlq: Command, config: () => Config): void {
+  deadLetterFilter(
+    dlq
+      .command('list')
+      .description(
+        'list dead-lettered records as JSON lines — offset, time, origin, error code and message, ' +
+          'body size, never the body — with a count by code on stderr',
+      ),
+  )
     .option('--max <n>', 'stop after listing n records', parseCount)
     .addOption(stageOption())
     .action(async (options: ListOptions) => {
@@ -116,19 +123,14 @@ function registerDlqList(dlq: Command, config: () => Config): void {
 
 /** `refreshbus dlq replay`: dead letters back to the topic they came from. */
 function registerDlqReplay(dlq: Command, config: () => Config): void {
-  dlq
-    .command('replay')
-    .description(
-      'republish dead-lettered records to the topic they came from, for the normalizer (or, with ' +
-        '--stage process, the processors) to take again',
-    )
-    .option('--code <codes...>', 'only records with these ob-error-code values')
-    .option(
-      '--since <time>',
-      'only records dead-lettered at or after this ISO-8601 time',
-      parseTime,
-    )
-    .option('--until <time>', 'only records dead-lettered before this ISO-8601 time', parseTime)
+  deadLetterFilter(
+    dlq
+      .command('replay')
+      .description(
+        'republish dead-lettered records to the topic they came from, for the normalizer (or, with ' +
+          '--stage process, the processors) to take again',
+      ),
+  )
     .option('--dry-run', 'count what would be replayed, publish nothing', false)
     .addOption(stageOption())
     .action(

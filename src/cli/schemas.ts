@@ -13,8 +13,20 @@ import {
   registerPasses,
   registerSchemas,
 } from '../ops/schemas.js';
+import type { SchemaFile } from '../ops/schemas.js';
 
 const DEFAULT_DIR = path.join(packageRoot, 'schemas');
+
+/** One `schemas` subcommand: what it does with the schema files, and how it reports. */
+interface SchemaCommand<R> {
+  readonly name: string;
+  readonly description: string;
+  run(api: RegistryApi, files: SchemaFile[]): Promise<R[]>;
+  passes(reports: readonly R[]): boolean;
+  format(reports: readonly R[]): string[];
+  /** The line for stderr, after `schemas: `. */
+  summary(reports: readonly R[], registryUrl: string): string;
+}
 
 /** `refreshbus schemas register | check`. */
 export function registerSchemasCommands(program: Command, config: () => Config): void {
@@ -22,45 +34,50 @@ export function registerSchemasCommands(program: Command, config: () => Config):
     .command('schemas')
     .description('register the Avro schemas, or check edited ones against the registry');
 
-  schemas
-    .command('register')
-    .description(
+  addSchemaCommand(schemas, config, {
+    name: 'register',
+    description:
       'register every <dir>/*.avsc under <topic>-value (as the services do) and set the ' +
-        "subject's compatibility to BACKWARD; idempotent; exits 1 if any is refused",
-    )
-    .option('--dir <dir>', 'folder of .avsc files named after their schema', DEFAULT_DIR)
-    .option('--json', 'print one JSON document instead of lines', false)
-    .action(async (options: { dir: string; json: boolean }) => {
-      const cfg = config();
-      const { endpoints } = opsClients(cfg, 'schemas');
-      const api = new RegistryApi(endpoints.registryUrl);
-      const reports = await registerSchemas(api, await readSchemaFiles(options.dir, cfg));
-      const ok = registerPasses(reports);
-      if (options.json) console.log(JSON.stringify({ ok, schemas: reports }, null, 2));
-      else for (const line of formatRegisterReports(reports)) console.log(line);
+      "subject's compatibility to BACKWARD; idempotent; exits 1 if any is refused",
+    run: registerSchemas,
+    passes: registerPasses,
+    format: formatRegisterReports,
+    summary: (reports, url) => {
       const failed = reports.filter((r) => r.status === 'error').length;
-      console.error(`schemas: ${reports.length} at ${api.url}, ${failed} failing`);
-      if (!ok) process.exitCode = 1;
-    });
+      return `${reports.length} at ${url}, ${failed} failing`;
+    },
+  });
 
-  schemas
-    .command('check')
-    .description(
+  addSchemaCommand(schemas, config, {
+    name: 'check',
+    description:
       'check <dir>/*.avsc for compatibility with the latest registered version of their ' +
-        'subject, registering nothing (a CI gate); exits 1 if any is incompatible or does not parse',
-    )
+      'subject, registering nothing (a CI gate); exits 1 if any is incompatible or does not parse',
+    run: checkSchemas,
+    passes: checkPasses,
+    format: formatCheckReports,
+    summary: (reports, url) => {
+      const bad = reports.filter((r) => r.status === 'INCOMPATIBLE' || r.status === 'error');
+      return `${reports.length} checked against ${url}, ${bad.length} failing`;
+    },
+  });
+}
+
+function addSchemaCommand<R>(schemas: Command, config: () => Config, c: SchemaCommand<R>): void {
+  schemas
+    .command(c.name)
+    .description(c.description)
     .option('--dir <dir>', 'folder of .avsc files named after their schema', DEFAULT_DIR)
     .option('--json', 'print one JSON document instead of lines', false)
     .action(async (options: { dir: string; json: boolean }) => {
       const cfg = config();
       const { endpoints } = opsClients(cfg, 'schemas');
       const api = new RegistryApi(endpoints.registryUrl);
-      const reports = await checkSchemas(api, await readSchemaFiles(options.dir, cfg));
-      const ok = checkPasses(reports);
+      const reports = await c.run(api, await readSchemaFiles(options.dir, cfg));
+      const ok = c.passes(reports);
       if (options.json) console.log(JSON.stringify({ ok, schemas: reports }, null, 2));
-      else for (const line of formatCheckReports(reports)) console.log(line);
-      const bad = reports.filter((r) => r.status === 'INCOMPATIBLE' || r.status === 'error');
-      console.error(`schemas: ${reports.length} checked against ${api.url}, ${bad.length} failing`);
+      else for (const line of c.format(reports)) console.log(line);
+      console.error(`schemas: ${c.summary(reports, api.url)}`);
       if (!ok) process.exitCode = 1;
     });
 }

@@ -51,24 +51,23 @@ export class StreamMetrics {
     private readonly logger?: Logger,
   ) {
     const registers = [registry];
-    this.consumed = new Counter({
-      name: 'refreshbus_records_consumed_total',
-      help: 'Input records consumed and committed (exactly once), by service and input topic.',
-      labelNames: ['service', 'topic'] as const,
-      registers,
-    });
-    this.produced = new Counter({
-      name: 'refreshbus_records_produced_total',
-      help: 'Records written in committed transactions, by service and output topic.',
-      labelNames: ['service', 'topic'] as const,
-      registers,
-    });
-    this.dlq = new Counter({
-      name: 'refreshbus_dlq_records_total',
-      help: 'Raw records dead-lettered by the normalizer (committed), by error code.',
-      labelNames: ['code'] as const,
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    this.consumed = counter(
+      'refreshbus_records_consumed_total',
+      'Input records consumed and committed (exactly once), by service and input topic.',
+      ['service', 'topic'],
+    );
+    this.produced = counter(
+      'refreshbus_records_produced_total',
+      'Records written in committed transactions, by service and output topic.',
+      ['service', 'topic'],
+    );
+    this.dlq = counter(
+      'refreshbus_dlq_records_total',
+      'Raw records dead-lettered by the normalizer (committed), by error code.',
+      ['code'],
+    );
     this.commitDuration = new Histogram({
       name: 'refreshbus_transaction_commit_duration_seconds',
       help: 'Time from processing a chunk to its transaction being committed.',
@@ -76,36 +75,31 @@ export class StreamMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.failed = new Counter({
-      name: 'refreshbus_transactions_aborted_total',
-      help: 'Transactions that failed and were aborted (then retried), by service and Kafka error type.',
-      labelNames: ['service', 'type'] as const,
-      registers,
-    });
-    this.rebalances = new Counter({
-      name: 'refreshbus_rebalances_total',
-      help: 'Consumer group assignments received (each rebalance counts once per member).',
-      labelNames: ['service'] as const,
-      registers,
-    });
-    this.restoreRecords = new Counter({
-      name: 'refreshbus_state_restore_records_total',
-      help: 'Changelog records read while restoring state, by store.',
-      labelNames: ['store'] as const,
-      registers,
-    });
-    this.processorNotes = new Counter({
-      name: 'refreshbus_processor_inputs_set_aside_total',
-      help: 'Inputs a processor deliberately set aside (committed), by processor and reason: stale-failure-after-success = a failure reported for a task whose success was already applied; duplicate-request = a refresh request whose Idempotency-Key was already applied for the customer.',
-      labelNames: ['processor', 'note'] as const,
-      registers,
-    });
-    this.poison = new Counter({
-      name: 'refreshbus_poison_records_total',
-      help: 'Input records that could never be processed, dead-lettered with their offset (committed), by service, error code and kind: deterministic = the record itself (too large, not decodable, the reducer throws on it); unknown = failed for an unexplained reason after bounded retries — alert on it.',
-      labelNames: ['service', 'code', 'kind'] as const,
-      registers,
-    });
+    this.failed = counter(
+      'refreshbus_transactions_aborted_total',
+      'Transactions that failed and were aborted (then retried), by service and Kafka error type.',
+      ['service', 'type'],
+    );
+    this.rebalances = counter(
+      'refreshbus_rebalances_total',
+      'Consumer group assignments received (each rebalance counts once per member).',
+      ['service'],
+    );
+    this.restoreRecords = counter(
+      'refreshbus_state_restore_records_total',
+      'Changelog records read while restoring state, by store.',
+      ['store'],
+    );
+    this.processorNotes = counter(
+      'refreshbus_processor_inputs_set_aside_total',
+      'Inputs a processor deliberately set aside (committed), by processor and reason: stale-failure-after-success = a failure reported for a task whose success was already applied; duplicate-request = a refresh request whose Idempotency-Key was already applied for the customer.',
+      ['processor', 'note'],
+    );
+    this.poison = counter(
+      'refreshbus_poison_records_total',
+      'Input records that could never be processed, dead-lettered with their offset (committed), by service, error code and kind: deterministic = the record itself (too large, not decodable, the reducer throws on it); unknown = failed for an unexplained reason after bounded retries — alert on it.',
+      ['service', 'code', 'kind'],
+    );
     // gauges are read when scraped, from the sources the `attach*` methods fill in
     registerRunnerGauges(registers, this.runners, this.logger);
     registerHealthGauges(registers, this.health);

@@ -176,6 +176,21 @@ export function backwardProblem(newer: avro.Type, older: string): string | undef
 }
 
 /**
+ * Why a subject's compatibility level (`own`, or the registry's global one it falls back to:
+ * `level`) makes a check meaningless, if it does: the services register only under BACKWARD.
+ */
+function levelProblem(own: string | undefined, level: string): string | undefined {
+  if (own !== undefined && own !== REQUIRED_COMPATIBILITY)
+    return (
+      `the subject's compatibility is ${own}, not ${REQUIRED_COMPATIBILITY}: refreshbus's services refuse to ` +
+      'register under another level (run `refreshbus schemas register` to set it)'
+    );
+  if (!BACKWARD_CHECKING.has(level))
+    return `the registry checks this subject under ${level}, which does not check backward compatibility (run \`refreshbus schemas register\` to set ${REQUIRED_COMPATIBILITY})`;
+  return undefined;
+}
+
+/**
  * `schemas check`: asks the registry whether each local schema is compatible with its subject's
  * latest version (`POST /compatibility/subjects/<subject>/versions/latest?verbose=true`).
  * Registers nothing.
@@ -204,28 +219,15 @@ export async function checkSchemas(
       const level = own ?? (global ??= await api.globalCompatibility());
       const local = backwardProblem(f.type, latest.schema);
       const localReasons = local === undefined ? [] : [`avsc: ${local}`];
-      if (own !== undefined && own !== REQUIRED_COMPATIBILITY) {
+      const unfit = levelProblem(own, level);
+      if (unfit !== undefined) {
         out.push({
           file: f.file,
           subject,
           status: 'error',
           level,
           against,
-          error:
-            `the subject's compatibility is ${own}, not ${REQUIRED_COMPATIBILITY}: refreshbus's services refuse to ` +
-            'register under another level (run `refreshbus schemas register` to set it)',
-          ...(localReasons.length ? { reasons: localReasons } : {}),
-        });
-        continue;
-      }
-      if (!BACKWARD_CHECKING.has(level)) {
-        out.push({
-          file: f.file,
-          subject,
-          status: 'error',
-          level,
-          against,
-          error: `the registry checks this subject under ${level}, which does not check backward compatibility (run \`refreshbus schemas register\` to set ${REQUIRED_COMPATIBILITY})`,
+          error: unfit,
           ...(localReasons.length ? { reasons: localReasons } : {}),
         });
         continue;

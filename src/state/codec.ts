@@ -140,127 +140,110 @@ function compileCheck(t: avro.Type, done: Map<avro.Type, Check>): Check | undefi
 
 const nullable = (type: Schema) => ['null', type] as Schema;
 const millis = 'long';
+const record = (name: string, fields: readonly { name: string; type: Schema }[]): Schema => ({
+  type: 'record',
+  name,
+  fields: [...fields],
+});
+const mapOf = (values: Schema): Schema => ({ type: 'map', values });
+const strings: Schema = { type: 'array', items: 'string' };
+/** A customer's state record as version 1 wrote it: its customer id, then `fields`. */
+function customerStateV1(name: string, fields: readonly { name: string; type: Schema }[]): Schema {
+  return {
+    type: 'record',
+    name,
+    namespace: 'io.refreshbus.state.v1',
+    fields: [{ name: 'customer_id', type: 'string' }, ...fields],
+  };
+}
+
+/** The fields naming a connection, in every record about one. */
+const connectionId = [
+  { name: 'provider', type: nullable('string') },
+  { name: 'connection_id', type: nullable('string') },
+];
 
 /** `RoundsState` as version 1 wrote it. */
-const ROUNDS_STATE_SCHEMA_V1: Schema = {
-  type: 'record',
-  name: 'RoundsState',
-  namespace: 'io.refreshbus.state.v1',
-  fields: [
-    { name: 'customer_id', type: 'string' },
-    {
-      name: 'open',
-      type: nullable({
-        type: 'record',
-        name: 'Round',
-        fields: [
-          { name: 'round_id', type: 'string' },
-          { name: 'opened_at', type: millis },
-          { name: 'last_activity_at', type: millis },
-          {
-            name: 'requested',
-            type: nullable({
-              type: 'record',
-              name: 'Requested',
-              fields: [
-                { name: 'providers', type: { type: 'array', items: 'string' } },
-                { name: 'task_ids', type: { type: 'array', items: 'string' } },
-              ],
-            }),
-          },
-          { name: 'expected', type: { type: 'array', items: 'string' } },
-          {
-            name: 'connections',
-            type: {
-              type: 'map',
-              values: {
-                type: 'record',
-                name: 'RoundConnection',
-                fields: [
-                  { name: 'key', type: 'string' },
-                  { name: 'provider', type: nullable('string') },
-                  { name: 'connection_id', type: nullable('string') },
-                  { name: 'task_id', type: nullable('string') },
-                  { name: 'outcome', type: 'string' },
-                  { name: 'result_code', type: nullable('string') },
-                  { name: 'action_required', type: 'string' },
-                  { name: 'reconnect_required', type: 'boolean' },
-                  { name: 'has_new_transactions', type: nullable('boolean') },
-                  { name: 'parent_task_id', type: nullable('string') },
-                  { name: 'final', type: 'boolean' },
-                  { name: 'temporaryFailureSince', type: nullable(millis) },
-                  { name: 'occurred_at', type: millis },
-                  { name: 'new_data', type: 'boolean' },
-                ],
-              },
-            },
-          },
-        ],
-      }),
-    },
-    {
-      name: 'known',
-      type: {
-        type: 'map',
-        values: {
-          type: 'record',
-          name: 'KnownConnection',
-          fields: [
-            { name: 'provider', type: nullable('string') },
-            { name: 'connection_id', type: nullable('string') },
-            { name: 'last_seen_at', type: millis },
-          ],
+const ROUNDS_STATE_SCHEMA_V1 = customerStateV1('RoundsState', [
+  {
+    name: 'open',
+    type: nullable(
+      record('Round', [
+        { name: 'round_id', type: 'string' },
+        { name: 'opened_at', type: millis },
+        { name: 'last_activity_at', type: millis },
+        {
+          name: 'requested',
+          type: nullable(
+            record('Requested', [
+              { name: 'providers', type: strings },
+              { name: 'task_ids', type: strings },
+            ]),
+          ),
         },
-      },
-    },
-    { name: 'last_success_data_at', type: { type: 'map', values: millis } },
-    { name: 'last_occurred_at', type: { type: 'map', values: millis } },
-    { name: 'recent_event_ids', type: { type: 'array', items: 'string' } },
-    {
-      name: 'last_closed',
-      type: nullable({
-        type: 'record',
-        name: 'LastClosed',
-        fields: [
-          { name: 'round_id', type: 'string' },
-          { name: 'closed_at', type: millis },
-        ],
-      }),
-    },
-    { name: 'touched_at', type: millis },
-  ],
-};
+        { name: 'expected', type: strings },
+        {
+          name: 'connections',
+          type: mapOf(
+            record('RoundConnection', [
+              { name: 'key', type: 'string' },
+              ...connectionId,
+              { name: 'task_id', type: nullable('string') },
+              { name: 'outcome', type: 'string' },
+              { name: 'result_code', type: nullable('string') },
+              { name: 'action_required', type: 'string' },
+              { name: 'reconnect_required', type: 'boolean' },
+              { name: 'has_new_transactions', type: nullable('boolean') },
+              { name: 'parent_task_id', type: nullable('string') },
+              { name: 'final', type: 'boolean' },
+              { name: 'temporaryFailureSince', type: nullable(millis) },
+              { name: 'occurred_at', type: millis },
+              { name: 'new_data', type: 'boolean' },
+            ]),
+          ),
+        },
+      ]),
+    ),
+  },
+  {
+    name: 'known',
+    type: mapOf(
+      record('KnownConnection', [...connectionId, { name: 'last_seen_at', type: millis }]),
+    ),
+  },
+  { name: 'last_success_data_at', type: mapOf(millis) },
+  { name: 'last_occurred_at', type: mapOf(millis) },
+  { name: 'recent_event_ids', type: strings },
+  {
+    name: 'last_closed',
+    type: nullable(
+      record('LastClosed', [
+        { name: 'round_id', type: 'string' },
+        { name: 'closed_at', type: millis },
+      ]),
+    ),
+  },
+  { name: 'touched_at', type: millis },
+]);
 
 /** `AlertsState` as version 1 wrote it. */
-const ALERTS_STATE_SCHEMA_V1: Schema = {
-  type: 'record',
-  name: 'AlertsState',
-  namespace: 'io.refreshbus.state.v1',
-  fields: [
-    { name: 'customer_id', type: 'string' },
-    {
-      name: 'connections',
-      type: {
-        type: 'map',
-        values: {
-          type: 'record',
-          name: 'ConnectionAlertState',
-          fields: [
-            { name: 'provider', type: nullable('string') },
-            { name: 'connection_id', type: nullable('string') },
-            { name: 'raised', type: 'boolean' },
-            { name: 'action_required', type: 'string' },
-            { name: 'result_code', type: nullable('string') },
-            { name: 'first_failed_at', type: nullable(millis) },
-            { name: 'occurred_at', type: millis },
-          ],
-        },
-      },
-    },
-    { name: 'recent_event_ids', type: { type: 'array', items: 'string' } },
-    { name: 'touched_at', type: millis },
-  ],
-};
+const ALERTS_STATE_SCHEMA_V1 = customerStateV1('AlertsState', [
+  {
+    name: 'connections',
+    type: mapOf(
+      record('ConnectionAlertState', [
+        ...connectionId,
+        { name: 'raised', type: 'boolean' },
+        { name: 'action_required', type: 'string' },
+        { name: 'result_code', type: nullable('string') },
+        { name: 'first_failed_at', type: nullable(millis) },
+        { name: 'occurred_at', type: millis },
+      ]),
+    ),
+  },
+  { name: 'recent_event_ids', type: strings },
+  { name: 'touched_at', type: millis },
+]);
 
 type RecordSchema = { name: string; fields: { name: string; type: unknown; default?: unknown }[] };
 
@@ -284,7 +267,7 @@ function withFields(schema: Schema, record: string, fields: RecordSchema['fields
   return copy as Schema;
 }
 
-const stringMap = { type: 'map', values: 'string' } as const;
+const stringMap = mapOf('string');
 
 /** Version 2: consent → provider pairs, finished tasks, fanned-out deliveries, the connection's source, known connections waiting for the user. */
 const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
@@ -299,20 +282,15 @@ const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
     { name: 'consent_providers', type: stringMap, default: {} },
     {
       name: 'finished_tasks',
-      type: {
-        type: 'map',
-        values: {
-          type: 'record',
-          name: 'FinishedTask',
-          fields: [
-            { name: 'connection', type: 'RoundConnection' },
-            { name: 'finished_at', type: millis },
-          ],
-        },
-      },
+      type: mapOf(
+        record('FinishedTask', [
+          { name: 'connection', type: 'RoundConnection' },
+          { name: 'finished_at', type: millis },
+        ]),
+      ),
       default: {},
     },
-    { name: 'pending_deliveries', type: { type: 'map', values: 'int' }, default: {} },
+    { name: 'pending_deliveries', type: mapOf('int'), default: {} },
   ]);
 })();
 
@@ -320,13 +298,13 @@ const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
 const ALERTS_STATE_SCHEMA_V2 = withFields(
   withFields(ALERTS_STATE_SCHEMA_V1, 'ConnectionAlertState', [
     { name: 'reason', type: nullable('string'), default: null },
-    { name: 'failed_task_ids', type: { type: 'array', items: 'string' }, default: [] },
+    { name: 'failed_task_ids', type: strings, default: [] },
     { name: 'last_failed_at', type: nullable(millis), default: null },
   ]),
   'AlertsState',
   [
     { name: 'consent_providers', type: stringMap, default: {} },
-    { name: 'succeeded_tasks', type: { type: 'array', items: 'string' }, default: [] },
+    { name: 'succeeded_tasks', type: strings, default: [] },
   ],
 );
 

@@ -1,24 +1,16 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/config/config.js';
-import {
-  Resources,
-  brokers,
-  readAll,
-  registryUrl,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { brokers, registryUrl, testBroker, uniqueName } from './support/kafka.js';
 import { freePort } from './support/fleet.js';
 
 // Issue 16, item 5: after kill -9 of `refreshbus all`, the restarted process's port answers at
 // once. The consumer groups wait out the dead member's session (30 s by default) before they
 // hand out partitions; the ingest needs no group and must not wait for them.
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 function startAll(env: Record<string, string>): ChildProcess & { logs: () => string } {
   const child = spawn(process.execPath, [path.join(packageRoot, 'bin/refreshbus.js'), 'all'], {
@@ -28,7 +20,7 @@ function startAll(env: Record<string, string>): ChildProcess & { logs: () => str
   let logs = '';
   child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
   child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
-  resources.track(child, (c) => Promise.resolve(c.kill('SIGKILL')));
+  broker.resources.track(child, (c) => Promise.resolve(c.kill('SIGKILL')));
   return Object.assign(child, { logs: () => logs });
 }
 
@@ -77,6 +69,8 @@ describe('refreshbus all after kill -9', () => {
       BUD_AUTH: 'none',
       YODLEE_AUTH: 'none',
       REFRESH_REQUESTS_AUTH: 'none',
+      PLAID_AUTH: 'none',
+      CONNECTIONS_AUTH: 'none',
       // the groups' default: a dead member holds its partitions this long
       NORMALIZE_SESSION_TIMEOUT_MS: '30000',
       PROCESS_SESSION_TIMEOUT_MS: '30000',
@@ -102,7 +96,7 @@ describe('refreshbus all after kill -9', () => {
 
     // and what it took while its groups rebalanced is processed once they have: one event for
     // each webhook answered 200, the one before the crash and the one after
-    const events = await readAll(testKafka(), `${id}.events`, {
+    const events = await broker.readAll(`${id}.events`, {
       readCommitted: true,
       count: 2,
       maxWaitMs: 120_000,

@@ -1,18 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerValueSchema } from '../../src/registry/registry.js';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  readAll,
-  testKafka,
-  testRegistry,
-  uniqueName,
-} from './support/kafka.js';
+import { testBroker, testRegistry, uniqueName } from './support/kafka.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 const schema = {
   type: 'record',
@@ -27,25 +17,23 @@ const schema = {
 
 describe('Avro through Kafka and the schema registry', () => {
   it('round-trips a record in the Confluent wire format, decoded by the schema id it carries', async () => {
-    const kafka = testKafka();
     const registry = testRegistry();
     const topic = uniqueName('avro');
-    const admin = await connectedAdmin(kafka, resources);
-    await createTopics(admin, [topic]);
+    await broker.createTopics([topic]);
 
     const id = await registerValueSchema(registry, topic, schema);
     // registering the same schema again gives the same id
     expect(await registerValueSchema(registry, topic, schema)).toBe(id);
 
     const value = { id: 'customer-1', amount: 12_345, note: 'hello' };
-    const producer = await connectedProducer(kafka, resources, { idempotent: true });
+    const producer = await broker.producer({ idempotent: true });
     await producer.send({
       topic,
       acks: -1,
       messages: [{ key: 'customer-1', value: await registry.encode(id, value) }],
     });
 
-    const [record, ...rest] = await readAll(kafka, topic, { readCommitted: true, count: 1 });
+    const [record, ...rest] = await broker.readAll(topic, { readCommitted: true, count: 1 });
     expect(rest).toHaveLength(0);
     const bytes = record?.value;
     if (!bytes) throw new Error('no record read back');

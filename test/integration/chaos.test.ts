@@ -65,6 +65,10 @@ describe('chaos: SIGKILLs across the pipeline while the simulator plays a day', 
         YODLEE_ALLOWED_CIDRS: '127.0.0.1/32,::1/128',
         REFRESH_REQUESTS_AUTH: 'hmac',
         REFRESH_REQUESTS_WEBHOOK_SECRETS: SECRET,
+        PLAID_AUTH: 'hmac',
+        PLAID_WEBHOOK_SECRETS: SECRET,
+        CONNECTIONS_AUTH: 'hmac',
+        CONNECTIONS_WEBHOOK_SECRETS: SECRET,
         // round deadlines well above what kills hold a partition up (session timeout + restart +
         // restore; back-to-back kills of both normalizers add up), so a kill delays a round but
         // never splits it (docs/reliability.md: rounds straddling an outage longer than the settle time split)

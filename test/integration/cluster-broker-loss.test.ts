@@ -1,24 +1,15 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import type { Config } from '../../src/config/config.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureTopics, topicDefinitions } from '../../src/kafka/topics.js';
 import type { NodeId } from './support/cluster.js';
 import { startCluster } from './support/cluster.js';
-import { Resources, registryUrl } from './support/kafka.js';
-import {
-  answersBetween,
-  expectLedgerHolds,
-  explainMissingEvents,
-  figures,
-  ingestAnswers,
-  startOutageDay,
-  stepper,
-  until,
-} from './support/pipeline.js';
+import { registryUrl, testResources } from './support/kafka.js';
+import { answersFrom, expectDayHeld } from './support/outage.js';
+import { explainMissingEvents, startOutageDay, stepper, until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const resources = testResources();
 
 describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () => {
   it(
@@ -69,29 +60,22 @@ describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () =>
       const { topics: now } = await admin.fetchTopicMetadata({ topics: [raw] });
       const leaderId = now[0]?.partitions.find((p) => p.partitionId === 0)?.leader;
       const victim = (leaderId ?? 1) as NodeId;
-      const before = await ingestAnswers(url);
+      const answers = await answersFrom(url);
       day.step(`killing broker ${victim} (leader of ${raw}/0)`);
       await cluster.kill(victim);
-      const { sent, report } = await day.finish();
-      const during = answersBetween(before, await ingestAnswers(url));
+      const result = await day.finish();
+      const during = await answers();
 
       // the day went on on two brokers: every call answered 2xx in the end, each stored once,
       // and every output exactly once
       expect(Object.keys(during).filter((s) => s !== '200' && s !== '503')).toEqual([]);
       // a missing event once failed this test without a clue: say where each one got to
       // (an error of its own must not stand in for the ledger's failure)
-      const explained = await explainMissingEvents(endpoints, config, report).catch(
+      const explained = await explainMissingEvents(endpoints, config, result.report).catch(
         (err: unknown) => [`could not explain: ${String(err)}`],
       );
       for (const line of explained) console.info(`[cluster-broker-loss] missing: ${line}`);
-      expectLedgerHolds(day.plan, sent, report);
-      console.info(
-        JSON.stringify({
-          test: 'cluster-broker-loss',
-          ...figures(day.plan, sent, report),
-          answersAfterKill: during,
-        }),
-      );
+      expectDayHeld('cluster-broker-loss', day.plan, result, { answersAfterKill: during });
     },
   );
 });

@@ -1,20 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCopyProcessor, transform } from './support/ctp.js';
-import {
-  Resources,
-  brokers,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  readAll,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { brokers, testBroker, uniqueName } from './support/kafka.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 /** Starts the crash worker and resolves once it sits inside an uncommitted transaction. */
 function runWorkerUntilBeforeCommit(args: string[]) {
@@ -40,15 +30,14 @@ function runWorkerUntilBeforeCommit(args: string[]) {
 
 describe('consume-transform-produce in one transaction', () => {
   it('after a crash before commit, re-delivers the input and the crashed output never becomes visible', async () => {
-    const kafka = testKafka();
     const input = uniqueName('ctp-in');
     const output = uniqueName('ctp-out');
     const groupId = uniqueName('ctp-group');
     const transactionalId = uniqueName('ctp-txn');
-    await createTopics(await connectedAdmin(kafka, resources), [input, output]);
+    await broker.createTopics([input, output]);
 
     const values = Array.from({ length: 20 }, (_, i) => `record-${i}`);
-    const producer = await connectedProducer(kafka, resources, { idempotent: true });
+    const producer = await broker.producer({ idempotent: true });
     await producer.send({
       topic: input,
       acks: -1,
@@ -68,10 +57,10 @@ describe('consume-transform-produce in one transaction', () => {
     await exited;
 
     // the crashed transaction wrote its output to the log, but nobody committed it
-    const written = await readAll(kafka, output, { readCommitted: false, count: values.length });
+    const written = await broker.readAll(output, { readCommitted: false, count: values.length });
     expect(written.length).toBeGreaterThan(0);
     const offsetsAfterCrash = await (
-      await connectedAdmin(kafka, resources)
+      await broker.admin()
     ).fetchOffsets({ groupId, topics: [input] });
     expect(offsetsAfterCrash[0]?.partitions[0]?.offset).toBe('-1');
 
@@ -83,26 +72,24 @@ describe('consume-transform-produce in one transaction', () => {
       groupId,
       transactionalId,
     });
-    resources.track(restarted, async (r) => {
+    broker.resources.track(restarted, async (r) => {
       await r.consumer.disconnect();
       await r.producer.disconnect();
     });
 
-    const visible = await readAll(kafka, output, { readCommitted: true, count: values.length });
+    const visible = await broker.readAll(output, { readCommitted: true, count: values.length });
     expect(visible.map((m) => m.value?.toString())).toEqual(values.map(transform));
     expect(visible.map((m) => m.headers?.['source-offset']?.toString())).toEqual(
       values.map((_, i) => String(i)),
     );
 
-    const everything = await readAll(kafka, output, {
+    const everything = await broker.readAll(output, {
       readCommitted: false,
       count: written.length + values.length,
     });
     expect(everything.length).toBe(written.length + values.length);
 
-    const committed = await (
-      await connectedAdmin(kafka, resources)
-    ).fetchOffsets({ groupId, topics: [input] });
+    const committed = await (await broker.admin()).fetchOffsets({ groupId, topics: [input] });
     expect(committed[0]?.partitions[0]?.offset).toBe(String(values.length));
   });
 });

@@ -1,35 +1,19 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/config/config.js';
-import {
-  Resources,
-  brokers,
-  connectedAdmin,
-  createTopics,
-  readAll,
-  registryUrl,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { brokers, registryUrl, testBroker, uniqueName } from './support/kafka.js';
+import { freePort } from './support/fleet.js';
 import { ingestConfig, runIngest } from './support/ingest.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+const broker = testBroker();
+const { resources } = broker;
 
 describe('ingest lifecycle', () => {
   it('cuts off a client that sends its headers too slowly', async () => {
     const raw = uniqueName('raw');
-    await createTopics(await connectedAdmin(testKafka(), resources), [raw]);
+    await broker.createTopics([raw]);
     const ingest = resources.track(
       await runIngest(ingestConfig({ TOPIC_WEBHOOKS_RAW: raw, INGEST_HEADERS_TIMEOUT_MS: '1000' })),
       (i) => i.close(),
@@ -55,7 +39,7 @@ describe('ingest lifecycle', () => {
 
   it('cuts off a client that sends its body too slowly', async () => {
     const raw = uniqueName('raw');
-    await createTopics(await connectedAdmin(testKafka(), resources), [raw]);
+    await broker.createTopics([raw]);
     const ingest = resources.track(
       await runIngest(
         ingestConfig({
@@ -81,13 +65,13 @@ describe('ingest lifecycle', () => {
       });
     });
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    const stored = await readAll(testKafka(), raw, { readCommitted: true, quietMs: 1000 });
+    const stored = await broker.readAll(raw, { readCommitted: true, quietMs: 1000 });
     expect(stored).toHaveLength(0);
   });
 
   it('on SIGTERM stops accepting, answers the requests in flight, flushes them to Kafka and exits 0', async () => {
     const raw = uniqueName('raw');
-    await createTopics(await connectedAdmin(testKafka(), resources), [raw], 3);
+    await broker.createTopics([raw], 3);
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(packageRoot, 'bin/refreshbus.js'), 'ingest'], {
       env: {
@@ -99,6 +83,8 @@ describe('ingest lifecycle', () => {
         BUD_AUTH: 'none',
         YODLEE_AUTH: 'none',
         REFRESH_REQUESTS_AUTH: 'none',
+        PLAID_AUTH: 'none',
+        CONNECTIONS_AUTH: 'none',
         // records wait in the batcher long enough for SIGTERM to find them in flight
         INGEST_BATCH_LINGER_MS: '1500',
         INGEST_SHUTDOWN_TIMEOUT_MS: '10000',
@@ -141,7 +127,7 @@ describe('ingest lifecycle', () => {
     const answered = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(answered.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 200));
     const accepted = answered.map((r) => r.id);
-    const stored = await readAll(testKafka(), raw, { readCommitted: true, count: accepted.length });
+    const stored = await broker.readAll(raw, { readCommitted: true, count: accepted.length });
     const ids = new Set(stored.map((m) => m.headers?.['ob-ingest-id']?.toString()));
     for (const id of accepted) expect(ids).toContain(id);
     // after exit nothing listens

@@ -1,43 +1,21 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Resources,
-  connectedAdmin,
-  createTopics,
-  readAll,
-  registryUrl,
-  uniqueName,
-} from './support/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { TestBroker, registryUrl, testResources, uniqueName } from './support/kafka.js';
 import { dedicatedBroker } from './support/dedicated-broker.js';
 import { ingestConfig, post, runIngest } from './support/ingest.js';
+import { until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const resources = testResources();
 
 describe('ingest during a broker outage', () => {
   it('answers 503 with Retry-After and never 2xx while Kafka is down, then recovers by itself', async () => {
     const broker = resources.track(await dedicatedBroker(), (b) => b.destroy());
-    const kafka = new Kafka({
-      clientId: 'outage-test',
-      brokers: broker.brokers,
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = new TestBroker(
+      resources,
+      new Kafka({ clientId: 'outage-test', brokers: broker.brokers, logLevel: logLevel.NOTHING }),
+    );
     const raw = uniqueName('raw');
-    await createTopics(await connectedAdmin(kafka, resources), [raw], 3);
+    await kafka.createTopics([raw], 3);
     const ingest = resources.track(
       await runIngest(
         ingestConfig(
@@ -94,7 +72,7 @@ describe('ingest during a broker outage', () => {
 
     // only 200 or 503, and every 200 is on the topic
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
-    const stored = await readAll(kafka, raw, {
+    const stored = await kafka.readAll(raw, {
       readCommitted: true,
       count: accepted.length,
       quietMs: 5000,

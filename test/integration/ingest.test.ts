@@ -3,21 +3,13 @@ import type { CryptoKey, JWK } from 'jose';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../../src/ingest/auth/standard-webhooks.js';
-import {
-  Resources,
-  connectedAdmin,
-  createTopics,
-  readAll,
-  testKafka,
-  testRegistry,
-  uniqueName,
-} from './support/kafka.js';
+import { testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import { HMAC_SECRET, ingestConfig, post, runIngest } from './support/ingest.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 function hmacHeaders(body: Buffer, id = `msg_${Math.random()}`) {
   const ts = Math.floor(Date.now() / 1000);
@@ -31,7 +23,7 @@ function hmacHeaders(body: Buffer, id = `msg_${Math.random()}`) {
 async function topics() {
   const raw = uniqueName('raw');
   const requests = uniqueName('requests');
-  await createTopics(await connectedAdmin(testKafka(), resources), [raw, requests], 3);
+  await broker.createTopics([raw, requests], 3);
   return { raw, requests };
 }
 
@@ -59,7 +51,7 @@ describe('ingest against the real broker', () => {
     const yodleeRes = await post(`${ingest.url}/webhooks/yodlee`, yodlee);
     expect(yodleeRes.status).toBe(200);
 
-    const stored = await readAll(testKafka(), raw, { readCommitted: true, count: 2 });
+    const stored = await broker.readAll(raw, { readCommitted: true, count: 2 });
     expect(stored).toHaveLength(2);
     const byKey = new Map(stored.map((m) => [m.key?.toString(), m]));
     const budRecord = byKey.get('cust-42');
@@ -90,7 +82,7 @@ describe('ingest against the real broker', () => {
       JSON.stringify({ customer_id: 'cust-9', providers: ['Bank_A'] }),
     );
     expect(res.status).toBe(200);
-    const [record] = await readAll(testKafka(), requests, { readCommitted: true, count: 1 });
+    const [record] = await broker.readAll(requests, { readCommitted: true, count: 1 });
     expect(record?.key?.toString()).toBe('cust-9');
     const value: unknown = await testRegistry().decode(record?.value ?? Buffer.alloc(0));
     expect(value).toMatchObject({
@@ -165,7 +157,7 @@ describe('ingest against the real broker', () => {
     expect(bad.json).toEqual({
       error: { code: 'SIGNATURE_INVALID', message: expect.any(String) as unknown },
     });
-    const stored = await readAll(testKafka(), raw, { readCommitted: true, count: 2 });
+    const stored = await broker.readAll(raw, { readCommitted: true, count: 2 });
     expect(stored).toHaveLength(2);
   });
 });

@@ -6,23 +6,13 @@
  * transactional producer, input offsets sent with the consumer's group metadata, read_committed.
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EosRunner } from '../../src/kafka/eos/runner.js';
 import { createLogger } from '../../src/lib/logger.js';
-import {
-  Resources,
-  brokers,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  readAll,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { brokers, createTopics, testBroker, uniqueName } from './support/kafka.js';
 import { until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 describe('@confluentinc/kafka-javascript on the real broker', () => {
   it('copies records exactly once: a transaction carries the outputs and the input offsets sent with the consumer', async () => {
@@ -31,7 +21,7 @@ describe('@confluentinc/kafka-javascript on the real broker', () => {
       uniqueName('ckjs-out'),
       uniqueName('ckjs-group'),
     ];
-    const admin = await connectedAdmin(testKafka(), resources);
+    const admin = await broker.admin();
     await until('the topics to be created', 30_000, () =>
       createTopics(admin, [input, output], 2).then(
         () => true,
@@ -41,7 +31,7 @@ describe('@confluentinc/kafka-javascript on the real broker', () => {
     const kafka = new KafkaJS.Kafka({
       kafkaJS: { brokers: brokers(), logLevel: KafkaJS.logLevel.ERROR },
     });
-    const plain = resources.track(kafka.producer({ kafkaJS: { idempotent: true } }), (p) =>
+    const plain = broker.resources.track(kafka.producer({ kafkaJS: { idempotent: true } }), (p) =>
       p.disconnect(),
     );
     await plain.connect();
@@ -53,12 +43,12 @@ describe('@confluentinc/kafka-javascript on the real broker', () => {
       })),
     });
 
-    const producer = resources.track(
+    const producer = broker.resources.track(
       kafka.producer({ kafkaJS: { transactionalId: uniqueName('ckjs-txn') } }),
       (p) => p.disconnect(),
     );
     await producer.connect();
-    const consumer = resources.track(
+    const consumer = broker.resources.track(
       kafka.consumer({
         kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
       }),
@@ -93,7 +83,7 @@ describe('@confluentinc/kafka-javascript on the real broker', () => {
     });
     await until('every record to be copied', 60_000, () => (copied >= 20 ? true : undefined));
 
-    const copies = await readAll(testKafka(), output, { readCommitted: true, count: 20 });
+    const copies = await broker.readAll(output, { readCommitted: true, count: 20 });
     expect(copies.map((m) => m.value?.toString()).sort()).toEqual(
       Array.from({ length: 20 }, (_, i) => `v-${String(i)}`).sort(),
     );
@@ -111,7 +101,7 @@ describe('the librdkafka engine (EosRunner) on the real broker', () => {
       uniqueName('eos-out'),
       uniqueName('eos-group'),
     ];
-    const admin = await connectedAdmin(testKafka(), resources);
+    const admin = await broker.admin();
     await until('the topics to be created', 30_000, () =>
       createTopics(admin, [events, requests, output], 4).then(
         () => true,
@@ -145,7 +135,7 @@ describe('the librdkafka engine (EosRunner) on the real broker', () => {
           ]),
       });
       r.onAssigned((assignment) => assignments.set(name, assignment));
-      return resources.track(r, (x) => x.stop());
+      return broker.resources.track(r, (x) => x.stop());
     };
     const first = runner('first');
     await first.start();
@@ -167,7 +157,7 @@ describe('the librdkafka engine (EosRunner) on the real broker', () => {
     // a customer's records go to the same partition number whichever client wrote them: kafkajs's
     // default partitioner (the ingest) and librdkafka's murmur2_random (the engine's outputs)
     const keys = Array.from({ length: 40 }, (_, i) => `customer-${String(i)}`);
-    const kafkajsProducer = await connectedProducer(testKafka(), resources);
+    const kafkajsProducer = await broker.producer();
     await kafkajsProducer.send({
       topic: requests,
       messages: keys.map((key) => ({ key, value: 'request' })),
@@ -175,14 +165,14 @@ describe('the librdkafka engine (EosRunner) on the real broker', () => {
     const ckjs = new KafkaJS.Kafka({
       kafkaJS: { brokers: brokers(), logLevel: KafkaJS.logLevel.ERROR },
     });
-    const ckjsProducer = resources.track(ckjs.producer(), (p) => p.disconnect());
+    const ckjsProducer = broker.resources.track(ckjs.producer(), (p) => p.disconnect());
     await ckjsProducer.connect();
     await ckjsProducer.send({
       topic: events,
       messages: keys.map((key) => ({ key, value: 'event' })),
     });
 
-    const copies = await readAll(testKafka(), output, { readCommitted: true, count: 80 });
+    const copies = await broker.readAll(output, { readCommitted: true, count: 80 });
     const partitionOf = new Map<string, Set<string>>();
     for (const c of copies) {
       const [topic = '', partition = ''] = (c.value?.toString() ?? '').split('/');
@@ -205,7 +195,7 @@ describe('the librdkafka engine (EosRunner) on the real broker', () => {
       topic: events,
       messages: keys.map((key) => ({ key, value: 'after' })),
     });
-    const all = await readAll(testKafka(), output, { readCommitted: true, count: 120 });
+    const all = await broker.readAll(output, { readCommitted: true, count: 120 });
     expect(all).toHaveLength(120);
     expect(
       new Set(all.map((c) => `${c.key?.toString() ?? ''}:${c.value?.toString() ?? ''}`)).size,

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/config/config.js';
 import { mapRawWebhook } from '../../src/normalize/mappers/index.js';
 import { headerText } from '../../src/normalize/dlq.js';
-import { Resources, connectedAdmin, createTopics, readAll, testKafka } from './support/kafka.js';
+import { testBroker } from './support/kafka.js';
 import { budV1, normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 /** The normalizer as a real process, so it can be killed with SIGKILL. */
 function startProcess(env: Record<string, string>) {
@@ -60,10 +60,8 @@ describe('normalizer crash', () => {
         NORMALIZE_SESSION_TIMEOUT_MS: String(config.NORMALIZE_SESSION_TIMEOUT_MS),
         NORMALIZE_OPS_PORT: '0', // a restarted instance may start before the killed one's port is free
       };
-      const kafka = testKafka();
-      const admin = await connectedAdmin(kafka, resources);
-      await createTopics(
-        admin,
+      const { kafka } = broker;
+      const admin = await broker.createTopics(
         [config.TOPIC_WEBHOOKS_RAW, config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_DLQ],
         3,
       );
@@ -111,7 +109,7 @@ describe('normalizer crash', () => {
       }
       first.kill('SIGKILL');
       await exited;
-      const afterCrash = await readAll(kafka, config.TOPIC_REFRESH_EVENTS, {
+      const afterCrash = await broker.readAll(config.TOPIC_REFRESH_EVENTS, {
         readCommitted: true,
         quietMs: 2000,
       });
@@ -119,7 +117,7 @@ describe('normalizer crash', () => {
 
       // restart: it resumes from the committed offsets; the dead run's open transaction is aborted
       startProcess(env);
-      const events = await readAll(kafka, config.TOPIC_REFRESH_EVENTS, {
+      const events = await broker.readAll(config.TOPIC_REFRESH_EVENTS, {
         readCommitted: true,
         count: expectedTotal,
         maxWaitMs: 120_000,
@@ -131,7 +129,7 @@ describe('normalizer crash', () => {
       }
       expect(events.length).toBe(expectedTotal);
       expect(seen).toEqual(expected);
-      const dlq = await readAll(kafka, config.TOPIC_REFRESH_DLQ, {
+      const dlq = await broker.readAll(config.TOPIC_REFRESH_DLQ, {
         readCommitted: true,
         count: expectedPoison,
       });

@@ -1,20 +1,13 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startNormalizer } from '../../src/normalize/normalizer.js';
 import type { RunningNormalizer } from '../../src/normalize/normalizer.js';
 import { createLogger } from '../../src/lib/logger.js';
-import {
-  Resources,
-  connectedAdmin,
-  createTopics,
-  readAll,
-  registryUrl,
-  testKafka,
-} from './support/kafka.js';
+import { registryUrl, testBroker } from './support/kafka.js';
 import { budV1, normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 /** A TCP port that refuses connections until `open()`, then forwards to `target`. */
 async function switchableProxy(target: URL) {
@@ -44,16 +37,14 @@ describe('normalizer during a schema registry outage', () => {
     const proxy = await switchableProxy(new URL(registryUrl()));
     resources.track(proxy, (p) => p.close());
     const config = normalizerConfig({ SCHEMA_REGISTRY_URL: proxy.url });
-    const kafka = testKafka();
-    await createTopics(
-      await connectedAdmin(kafka, resources),
+    await broker.createTopics(
       [config.TOPIC_WEBHOOKS_RAW, config.TOPIC_REFRESH_EVENTS, config.TOPIC_REFRESH_DLQ],
       3,
     );
     const inputs = Array.from({ length: 30 }, (_, i) =>
       rawRecord('bud', budV1(i, 0), `customer-${i}`, `ingest-${i}`),
     );
-    await produceRaw(kafka, config.TOPIC_WEBHOOKS_RAW, inputs);
+    await produceRaw(broker.kafka, config.TOPIC_WEBHOOKS_RAW, inputs);
 
     const starting = startNormalizer(
       config,
@@ -63,24 +54,20 @@ describe('normalizer during a schema registry outage', () => {
     resources.track({ starting }, async (s) => (await s.starting).close());
     await new Promise((r) => setTimeout(r, 3000));
     // the registry is down: nothing is produced, and nothing is dead-lettered either
-    const offsets = await (
-      await connectedAdmin(kafka, resources)
-    ).fetchTopicOffsets(config.TOPIC_REFRESH_DLQ);
+    const offsets = await (await broker.admin()).fetchTopicOffsets(config.TOPIC_REFRESH_DLQ);
     expect(offsets.every((p) => p.high === '0')).toBe(true);
-    const none = await (
-      await connectedAdmin(kafka, resources)
-    ).fetchTopicOffsets(config.TOPIC_REFRESH_EVENTS);
+    const none = await (await broker.admin()).fetchTopicOffsets(config.TOPIC_REFRESH_EVENTS);
     expect(none.every((p) => p.high === '0')).toBe(true);
 
     proxy.open();
     const normalizer: RunningNormalizer = await starting;
     expect(normalizer).toBeDefined();
-    const events = await readAll(kafka, config.TOPIC_REFRESH_EVENTS, {
+    const events = await broker.readAll(config.TOPIC_REFRESH_EVENTS, {
       readCommitted: true,
       count: 30,
     });
     expect(events).toHaveLength(30);
-    const dlq = await readAll(kafka, config.TOPIC_REFRESH_DLQ, {
+    const dlq = await broker.readAll(config.TOPIC_REFRESH_DLQ, {
       readCommitted: true,
       quietMs: 1500,
     });

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { headerText } from '../../src/normalize/dlq.js';
 import { startNormalizer } from '../../src/normalize/normalizer.js';
 import { replayDlq } from '../../src/normalize/replay.js';
 import type { RefreshEvent } from '../../src/normalize/types.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { Resources, readAll, testKafka, testRegistry, uniqueName } from './support/kafka.js';
+import { testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import { normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 const fixture = (name: string) => {
   const f = JSON.parse(
@@ -26,7 +26,7 @@ const fixture = (name: string) => {
 describe('normalizer against the real broker and registry', () => {
   it('maps raw webhooks to RefreshEvent decoded by schema id, dead-letters poison with headers, and keeps ids on re-delivery', async () => {
     const config = normalizerConfig();
-    const kafka = testKafka();
+    const { kafka } = broker;
     resources.track(
       await startNormalizer(
         config,
@@ -48,7 +48,7 @@ describe('normalizer against the real broker and registry', () => {
       rawRecord(v1.source, JSON.stringify(JSON.parse(v1.body), null, 2), '82a90a04', 'ingest-e'),
     ]);
 
-    const records = await readAll(kafka, config.TOPIC_REFRESH_EVENTS, {
+    const records = await broker.readAll(config.TOPIC_REFRESH_EVENTS, {
       readCommitted: true,
       count: 5,
     });
@@ -83,7 +83,7 @@ describe('normalizer against the real broker and registry', () => {
       has_new_transactions: true,
     });
 
-    const [dead, ...moreDead] = await readAll(kafka, config.TOPIC_REFRESH_DLQ, {
+    const [dead, ...moreDead] = await broker.readAll(config.TOPIC_REFRESH_DLQ, {
       readCommitted: true,
       count: 1,
     });
@@ -100,7 +100,7 @@ describe('normalizer against the real broker and registry', () => {
 
   it('replays dead-lettered records, filtered by error code, back through the normalizer', async () => {
     const config = normalizerConfig();
-    const kafka = testKafka();
+    const { kafka } = broker;
     resources.track(
       await startNormalizer(
         config,
@@ -111,9 +111,9 @@ describe('normalizer against the real broker and registry', () => {
     );
     await produceRaw(kafka, config.TOPIC_WEBHOOKS_RAW, [
       rawRecord('bud', '{"truncated": ', 'k1', 'ingest-json'),
-      rawRecord('plaid', '{"data":{}}', 'k2', 'ingest-source'),
+      rawRecord('truelayer', '{"data":{}}', 'k2', 'ingest-source'),
     ]);
-    const dead = await readAll(kafka, config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 });
+    const dead = await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 });
     expect(dead.map((d) => headerText(d.headers, 'ob-error-code')).sort()).toEqual([
       'INVALID_JSON',
       'UNKNOWN_SOURCE',
@@ -144,14 +144,14 @@ describe('normalizer against the real broker and registry', () => {
     });
     expect(result).toEqual({ scanned: 2, replayed: 1, byCode: { UNKNOWN_SOURCE: 1 } });
 
-    const raw = await readAll(kafka, config.TOPIC_WEBHOOKS_RAW, { readCommitted: true, count: 3 });
+    const raw = await broker.readAll(config.TOPIC_WEBHOOKS_RAW, { readCommitted: true, count: 3 });
     const replayed = raw.filter((m) => headerText(m.headers, 'ob-replayed-from'));
     expect(replayed).toHaveLength(1);
     expect(replayed[0]?.value?.toString()).toBe('{"data":{}}');
-    expect(headerText(replayed[0]?.headers, 'ob-source')).toBe('plaid');
+    expect(headerText(replayed[0]?.headers, 'ob-source')).toBe('truelayer');
     expect(headerText(replayed[0]?.headers, 'ob-error-code')).toBeUndefined();
     // still unmappable (no fix was deployed): it lands in the DLQ again, nothing is lost
-    const deadAgain = await readAll(kafka, config.TOPIC_REFRESH_DLQ, {
+    const deadAgain = await broker.readAll(config.TOPIC_REFRESH_DLQ, {
       readCommitted: true,
       count: 3,
     });

@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
 import { startNormalizer } from '../../src/normalize/normalizer.js';
 import { startProcessors } from '../../src/processors/service.js';
 import { budV1 as budV1Inputs } from '../support/events.js';
-import { Resources, readAll, testKafka } from './support/kafka.js';
+import { testBroker } from './support/kafka.js';
 import { budV1, normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 /** One sample of a Prometheus text exposition, by metric name and exact labels. */
 function sample(
@@ -45,7 +45,7 @@ const poll = async <T>(
 describe('ops endpoints of the normalizer and the processors', () => {
   it('normalizer: /readyz turns ready after joining; /metrics counts consumed, produced, dead-lettered, commits, lag, assignment', async () => {
     const config = normalizerConfig({ NORMALIZE_OPS_PORT: '0' });
-    const kafka = testKafka();
+    const { kafka } = broker;
     const normalizer = resources.track(
       await startNormalizer(
         config,
@@ -70,7 +70,7 @@ describe('ops endpoints of the normalizer and the processors', () => {
       rawRecord('bud', '{"not":"a webhook"}', 'poison', 'poison-1'),
       rawRecord('bud', '{broken json', 'poison', 'poison-2'),
     ]);
-    await readAll(kafka, config.TOPIC_REFRESH_EVENTS, { readCommitted: true, count: 20 });
+    await broker.readAll(config.TOPIC_REFRESH_EVENTS, { readCommitted: true, count: 20 });
     const metrics = await poll(
       () => fetch(`${url}/metrics`).then((r) => r.text()),
       (text) =>
@@ -118,7 +118,7 @@ describe('ops endpoints of the normalizer and the processors', () => {
 
   it('processors: /metrics reports outputs, state size and restored records; /readyz once restored', async () => {
     const config = processorConfig({ PROCESS_OPS_PORT: '0' });
-    const kafka = testKafka();
+    const { kafka } = broker;
     const endpoints = {
       brokers: config.KAFKA_BROKERS ?? [],
       registryUrl: config.SCHEMA_REGISTRY_URL ?? '',
@@ -133,7 +133,7 @@ describe('ops endpoints of the normalizer and the processors', () => {
       ...budV1Inputs(now, { customer: 'm1', task: 'a', provider: 'Bank_A', hasNew: 'true' }),
       ...budV1Inputs(now, { customer: 'm2', task: 'b', provider: 'Bank_B' }),
     ]);
-    await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, { readCommitted: true, count: 2 });
+    await broker.readAll(config.TOPIC_CUSTOMER_COMPLETED, { readCommitted: true, count: 2 });
     const metrics = await poll(
       () => fetch(`${url}/metrics`).then((r) => r.text()),
       (text) =>

@@ -1,22 +1,11 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deadLetter } from '../../src/normalize/dlq.js';
 import { until } from './support/pipeline.js';
 import { registerValueSchema } from '../../src/registry/registry.js';
 import { readSchema } from '../../src/registry/schemas.js';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  testKafka,
-  testRegistry,
-  uniqueName,
-} from './support/kafka.js';
+import { Resources, TestBroker, createTopics, testRegistry, uniqueName } from './support/kafka.js';
 import { jsonLinesOf, opsEnv, refreshbus } from './support/ops.js';
-
-const resources = new Resources();
-afterEach(() => resources.closeAll());
 
 const env = opsEnv('ops-tail');
 const requests = env.TOPIC_REFRESH_REQUESTS ?? '';
@@ -46,10 +35,9 @@ function request(n: number, at: number) {
 }
 
 beforeAll(async () => {
-  const res = new Resources();
+  const broker = new TestBroker(new Resources());
   try {
-    const kafka = testKafka();
-    const admin = await connectedAdmin(kafka, res);
+    const admin = await broker.admin();
     // a broker started a moment ago may not host a new topic's partitions yet
     await until('the topics to be created', 30_000, () =>
       createTopics(admin, [requests, raw, dlq, processDlq], 2).then(
@@ -59,11 +47,7 @@ beforeAll(async () => {
     );
     const registry = testRegistry();
     schemaId = await registerValueSchema(registry, requests, await readSchema('RefreshRequested'));
-    const producer = await connectedProducer(kafka, res, {
-      transactionalId: uniqueName('ops-tail-tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const producer = await broker.transactionalProducer(uniqueName('ops-tail-tx'));
     // one key, so one partition: offsets 0, 1 an hour ago (then a marker), 3 a minute ago
     await sendCommitted(producer, requests, [
       {
@@ -128,7 +112,7 @@ beforeAll(async () => {
       ),
     ]);
   } finally {
-    await res.closeAll();
+    await broker.resources.closeAll();
   }
 });
 
@@ -190,11 +174,11 @@ describe('refreshbus tail', () => {
   });
 
   it('with --follow, prints records written after it started', async () => {
-    const res = new Resources();
+    const broker = new TestBroker(new Resources());
     try {
       const topic = uniqueName('ops-tail-follow');
-      await createTopics(await connectedAdmin(testKafka(), res), [topic], 2);
-      const producer = await connectedProducer(testKafka(), res);
+      await broker.createTopics([topic], 2);
+      const producer = await broker.producer();
       await producer.send({ topic, acks: -1, messages: [{ key: 'f', value: 'before' }] });
       let sent = 0;
       const run = await refreshbus(
@@ -222,7 +206,7 @@ describe('refreshbus tail', () => {
       expect(String(lines[0]?.value)).toMatch(/^later-\d+$/);
       expect(sent).toBeGreaterThan(0);
     } finally {
-      await res.closeAll();
+      await broker.resources.closeAll();
     }
   });
 

@@ -1,19 +1,12 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { topicDefinitions } from '../../src/kafka/topics.js';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  readAll,
-  testKafka,
-} from './support/kafka.js';
+import { testBroker } from './support/kafka.js';
 import { opsEnv, refreshbus } from './support/ops.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 async function topicConfig(admin: Admin, topic: string, name: string): Promise<string | undefined> {
   const { resources: found } = await admin.describeConfigs({
@@ -32,7 +25,7 @@ describe('refreshbus topics apply', () => {
   it('creates every defined topic, then finds them all ok; reports drift without fixing it and exits 1', async () => {
     const env = opsEnv('ops-topics');
     const definitions = topicDefinitions(loadConfig(env));
-    const admin = await connectedAdmin(testKafka(), resources);
+    const admin = await broker.admin();
 
     const first = await refreshbus(['topics', 'apply'], env);
     expect(first.stderr).toContain(`${definitions.length} topics: ${definitions.length} created`);
@@ -58,7 +51,7 @@ describe('refreshbus topics apply', () => {
 
     // someone shortens the events' retention; the topic holds data
     const events = env.TOPIC_REFRESH_EVENTS ?? '';
-    const producer = await connectedProducer(testKafka(), resources);
+    const producer = await broker.producer();
     await producer.send({ topic: events, acks: -1, messages: [{ key: 'c-1', value: 'kept' }] });
     await admin.alterConfigs({
       validateOnly: false,
@@ -103,19 +96,19 @@ describe('refreshbus topics apply', () => {
 
     // reported, not fixed: the setting and the data are as they were
     expect(await topicConfig(admin, events, 'retention.ms')).toBe('86400000');
-    const kept = await readAll(testKafka(), events, { readCommitted: true, count: 1 });
+    const kept = await broker.readAll(events, { readCommitted: true, count: 1 });
     expect(kept.map((m) => m.value?.toString())).toEqual(['kept']);
   });
 
   it('reports a topic created with other partitions as drift and leaves it and its records alone', async () => {
     const env = opsEnv('ops-topics-parts');
     const raw = env.TOPIC_WEBHOOKS_RAW ?? '';
-    const admin = await connectedAdmin(testKafka(), resources);
+    const admin = await broker.admin();
     await admin.createTopics({
       topics: [{ topic: raw, numPartitions: 3, replicationFactor: 1 }],
       waitForLeaders: true,
     });
-    const producer = await connectedProducer(testKafka(), resources);
+    const producer = await broker.producer();
     await producer.send({
       topic: raw,
       acks: -1,
@@ -133,7 +126,7 @@ describe('refreshbus topics apply', () => {
     expect(run.stdout).toMatch(new RegExp(`^${env.TOPIC_REFRESH_EVENTS}\\s+created`, 'm'));
 
     expect(await partitionCount(admin, raw)).toBe(3);
-    const records = await readAll(testKafka(), raw, { readCommitted: true, count: 3 });
+    const records = await broker.readAll(raw, { readCommitted: true, count: 3 });
     expect(records).toHaveLength(3);
   });
 
@@ -144,7 +137,7 @@ describe('refreshbus topics apply', () => {
     expect(run.stdout).toMatch(
       new RegExp(`^${env.TOPIC_REFRESH_EVENTS}\\s+MISSING\\s+does not exist`, 'm'),
     );
-    const admin = await connectedAdmin(testKafka(), resources);
+    const admin = await broker.admin();
     expect(await admin.listTopics()).not.toContain(env.TOPIC_REFRESH_EVENTS);
   });
 

@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExactlyOnceRunner } from '../../src/kafka/exactly-once.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { StreamMetrics, createMetricsRegistry } from '../../src/observability/metrics.js';
 import { buildOpsApp, runnerReadiness } from '../../src/observability/ops-server.js';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { createTopics, testBroker, uniqueName } from './support/kafka.js';
 import { until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 // above the runner's 3 s heartbeat interval, whose silence readiness also reports
 const STALL_MS = 6000;
@@ -33,10 +25,9 @@ function samples(text: string, name: string, labels: Record<string, string>): nu
 
 describe('per-partition health against a real broker', () => {
   it('turns /readyz not ready naming the partition stuck on one record, while another partition keeps committing', async () => {
-    const kafka = testKafka();
     const input = uniqueName('health-in');
     const output = uniqueName('health-out');
-    const admin = await connectedAdmin(kafka, resources);
+    const admin = await broker.admin();
     // a broker just started may not answer for a new topic's partitions yet
     await until('the topics to be created', 30_000, () =>
       createTopics(admin, [input], 2)
@@ -48,9 +39,9 @@ describe('per-partition health against a real broker', () => {
     );
 
     const metrics = StreamMetrics.of(createMetricsRegistry({ defaultMetrics: false }));
-    const runner = resources.track(
+    const runner = broker.resources.track(
       new ExactlyOnceRunner({
-        kafka,
+        kafka: broker.kafka,
         groupId: uniqueName('health-group'),
         topics: [input],
         transactionalIdPrefix: uniqueName('health-txn'),
@@ -75,7 +66,7 @@ describe('per-partition health against a real broker', () => {
       return runnerReadiness(runner.status(), now, STALL_MS, health.stalled(now));
     };
     metrics.attachRunner('normalize', runner, () => readiness().ready);
-    const ops = resources.track(
+    const ops = broker.resources.track(
       await buildOpsApp({
         registry: metrics.registry,
         readiness,
@@ -90,7 +81,7 @@ describe('per-partition health against a real broker', () => {
         : undefined,
     );
 
-    const producer = await connectedProducer(kafka, resources, { idempotent: true });
+    const producer = await broker.producer({ idempotent: true });
     await producer.send({ topic: input, acks: -1, messages: [{ partition: 0, value: 'stuck' }] });
     // partition 1 keeps receiving and committing: the runner's one "failing since" is reset by
     // its commits, so only the per-partition clock can tell that partition 0 is stuck
@@ -106,7 +97,7 @@ describe('per-partition health against a real broker', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    resources.track(feed, async (f) => {
+    broker.resources.track(feed, async (f) => {
       f.on = false;
       await feeding;
     });

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dedicatedBroker } from './support/dedicated-broker.js';
-import { Resources, registryUrl } from './support/kafka.js';
-import {
-  answersBetween,
-  expectLedgerHolds,
-  figures,
-  ingestAnswers,
-  readyzStatus,
-  startOutageDay,
-  until,
-} from './support/pipeline.js';
+import { registryUrl, testResources } from './support/kafka.js';
+import { answersFrom, expectDayHeld } from './support/outage.js';
+import { readyzStatus, startOutageDay, until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const resources = testResources();
 
 describe('the whole pipeline through a broker outage', () => {
   it(
@@ -41,7 +33,7 @@ describe('the whole pipeline through a broker outage', () => {
         (await readyzStatus(url)) === 503 ? true : undefined,
       );
       step('ingest not ready');
-      const downFrom = await ingestAnswers(url);
+      const answers = await answersFrom(url);
       await until(
         'normalizer and processors to report not ready',
         config.READINESS_STALL_MS + 30_000,
@@ -51,7 +43,7 @@ describe('the whole pipeline through a broker outage', () => {
             : undefined,
       );
       step('normalizer and processors not ready');
-      const during = answersBetween(downFrom, await ingestAnswers(url));
+      const during = await answers();
       expect(await readyzStatus(url)).toBe(503);
 
       const restartAt = Date.now();
@@ -69,20 +61,15 @@ describe('the whole pipeline through a broker outage', () => {
       );
       const readyAgainMs = Date.now() - restartAt;
       step('all ready');
-      const { sent, report } = await day.finish();
+      const result = await day.finish();
       // while Kafka was down: only 503, never a 2xx (nor any other answer); the sender met it
       expect(Object.keys(during)).toEqual(['503']);
       expect(during['503']).toBeGreaterThan(0);
-      expectLedgerHolds(plan, sent, report);
-      console.info(
-        JSON.stringify({
-          test: 'pipeline-broker-outage',
-          ...figures(plan, sent, report),
-          refusedWhileDown: during['503'],
-          downMs: restartAt - stoppedAt,
-          readyAgainMs,
-        }),
-      );
+      expectDayHeld('pipeline-broker-outage', plan, result, {
+        refusedWhileDown: during['503'],
+        downMs: restartAt - stoppedAt,
+        readyAgainMs,
+      });
     },
   );
 });

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dedicatedRegistry } from './support/dedicated-registry.js';
-import { Resources, brokers } from './support/kafka.js';
-import {
-  answersBetween,
-  expectLedgerHolds,
-  figures,
-  ingestAnswers,
-  startOutageDay,
-  until,
-} from './support/pipeline.js';
+import { brokers, testResources } from './support/kafka.js';
+import { answersFrom, expectDayHeld } from './support/outage.js';
+import { startOutageDay, until } from './support/pipeline.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const resources = testResources();
 
 const WEBHOOKS = ['bud', 'yodlee'];
 
@@ -29,8 +22,8 @@ describe('the whole pipeline through a schema registry outage', () => {
       await registry.stop();
       const stoppedAt = Date.now();
       await expect(fetch(`${registry.registryUrl}/subjects`)).rejects.toThrow();
-      const webhooksFrom = await ingestAnswers(url, WEBHOOKS);
-      const requestsFrom = await ingestAnswers(url, ['refresh-requests']);
+      const webhookAnswers = await answersFrom(url, WEBHOOKS);
+      const requestAnswers = await answersFrom(url, ['refresh-requests']);
       // the day goes on while the registry is down: most of the rest is sent meanwhile
       await until('two thirds of the calls to be answered', 60_000, () =>
         (traffic.progress()?.answered ?? 0) >= (plan.calls.length * 2) / 3 ? true : undefined,
@@ -40,34 +33,26 @@ describe('the whole pipeline through a schema registry outage', () => {
       await registry.start();
       const restartMs = Date.now() - restartAt;
       // what was answered while it was down (and starting: it answers nothing until it is up)
-      const webhooksDuring = answersBetween(webhooksFrom, await ingestAnswers(url, WEBHOOKS));
-      const requestsDuring = answersBetween(
-        requestsFrom,
-        await ingestAnswers(url, ['refresh-requests']),
-      );
+      const webhooksDuring = await webhookAnswers();
+      const requestsDuring = await requestAnswers();
       const downMs = Date.now() - stoppedAt;
       step(
         `registry up again (while down: webhooks ${JSON.stringify(webhooksDuring)}, requests ${JSON.stringify(requestsDuring)})`,
       );
-      const { sent, report } = await day.finish();
+      const result = await day.finish();
 
       // the raw topic needs no registry: webhooks were taken all along
       expect(Object.keys(webhooksDuring)).toEqual(['200']);
       // a refresh request is Avro: accepted (schema cached) or refused 503, never lost or failed
       expect(Object.keys(requestsDuring).filter((s) => s !== '200' && s !== '503')).toEqual([]);
       // nothing good was dead-lettered: only the day's poison is in the DLQ (the ledger check)
-      expectLedgerHolds(plan, sent, report);
+      expectDayHeld('pipeline-registry-outage', plan, result, {
+        webhooksDuring,
+        requestsDuring,
+        registryDownMs: downMs,
+        registryRestartMs: restartMs,
+      });
       expect(pipeline.normalizer.readiness().ready).toBe(true);
-      console.info(
-        JSON.stringify({
-          test: 'pipeline-registry-outage',
-          ...figures(plan, sent, report),
-          webhooksDuring,
-          requestsDuring,
-          registryDownMs: downMs,
-          registryRestartMs: restartMs,
-        }),
-      );
     },
   );
 });

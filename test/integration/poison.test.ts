@@ -7,7 +7,7 @@
  */
 import type { Kafka, Message } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { deadLetter, headerText } from '../../src/normalize/dlq.js';
@@ -20,22 +20,13 @@ import { readSchema } from '../../src/registry/schemas.js';
 import { budV1 as budInputs } from '../support/events.js';
 import { createStreamRunner } from '../../src/kafka/stream-runner.js';
 import { StreamMetrics, createMetricsRegistry } from '../../src/observability/metrics.js';
-import {
-  Resources,
-  brokers,
-  connectedAdmin,
-  createTopics,
-  readAll,
-  testKafka,
-  testRegistry,
-  uniqueName,
-} from './support/kafka.js';
+import { brokers, createTopics, testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import { until } from './support/pipeline.js';
 import { budV1, normalizerConfig, rawRecord } from './support/normalizer.js';
 import { processorConfig } from './support/processors.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 /** Writes `messages` to one partition, in order. */
 async function produceTo(kafka: Kafka, topic: string, partition: number, messages: Message[]) {
@@ -65,8 +56,8 @@ const engines = ['kafkajs', 'librdkafka'] as const;
 describe.each(engines)('the normalizer with poison on a partition (%s)', (engine) => {
   it('dead-letters a 600 KB customer_id and an event the broker refuses; the 30 webhooks after them all become events', async () => {
     const config = normalizerConfig({ KAFKA_ENGINE: engine });
-    const kafka = testKafka();
-    const admin = await connectedAdmin(kafka, resources);
+    const { kafka } = broker;
+    const admin = await broker.admin();
     // events larger than 1,500 bytes are refused by this broker's topic (MESSAGE_TOO_LARGE):
     // what a lower limit set by an operator looks like
     await admin.createTopics({
@@ -108,7 +99,7 @@ describe.each(engines)('the normalizer with poison on a partition (%s)', (engine
     ]);
 
     const dlq = (
-      await readAll(kafka, config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 })
+      await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 })
     ).sort(
       (a, b) =>
         Number(headerText(a.headers, 'ob-origin-offset')) -
@@ -130,7 +121,7 @@ describe.each(engines)('the normalizer with poison on a partition (%s)', (engine
     // the dead letter keeps the body as it came, for a replay once the limit is raised
     expect(dlq[1]?.value?.toString()).toBe(large);
 
-    const events = await readAll(kafka, config.TOPIC_REFRESH_EVENTS, {
+    const events = await broker.readAll(config.TOPIC_REFRESH_EVENTS, {
       readCommitted: true,
       count: 30,
     });
@@ -150,7 +141,7 @@ describe.each(engines)('the normalizer with poison on a partition (%s)', (engine
 describe.each(engines)('the processors with poison on a partition (%s)', (engine) => {
   it('dead-letter bytes that are not Avro and an input whose state would not fit a record; the customers after them complete', async () => {
     const config = processorConfig({ KAFKA_ENGINE: engine });
-    const kafka = testKafka();
+    const { kafka } = broker;
     const registry = testRegistry();
     const schemaId = await registerValueSchema(
       registry,
@@ -178,7 +169,7 @@ describe.each(engines)('the processors with poison on a partition (%s)', (engine
       await encoded('after-2'),
     ]);
 
-    const dlq = await readAll(kafka, config.TOPIC_PROCESS_DLQ, { readCommitted: true, count: 2 });
+    const dlq = await broker.readAll(config.TOPIC_PROCESS_DLQ, { readCommitted: true, count: 2 });
     expect(
       dlq.map((r) => [
         r.key?.toString(),
@@ -192,7 +183,7 @@ describe.each(engines)('the processors with poison on a partition (%s)', (engine
     ]);
     expect(dlq[0]?.value?.toString()).toBe('not avro at all');
 
-    const completed = await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, {
+    const completed = await broker.readAll(config.TOPIC_CUSTOMER_COMPLETED, {
       readCommitted: true,
       count: 3,
     });
@@ -209,9 +200,9 @@ describe.each(engines)('the processors with poison on a partition (%s)', (engine
 
 describe.each(engines)('a record failing for an unknown reason (%s)', (engine) => {
   it('is retried a bounded number of times, then dead-lettered PROCESSING_FAILED and counted as unknown; the records after it commit', async () => {
-    const kafka = testKafka();
+    const { kafka } = broker;
     const [input, output, dlqTopic] = [uniqueName('in'), uniqueName('out'), uniqueName('dlq')];
-    const admin = await connectedAdmin(kafka, resources);
+    const admin = await broker.admin();
     await until('the topics to be created', 30_000, () =>
       createTopics(admin, [input, output, dlqTopic]).then(
         () => true,
@@ -257,9 +248,9 @@ describe.each(engines)('a record failing for an unknown reason (%s)', (engine) =
       { value: 'ok-2' },
       { value: 'ok-3' },
     ]);
-    const out = await readAll(kafka, output, { readCommitted: true, count: 3 });
+    const out = await broker.readAll(output, { readCommitted: true, count: 3 });
     expect(out.map((r) => r.value?.toString())).toEqual(['ok-1', 'ok-2', 'ok-3']);
-    const [letter, ...more] = await readAll(kafka, dlqTopic, { readCommitted: true, count: 1 });
+    const [letter, ...more] = await broker.readAll(dlqTopic, { readCommitted: true, count: 1 });
     expect(more).toEqual([]);
     expect([
       letter?.value?.toString(),

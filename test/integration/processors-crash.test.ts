@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/config/config.js';
 import { ensureTopics, topicDefinitions } from '../../src/kafka/topics.js';
 import type { ProcessorInput, ReconnectAlert } from '../../src/processors/types.js';
 import { budV1 } from '../support/events.js';
-import { Resources, connectedAdmin, readAll, testKafka, testRegistry } from './support/kafka.js';
+import { testBroker, testRegistry } from './support/kafka.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 describe('processors crash and scale-out', () => {
   it(
@@ -62,8 +62,8 @@ describe('processors crash and scale-out', () => {
         resources.track(child, (c) => Promise.resolve(c.kill('SIGKILL')));
         return child;
       };
-      const kafka = testKafka();
-      const admin = await connectedAdmin(kafka, resources);
+      const { kafka } = broker;
+      const admin = await broker.admin();
       await ensureTopics(admin, topicDefinitions(config));
 
       const customers = 1500;
@@ -108,7 +108,7 @@ describe('processors crash and scale-out', () => {
       await new Promise((r) => setTimeout(r, 4000));
       start(); // a second instance joins: partitions and their state are handed over
 
-      const completed = await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, {
+      const completed = await broker.readAll(config.TOPIC_CUSTOMER_COMPLETED, {
         readCommitted: true,
         count: customers,
         maxWaitMs: 150_000,
@@ -119,14 +119,14 @@ describe('processors crash and scale-out', () => {
       expect(completed).toHaveLength(customers);
       expect([...counts.values()].every((n) => n === 1)).toBe(true);
 
-      const signals = await readAll(kafka, config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
+      const signals = await broker.readAll(config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
         readCommitted: true,
         count: customers,
       });
       expect(signals).toHaveLength(customers);
       expect(new Set(signals.map((s) => s.key?.toString())).size).toBe(customers);
 
-      const alertRecords = await readAll(kafka, config.TOPIC_CUSTOMER_ALERTS, {
+      const alertRecords = await broker.readAll(config.TOPIC_CUSTOMER_ALERTS, {
         readCommitted: true,
         count: (customers / 10) * 2,
       });

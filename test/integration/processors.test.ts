@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
 import { startProcessors } from '../../src/processors/service.js';
 import type {
@@ -8,11 +8,11 @@ import type {
 } from '../../src/processors/types.js';
 import { budV1, yodlee } from '../support/events.js';
 import { SetupError } from '../../src/lib/errors.js';
-import { Resources, createTopics, readAll, testKafka, testRegistry } from './support/kafka.js';
+import { testBroker, testRegistry } from './support/kafka.js';
 import { processorConfig, publishInputs } from './support/processors.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 async function decodeAll<T>(records: { value: Buffer | null }[]): Promise<T[]> {
   const registry = testRegistry();
@@ -24,7 +24,7 @@ async function decodeAll<T>(records: { value: Buffer | null }[]): Promise<T[]> {
 describe('processors on the real broker', () => {
   it('hosted refresh, requested tasks out of order, retried failure, reconnect episode, timeout, Yodlee: each output exactly once', async () => {
     const config = processorConfig();
-    const kafka = testKafka();
+    const { kafka } = broker;
     const running = resources.track(
       await startProcessors(
         config,
@@ -136,7 +136,7 @@ describe('processors on the real broker', () => {
     );
 
     const completed = await decodeAll<CustomerRefreshCompleted>(
-      await readAll(kafka, config.TOPIC_CUSTOMER_COMPLETED, {
+      await broker.readAll(config.TOPIC_CUSTOMER_COMPLETED, {
         readCommitted: true,
         count: 7,
         maxWaitMs: 60_000,
@@ -160,7 +160,7 @@ describe('processors on the real broker', () => {
 
     // a Bud success that does not say whether it brought transactions counts as new data
     const signals = await decodeAll<NewTransactionsAvailable>(
-      await readAll(kafka, config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
+      await broker.readAll(config.TOPIC_CUSTOMER_NEW_TRANSACTIONS, {
         readCommitted: true,
         count: 6,
       }),
@@ -175,7 +175,7 @@ describe('processors on the real broker', () => {
     ]);
 
     const alerts = await decodeAll<ReconnectAlert>(
-      await readAll(kafka, config.TOPIC_CUSTOMER_ALERTS, { readCommitted: true, count: 3 }),
+      await broker.readAll(config.TOPIC_CUSTOMER_ALERTS, { readCommitted: true, count: 3 }),
     );
     // no alert for c3's temporary failure; one episode for c4; the credentials failure of y6
     expect(alerts.map((a) => [a.customer_id, a.status, a.action_required]).sort()).toEqual([
@@ -188,10 +188,8 @@ describe('processors on the real broker', () => {
 
   it('refuses to start, naming the topics, when a changelog has fewer partitions than the inputs', async () => {
     const config = processorConfig(); // 3 partitions
-    const admin = resources.track(testKafka().admin(), (a) => a.disconnect());
-    await admin.connect();
     // changelogs left by a run with TOPIC_PARTITIONS=2
-    await createTopics(admin, [`${config.PROCESS_APPLICATION_ID}.rounds.changelog`], 2);
+    await broker.createTopics([`${config.PROCESS_APPLICATION_ID}.rounds.changelog`], 2);
     const start = startProcessors(
       config,
       { brokers: config.KAFKA_BROKERS ?? [], registryUrl: config.SCHEMA_REGISTRY_URL ?? '' },

@@ -4,21 +4,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   CustomerRefreshCompleted,
   NewTransactionsAvailable,
   ReconnectAlert,
 } from '../../src/processors/types.js';
 import type { RefreshEvent } from '../../src/normalize/types.js';
-import {
-  Resources,
-  brokers,
-  readAll,
-  registryUrl,
-  testKafka,
-  testRegistry,
-} from './support/kafka.js';
+import { brokers, registryUrl, testBroker, testRegistry } from './support/kafka.js';
 import { pipelineConfig, startPipeline } from './support/pipeline.js';
 
 // Issue 15: Bud's own examples (reference/bud-api/webhooks.yaml) and the seeds' examples, verbatim,
@@ -26,8 +19,8 @@ import { pipelineConfig, startPipeline } from './support/pipeline.js';
 // secret), through `refreshbus all` on the real broker and registry; every output topic read
 // read_committed, each expected record exactly once.
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
+const { resources } = broker;
 
 const fixtures = path.join(import.meta.dirname, '../fixtures/webhooks');
 const fixture = (name: string): Buffer => {
@@ -120,11 +113,10 @@ describe('real deliveries through the real pipeline', () => {
         'x-webhook-secret': 'a-shared-secret-for-yodlee',
       });
 
-    const kafka = testKafka();
     const registry = testRegistry();
     const decoded = async <T>(topic: string, count: number) =>
       Promise.all(
-        (await readAll(kafka, topic, { readCommitted: true, count, maxWaitMs: 90_000 })).map(
+        (await broker.readAll(topic, { readCommitted: true, count, maxWaitMs: 90_000 })).map(
           async (r) => (await registry.decode(r.value ?? Buffer.alloc(0))) as T,
         ),
       );
@@ -147,7 +139,7 @@ describe('real deliveries through the real pipeline', () => {
       ['bud.consent.reconfirmed', 'SUCCESS', 'NONE'],
     ]);
 
-    const dlq = await readAll(kafka, config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 5 });
+    const dlq = await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 5 });
     expect(dlq.map((r) => r.headers?.['ob-error-code']?.toString())).toEqual(
       Array.from({ length: 5 }, () => 'UNUSED_EVENT'),
     );

@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fetchStableOffset } from '../../src/kafka/offsets.js';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { testBroker, uniqueName } from './support/kafka.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 /**
  * A transaction's offset commit is applied by the group coordinator only after the commit
@@ -23,25 +15,15 @@ afterEach(() => resources.closeAll());
  */
 describe('the committed offset of a transaction, read at once', () => {
   it('is never the previous one when read stable, and a pending commit of another partition does not hold it up', async () => {
-    const kafka = testKafka();
-    const admin = await connectedAdmin(kafka, resources);
     const topic = uniqueName('stable');
     const other = uniqueName('stable-other');
-    await createTopics(admin, [topic, other]);
+    const admin = await broker.createTopics([topic, other]);
     const groupId = uniqueName('stable-group');
     const transactionalId = uniqueName('stable-txn');
-    const producer = await connectedProducer(kafka, resources, {
-      transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const producer = await broker.transactionalProducer(transactionalId);
 
     // another partition of the group mid-commit all along must not hold the read up
-    const pending = await connectedProducer(kafka, resources, {
-      transactionalId: `${transactionalId}-other`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const pending = await broker.transactionalProducer(`${transactionalId}-other`);
     const open = await pending.transaction();
     await open.send({ topic: other, messages: [{ value: 'x' }] });
     await open.sendOffsets({

@@ -1,27 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Resources,
-  connectedAdmin,
-  connectedProducer,
-  createTopics,
-  readAll,
-  testKafka,
-  uniqueName,
-} from './support/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { testBroker, uniqueName } from './support/kafka.js';
 
-const resources = new Resources();
-afterEach(() => resources.closeAll());
+const broker = testBroker();
 
 describe('Kafka transactions', () => {
   it('shows a committed transaction to read_committed consumers and hides an aborted one', async () => {
-    const kafka = testKafka();
     const topic = uniqueName('txn');
-    await createTopics(await connectedAdmin(kafka, resources), [topic]);
-    const producer = await connectedProducer(kafka, resources, {
-      transactionalId: uniqueName('txn-id'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    await broker.createTopics([topic]);
+    const producer = await broker.transactionalProducer(uniqueName('txn-id'));
 
     const committed = await producer.transaction();
     await committed.send({
@@ -41,7 +27,7 @@ describe('Kafka transactions', () => {
     await after.send({ topic, messages: [{ key: 'k', value: 'committed-3' }] });
     await after.commit();
 
-    const committedView = await readAll(kafka, topic, { readCommitted: true, count: 3 });
+    const committedView = await broker.readAll(topic, { readCommitted: true, count: 3 });
     expect(committedView.map((m) => m.value?.toString())).toEqual([
       'committed-1',
       'committed-2',
@@ -49,7 +35,7 @@ describe('Kafka transactions', () => {
     ]);
 
     // the aborted record was written to the log: only the isolation level hides it
-    const uncommittedView = await readAll(kafka, topic, { readCommitted: false, count: 4 });
+    const uncommittedView = await broker.readAll(topic, { readCommitted: false, count: 4 });
     expect(uncommittedView.map((m) => m.value?.toString())).toEqual([
       'committed-1',
       'committed-2',

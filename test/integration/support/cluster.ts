@@ -15,7 +15,7 @@ import {
   tail,
 } from '../../../src/tools/stack/processes.js';
 import { stackLayout } from '../../../src/tools/stack/local-stack.js';
-import { freePort } from './dedicated-broker.js';
+import { freePort } from './fleet.js';
 
 /** How many nodes the cluster has: three voters, so losing one keeps the quorum. */
 const NODES = [1, 2, 3] as const;

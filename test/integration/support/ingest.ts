@@ -21,6 +21,8 @@ export function ingestConfig(env: Record<string, string>, endpoints?: Endpoints)
     YODLEE_AUTH: 'ip',
     YODLEE_ALLOWED_CIDRS: '127.0.0.1/32,::1/128',
     REFRESH_REQUESTS_AUTH: 'none',
+    PLAID_AUTH: 'none',
+    CONNECTIONS_AUTH: 'none',
     ...env,
   });
 }

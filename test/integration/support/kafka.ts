@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, KafkaMessage, Producer, ProducerConfig } from 'kafkajs';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { createRegistry } from '../../../src/registry/registry.js';
 
 /** A name no other test (or earlier run) uses: topics and groups never collide. */
@@ -20,6 +20,7 @@ export function isolatedNames(partitions: number): Record<string, string> {
     TOPIC_REFRESH_EVENTS: uniqueName('events'),
     TOPIC_REFRESH_DLQ: uniqueName('dlq'),
     TOPIC_PROCESS_DLQ: uniqueName('pdlq'),
+    TOPIC_CONNECTIONS: uniqueName('connections'),
     // every service start creates all of refreshbus's topics: the outputs and changelogs too must
     // be this test's own, not the defaults with 3 partitions (the demo test's processors then
     // wrote changelog partitions 3-5 of a 3-partition topic)
@@ -66,6 +67,13 @@ export class Resources {
   }
 }
 
+/** A test file's Resources: what its tests track is closed after each of them. */
+export function testResources(): Resources {
+  const resources = new Resources();
+  afterEach(() => resources.closeAll());
+  return resources;
+}
+
 export async function connectedAdmin(kafka: Kafka, res: Resources): Promise<Admin> {
   const admin = res.track(kafka.admin(), (a) => a.disconnect());
   await admin.connect();
@@ -96,6 +104,13 @@ export async function createTopics(
   });
 }
 
+export interface ReadOptions {
+  readCommitted: boolean;
+  count?: number;
+  quietMs?: number;
+  maxWaitMs?: number;
+}
+
 /**
  * Reads a topic from the beginning and returns its records in partition/offset order: with a
  * `count`, until that many arrived (then one more second, to catch extras) or `maxWaitMs`;
@@ -104,7 +119,7 @@ export async function createTopics(
 export async function readAll(
   kafka: Kafka,
   topic: string,
-  options: { readCommitted: boolean; count?: number; quietMs?: number; maxWaitMs?: number },
+  options: ReadOptions,
 ): Promise<(KafkaMessage & { partition: number })[]> {
   const consumer = kafka.consumer({
     groupId: uniqueName('reader'),
@@ -147,4 +162,49 @@ export async function readAll(
   return out.sort(
     (a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
   );
+}
+
+/**
+ * A broker as a test uses it — the shared one unless given `client` of another — through one
+ * client, whose admins and producers are closed with `resources` (with whatever else the test
+ * tracks there).
+ */
+export class TestBroker {
+  constructor(
+    readonly resources: Resources,
+    private client?: Kafka,
+  ) {}
+
+  get kafka(): Kafka {
+    return (this.client ??= testKafka());
+  }
+
+  admin(): Promise<Admin> {
+    return connectedAdmin(this.kafka, this.resources);
+  }
+
+  producer(config: ProducerConfig = {}): Promise<Producer> {
+    return connectedProducer(this.kafka, this.resources, config);
+  }
+
+  /** A producer of transactions as the services make them: idempotent, one request in flight. */
+  transactionalProducer(transactionalId: string): Promise<Producer> {
+    return this.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  }
+
+  /** Creates `topics` with `numPartitions` each; returns the admin that did, for more. */
+  async createTopics(topics: string[], numPartitions = 1): Promise<Admin> {
+    const admin = await this.admin();
+    await createTopics(admin, topics, numPartitions);
+    return admin;
+  }
+
+  readAll(topic: string, options: ReadOptions): ReturnType<typeof readAll> {
+    return readAll(this.kafka, topic, options);
+  }
+}
+
+/** A test file's TestBroker: what its tests open is closed after each of them. */
+export function testBroker(): TestBroker {
+  return new TestBroker(testResources());
 }
