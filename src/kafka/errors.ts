@@ -103,6 +103,24 @@ export function kafkaErrorType(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The schema registry could not be reached, or answered 5xx, 429 or refused us: its trouble. */
+export function registryUnreachable(err: unknown): boolean {
+  for (const e of chain(err)) {
+    const status = prop(e, 'status');
+    if (
+      prop(e, 'name') === 'ResponseError' &&
+      typeof status === 'number' &&
+      REGISTRY_TROUBLE(status)
+    )
+      return true;
+    const code = prop(e, 'code');
+    const message = prop(e, 'message');
+    if (typeof code === 'string' && NETWORK.test(code)) return true;
+    if (typeof message === 'string' && NETWORK.test(message)) return true;
+  }
+  return false;
+}
+
 /** See {@link ErrorClass}. */
 export function classify(err: unknown): ErrorClass {
   const links = chain(err);

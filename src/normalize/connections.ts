@@ -4,6 +4,7 @@ import type { Batch, Consumer, Kafka } from 'kafkajs';
 import { connectionKey } from '../contract/connections.js';
 import type { ConnectionRegistered } from '../contract/connections.js';
 import type { Logger } from '../lib/logger.js';
+import { registryUnreachable } from '../kafka/errors.js';
 import type { ConnectionDirectory } from './types.js';
 
 /** How long a catch-up before an "unregistered" verdict waits for the table at most. */
@@ -110,13 +111,26 @@ export class ConnectionTable implements ConnectionDirectory {
     }
   }
 
+  /**
+   * Applies a registration. Its schema comes from the registry (cached after the first): while
+   * the registry cannot be reached, the table waits and retries — a registration skipped would
+   * dead-letter its Item's webhooks. Bytes that are no Avro of the registry's are skipped (the
+   * ingest alone writes this topic), logged.
+   */
   private async put(key: string, value: Buffer, partition: number, offset: string): Promise<void> {
-    try {
-      const registered = (await this.registry.decode(value)) as ConnectionRegistered;
-      this.owners.set(key, registered.customer_id);
-    } catch (err) {
-      // written by the ingest only; a record it cannot read is skipped, not fatal to the table
-      this.logger.error({ err, partition, offset }, 'a connection record could not be read');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const registered = (await this.registry.decode(value)) as ConnectionRegistered;
+        this.owners.set(key, registered.customer_id);
+        return;
+      } catch (err) {
+        if (!registryUnreachable(err) || !this.consumer) {
+          this.logger.error({ err, partition, offset }, 'a connection record could not be read');
+          return;
+        }
+        if (attempt === 1) this.logger.warn({ err }, 'connections wait for the schema registry');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import {
   ProcessingError,
   classify,
   failureOf,
+  registryUnreachable,
 } from '../../../src/kafka/errors.js';
 
 /** A broker error as kafkajs builds it from a response's error code (protocol/error.js). */
@@ -93,5 +94,23 @@ describe('failureOf: the dead letter code', () => {
       code: 'PROCESSING_FAILED',
       message: 'boom',
     });
+  });
+});
+
+describe('registryUnreachable', () => {
+  it('is true for a registry down, overloaded or refusing us, false for bytes it cannot read', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8081'), {
+      code: 'ECONNREFUSED',
+    });
+    const response = (status: number) =>
+      Object.assign(new Error(`status ${String(status)}`), { name: 'ResponseError', status });
+    expect(registryUnreachable(new Error('wrapped', { cause: refused }))).toBe(true);
+    expect(registryUnreachable(response(503))).toBe(true);
+    expect(registryUnreachable(response(429))).toBe(true);
+    expect(registryUnreachable(response(404))).toBe(false);
+    const notAvro = Object.assign(new Error('Message encoded with magic byte 123'), {
+      name: 'ConfluentSchemaRegistryArgumentError',
+    });
+    expect(registryUnreachable(notAvro)).toBe(false);
   });
 });
