@@ -60,7 +60,11 @@ describe('the demo (README Quick start)', () => {
       expect(report?.ok, JSON.stringify({ wrong, undecodable: report?.undecodable })).toBe(true);
       expect(report?.stored.matched).toBe(calls.length);
       expect(report?.events.matched).toBe(
-        calls.reduce((n, c) => n + (ledger.events[c.id]?.length ?? 0), 0),
+        calls.reduce(
+          (n, c) =>
+            n + (ledger.events[c.id]?.length ?? 0) + (ledger.deliveryEvents?.[c.id]?.length ?? 0),
+          0,
+        ),
       );
       expect(report?.completions.matched).toBe(ledger.completions.length);
       expect(report?.newTransactions.matched).toBe(ledger.newTransactions.length);
@@ -80,6 +84,13 @@ describe('the demo (README Quick start)', () => {
       expect(summary).toMatch(/RAISED +UPDATE_CREDENTIALS/);
       expect(summary).toMatch(/CLEARED +NONE/);
       expect(summary).toMatch(/Ledger check: PASSED .* 0 missing, 0 duplicated, 0 unexpected/);
+      // Plaid: signed and verified as in production (ES256, keys from the stand-in of Plaid's
+      // API), Items registered, a warning with its expiry, an unregistered Item dead-lettered
+      expect(calls.filter((c) => c.route === '/connections/plaid').length).toBeGreaterThan(0);
+      expect(result.plaidKeysFetched).toBeGreaterThanOrEqual(1);
+      expect(summary).toMatch(/Plaid's \d+ webhooks signed .*\(\d+ fetched\)/);
+      expect(summary).toMatch(/WARNING +RECONNECT_SOON .* expires \d{4}-/);
+      expect(summary).toMatch(/Dead-lettered: \d+ — .*UNREGISTERED_CONNECTION ×1/);
     },
   );
 });

@@ -33,6 +33,10 @@ function pipelineEnv(): Record<string, string> {
     YODLEE_SHARED_SECRET: 'a-shared-secret-for-yodlee',
     REFRESH_REQUESTS_AUTH: 'hmac',
     REFRESH_REQUESTS_WEBHOOK_SECRETS: SECRET,
+    PLAID_AUTH: 'hmac',
+    PLAID_WEBHOOK_SECRETS: SECRET,
+    CONNECTIONS_AUTH: 'hmac',
+    CONNECTIONS_WEBHOOK_SECRETS: SECRET,
     // a round's siblings must be processed within the settle window: room for a cold start
     ROUND_SETTLE_MS: '3000',
     ROUND_RETRY_GRACE_MS: '10000',
@@ -144,6 +148,12 @@ describe('the simulator against the whole pipeline (refreshbus all)', () => {
       expect(new Set(ledger.customers.map((c) => c.scenario)).size).toBe(SCENARIOS.length);
       expect(plan.calls.some((c) => c.duplicateOf)).toBe(true);
       expect(plan.calls.some((c) => c.late)).toBe(true);
+      // Plaid's Items registered, their events known by what they are, a warning, an
+      // unregistered Item dead-lettered
+      expect(plan.calls.some((c) => c.route === '/connections/plaid')).toBe(true);
+      expect(Object.keys(ledger.deliveryEvents ?? {}).length).toBeGreaterThan(0);
+      expect(ledger.alerts.some((a) => a.status === 'WARNING')).toBe(true);
+      expect(Object.values(ledger.deadLetterCodes ?? {})).toContain('UNREGISTERED_CONNECTION');
     },
   );
 

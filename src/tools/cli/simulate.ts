@@ -79,15 +79,19 @@ const SIMULATE_HELP = `
 Calls are signed the way the ingest is configured, from the same environment: Standard Webhooks
 HMAC with the first of <PREFIX>_WEBHOOK_SECRETS where <PREFIX>_AUTH includes hmac, the shared
 secret header for secret, nothing for ip and none. A route that requires jwks (Bud's default)
-cannot be simulated: run the pipeline with BUD_AUTH=hmac for simulated traffic. The schedule
-respects ROUND_SETTLE_MS and ROUND_RETRY_GRACE_MS: give both commands the same values.
+cannot be simulated: run the pipeline with BUD_AUTH=hmac for simulated traffic. Nor can plaid
+(Plaid's default: JWTs signed with Plaid's private key): run it with PLAID_AUTH=hmac. Plaid Items
+are registered to their customers (PUT /connections/plaid/<item_id>, CONNECTIONS_AUTH) before
+Plaid's webhooks for them are sent. The schedule respects ROUND_SETTLE_MS and
+ROUND_RETRY_GRACE_MS: give both commands the same values.
 
 Progress goes to stderr, a JSON summary to stdout; the exit status is 1 when a call was not
 accepted or the check failed.
 
 Example (one shell):
-  export BUD_AUTH=hmac BUD_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
-         REFRESH_REQUESTS_WEBHOOK_SECRETS=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ= \\
+  S=whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=
+  export BUD_AUTH=hmac PLAID_AUTH=hmac BUD_WEBHOOK_SECRETS=$S PLAID_WEBHOOK_SECRETS=$S \\
+         REFRESH_REQUESTS_WEBHOOK_SECRETS=$S CONNECTIONS_WEBHOOK_SECRETS=$S \\
          YODLEE_ALLOWED_CIDRS=127.0.0.1/32 ROUND_SETTLE_MS=2000 ROUND_RETRY_GRACE_MS=10000
   refreshbus all &
   refreshbus simulate --customers 1000 --rate 200 --check`;

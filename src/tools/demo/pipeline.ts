@@ -2,20 +2,30 @@ import type { Config } from '../../config/config.js';
 import { loadConfig } from '../../config/config.js';
 import { createKafka } from '../../kafka/client.js';
 import type { Logger } from '../../lib/logger.js';
-import type { CustomerRefreshCompleted } from '../../processors/types.js';
+import type { CustomerRefreshCompleted, ReconnectAlert } from '../../processors/types.js';
 import { createRegistry } from '../../registry/registry.js';
 import { runTopicsOf } from '../simulate/check.js';
 import type { CheckReport, Section } from '../simulate/compare.js';
 import { planDay } from '../simulate/day.js';
 import type { SimulationResult } from '../simulate/run.js';
 import { checkProgressText, newRunId, runSimulation, sendProgressText } from '../simulate/run.js';
+import type { PlaidSandbox } from '../plaid/sandbox.js';
+import { startPlaidSandbox } from '../plaid/sandbox.js';
 import type { Endpoints } from '../stack/local-stack.js';
 import { startAll } from '../../cli/all.js';
 
 const SECRET = 'whsec_' + Buffer.from('refreshbus-local-demo-secret').toString('base64');
 
-/** The demo's settings: the local default plus short deadlines, signed webhooks, a free port. */
-export function demoConfig(base: Config, endpoints: Endpoints): Config {
+/**
+ * The demo's settings: the local default plus short deadlines, signed webhooks, a free port.
+ * Plaid's webhooks are checked as in production (PLAID_AUTH=plaid: ES256 JWTs, keys fetched from
+ * `plaid`, a local stand-in of Plaid's API); the rest with HMAC, as the simulator signs them.
+ */
+export function demoConfig(
+  base: Config,
+  endpoints: Endpoints,
+  plaid: Pick<PlaidSandbox, 'url' | 'clientId' | 'secret'>,
+): Config {
   return loadConfig({
     KAFKA_BROKERS: endpoints.brokers.join(','),
     SCHEMA_REGISTRY_URL: endpoints.registryUrl,
@@ -27,6 +37,12 @@ export function demoConfig(base: Config, endpoints: Endpoints): Config {
     YODLEE_ALLOWED_CIDRS: '127.0.0.1/32,::1/128',
     REFRESH_REQUESTS_AUTH: 'hmac',
     REFRESH_REQUESTS_WEBHOOK_SECRETS: SECRET,
+    PLAID_AUTH: 'plaid',
+    PLAID_API_URL: plaid.url,
+    PLAID_CLIENT_ID: plaid.clientId,
+    PLAID_SECRET: plaid.secret,
+    CONNECTIONS_AUTH: 'hmac',
+    CONNECTIONS_WEBHOOK_SECRETS: SECRET,
     ROUND_SETTLE_MS: '2000',
     ROUND_RETRY_GRACE_MS: '10000',
     ROUND_QUIET_DEADLINE_MS: '20000',
@@ -51,11 +67,14 @@ export interface DemoResult extends SimulationResult {
   /** Seconds from the start until the pipeline took traffic. */
   readonly startupSeconds: number;
   readonly seconds: number;
+  /** Keys the ingest fetched from the stand-in of Plaid's API to verify Plaid's signatures. */
+  readonly plaidKeysFetched: number;
 }
 
 /**
- * Runs the whole pipeline (`refreshbus all`) on the given infrastructure, plays a simulated day
- * against it, and checks what came out against the day's ledger.
+ * Runs the whole pipeline (`refreshbus all`) on the given infrastructure, with a local stand-in
+ * of Plaid's signing keys, plays a simulated day against it, and checks what came out against
+ * the day's ledger.
  */
 export async function runPipelineDemo(
   base: Config,
@@ -64,8 +83,26 @@ export async function runPipelineDemo(
   out: DemoOutput,
   day: { customers: number; seed: number; ratePerSecond: number } = DEMO_DAY,
 ): Promise<DemoResult> {
+  const plaid = await startPlaidSandbox();
+  try {
+    const result = await playDemoDay(base, endpoints, logger, out, day, plaid);
+    return { ...result, plaidKeysFetched: plaid.served.keys };
+  } finally {
+    await plaid.close();
+  }
+}
+
+/** The demo with Plaid's stand-in running: the pipeline started, the day played and checked. */
+async function playDemoDay(
+  base: Config,
+  endpoints: Endpoints,
+  logger: Logger,
+  out: DemoOutput,
+  day: { customers: number; seed: number; ratePerSecond: number },
+  plaid: PlaidSandbox,
+): Promise<Omit<DemoResult, 'plaidKeysFetched'>> {
   const started = Date.now();
-  const config = demoConfig(base, endpoints);
+  const config = demoConfig(base, endpoints, plaid);
   const runId = newRunId('demo');
   out.say(
     'pipeline: starting ingest, normalizer and processors (refreshbus all); missing topics are created, schemas registered…',
@@ -94,6 +131,7 @@ export async function runPipelineDemo(
       plan,
       url: all.ingest.url,
       auth: config.auth,
+      plaid,
       check: {
         kafka,
         registry: createRegistry(endpoints.registryUrl),
@@ -123,10 +161,11 @@ export async function runPipelineDemo(
 const EXAMPLES = 6;
 
 function completionLine(c: CustomerRefreshCompleted, short: (id: string) => string): string {
+  // a Plaid Item names no provider: the Item (its id starts with the customer's)
   const conns = c.connections
     .map(
       (x) =>
-        `${x.provider ?? x.connection_id ?? '?'}:${x.outcome}${x.action_required === 'NONE' ? '' : `/${x.action_required}`}`,
+        `${x.provider ?? (x.connection_id === null ? '?' : short(x.connection_id))}:${x.outcome}${x.action_required === 'NONE' ? '' : `/${x.action_required}`}`,
     )
     .join(' ');
   return `${short(c.customer_id)}  ${c.close_reason.padEnd(20)}  ${conns}${c.any_new_transactions ? '  [new data]' : ''}`;
@@ -188,11 +227,10 @@ function outputLines(result: DemoResult, { short, scenarioOf }: Naming): string[
     Math.max(EXAMPLES, new Set(ledger.customers.map((c) => c.scenario)).size),
   );
   const shownSignals = examples(signals, (s) => scenarioOf.get(s.customer_id) ?? '', 4);
-  const shownAlerts = examples(
-    alerts,
-    (a) => `${a.status} ${a.action_required}${a.reason ? ' with a reason' : ''}`,
-    5,
-  );
+  const alertKind = (a: ReconnectAlert) =>
+    `${a.status} ${a.action_required}${a.reason ? ' with a reason' : ''}`;
+  // one alert of each kind at least
+  const shownAlerts = examples(alerts, alertKind, Math.max(5, new Set(alerts.map(alertKind)).size));
   return [
     `CustomerRefreshCompleted (${completions.length}):`,
     ...shownCompletions.map(
@@ -201,18 +239,33 @@ function outputLines(result: DemoResult, { short, scenarioOf }: Naming): string[
     ...more(completions.length, shownCompletions.length),
     '',
     `NewTransactionsAvailable (${signals.length}):`,
-    ...shownSignals.map((s) => `  ${short(s.customer_id)} ← ${s.providers.join(', ')}`),
+    ...shownSignals.map(
+      (s) =>
+        `  ${short(s.customer_id)} ← ${s.providers.length ? s.providers.join(', ') : '(no provider named)'}`,
+    ),
     ...more(signals.length, shownSignals.length),
     '',
     `ReconnectAlert (${alerts.length}):`,
-    ...shownAlerts.map(
-      (a) =>
-        `  ${short(a.customer_id)}  ${a.status.padEnd(7)}  ${a.action_required.padEnd(18)}  ${a.provider ?? '-'}${a.connection_id ? ` / ${a.connection_id}` : ''}${a.reason ? `  (${a.reason})` : ''}`,
-    ),
+    ...shownAlerts.map((a) => `  ${alertLine(a, short)}`),
     ...more(alerts.length, shownAlerts.length),
     '',
-    `Dead-lettered: ${dlq.length} (replay with: refreshbus dlq replay)`,
+    `Dead-lettered: ${dlq.length}${dlqCodes(dlq)} (replay with: refreshbus dlq replay)`,
   ];
+}
+
+/** An alert: whose, what it asks, of which connection, why, and (a WARNING) until when. */
+function alertLine(a: ReconnectAlert, short: (id: string) => string): string {
+  const reason = a.reason && a.reason.length > 60 ? `${a.reason.slice(0, 59)}…` : a.reason;
+  const expires = a.expires_at === null ? '' : `  expires ${new Date(a.expires_at).toISOString()}`;
+  return `${short(a.customer_id)}  ${a.status.padEnd(7)}  ${a.action_required.padEnd(18)}  ${a.provider ?? '-'}${a.connection_id ? ` / ${short(a.connection_id)}` : ''}${reason ? `  (${reason})` : ''}${expires}`;
+}
+
+/** The dead letters' codes, counted: ` — UNKNOWN_SHAPE ×1, …`, or nothing. */
+function dlqCodes(dlq: readonly { code?: string | null }[]): string {
+  const counts = new Map<string, number>();
+  for (const d of dlq) counts.set(d.code ?? '?', (counts.get(d.code ?? '?') ?? 0) + 1);
+  const list = [...counts].sort(([a], [b]) => a.localeCompare(b));
+  return list.length ? ` — ${list.map(([code, n]) => `${code} ×${n}`).join(', ')}` : '';
 }
 
 /** The ledger check: its verdict and counts, then up to five of each kind of problem. */
@@ -267,11 +320,17 @@ export function demoSummary(result: DemoResult): string[] {
     short: (id) => (id.startsWith(prefix) ? id.slice(prefix.length) : id),
     scenarioOf: new Map(ledger.customers.map((c) => [c.id, c.scenario])),
   };
+  const plaidCalls = result.plan.calls.filter((c) => c.route === '/webhooks/plaid').length;
   const lines = [
     '',
     `refreshbus demo — run ${result.runId}: ${ledger.customers.length} customers, seed ${ledger.seed} (${result.seconds.toFixed(1)} s)`,
     '',
     sentLine(result),
+    ...(plaidCalls
+      ? [
+          `  Plaid's ${plaidCalls} webhooks signed as Plaid signs them (ES256 Plaid-Verification), verified with keys the ingest fetched from a local stand-in of Plaid's API (${result.plaidKeysFetched} fetched)`,
+        ]
+      : []),
     '',
     ...outputLines(result, naming),
     '',

@@ -14,12 +14,15 @@ import type { CheckReport, Observed } from './compare.js';
 import { compareWithLedger, nothingMissing } from './compare.js';
 import { SimulateError } from './sender.js';
 import type { Delivery, Ledger } from './types.js';
+import { REGISTERED_SOURCES, connectionKey } from '../../contract/connections.js';
 import { HEADER } from '../../contract/headers.js';
 
 /** The topics a run is checked on. */
 export interface RunTopics {
   readonly raw: string;
   readonly requests: string;
+  /** Plaid Items registered to customers (`plaid:<item_id>`): where a registration is stored. */
+  readonly connections: string;
   readonly events: string;
   readonly dlq: string;
   readonly completed: string;
@@ -31,6 +34,7 @@ export function runTopicsOf(config: Config): RunTopics {
   return {
     raw: config.TOPIC_WEBHOOKS_RAW,
     requests: config.TOPIC_REFRESH_REQUESTS,
+    connections: config.TOPIC_CONNECTIONS,
     events: config.TOPIC_REFRESH_EVENTS,
     dlq: config.TOPIC_REFRESH_DLQ,
     completed: config.TOPIC_CUSTOMER_COMPLETED,
@@ -42,12 +46,24 @@ export function runTopicsOf(config: Config): RunTopics {
 const topicNames = (t: RunTopics): string[] => [
   t.raw,
   t.requests,
+  t.connections,
   t.events,
   t.dlq,
   t.completed,
   t.newTransactions,
   t.alerts,
 ];
+
+/**
+ * Whether a record's key is the run's: its customers' ids start with the run's prefix, and so do
+ * its Plaid Items' (plaid.ts), registrations keyed `plaid:<item_id>`.
+ */
+function isRunKey(key: string, customerPrefix: string): boolean {
+  return (
+    key.startsWith(customerPrefix) ||
+    REGISTERED_SOURCES.some((source) => key.startsWith(connectionKey(source, customerPrefix)))
+  );
+}
 
 /** Where each partition of each topic ends: a run's records all come after. */
 export type StartOffsets = ReadonlyMap<string, readonly { partition: number; offset: string }[]>;
@@ -113,8 +129,8 @@ type Collected = {
 
 /**
  * Reads a run's records from every topic it touches (read_committed, from offsets taken before
- * it started), keeping those keyed by its customers, decoded. Start it before sending; ask it to
- * wait for a ledger after.
+ * it started), keeping those keyed by its customers (or their Plaid Items), decoded. Start it
+ * before sending; ask it to wait for a ledger after.
  */
 export class RunObserver {
   private readonly seen: Collected = {
@@ -148,7 +164,7 @@ export class RunObserver {
       maxWaitTimeInMs: 100,
     });
     const observer = new RunObserver(consumer, options.topics, options.registry, (key) =>
-      key.startsWith(options.customerPrefix),
+      isRunKey(key, options.customerPrefix),
     );
     await consumer.connect();
     try {
@@ -194,12 +210,14 @@ export class RunObserver {
     this.taken.add(at);
     const ingestId = headerText(message.headers, HEADER.ingestId) ?? null;
     const t = this.topics;
-    if (topic === t.raw) {
+    // the ingest id is a header of raw records and registrations (their values need no decoding)
+    if (topic === t.raw || topic === t.connections) {
       this.seen.stored.push({ ingestId, key });
       return;
     }
     if (topic === t.dlq) {
-      this.seen.deadLetters.push({ ingestId, key });
+      const code = headerText(message.headers, HEADER.errorCode) ?? null;
+      this.seen.deadLetters.push({ ingestId, key, code });
       return;
     }
     let value: unknown;
@@ -217,6 +235,8 @@ export class RunObserver {
         eventId: e.event_id,
         ingestId: e.ingest_id,
         customerId: e.customer_id,
+        connectionId: e.connection_id,
+        sourceEvent: e.source_event,
       });
     } else if (topic === t.completed) {
       this.seen.completions.push(value as CustomerRefreshCompleted);

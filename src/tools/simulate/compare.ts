@@ -3,18 +3,28 @@ import type {
   NewTransactionsAvailable,
   ReconnectAlert,
 } from '../../processors/types.js';
-import type { Delivery, ExpectedCompletion, Ledger } from './types.js';
+import type { Delivery, ExpectedCompletion, ExpectedEvent, Ledger } from './types.js';
 
 /** What a run's customers left on the topics (read_committed), as the check reads it. */
 export interface Observed {
-  /** Records on the raw and requests topics: the ingest id each was stored under. */
+  /**
+   * Records on the raw, requests and connections topics: the ingest id each was stored under
+   * (keyed by customer, a Plaid webhook by its Item, a registration `plaid:<item_id>`).
+   */
   readonly stored: readonly { readonly ingestId: string | null; readonly key: string }[];
   readonly events: readonly {
     readonly eventId: string;
     readonly ingestId: string;
     readonly customerId: string;
+    readonly connectionId: string | null;
+    readonly sourceEvent: string;
   }[];
-  readonly deadLetters: readonly { readonly ingestId: string | null; readonly key: string }[];
+  readonly deadLetters: readonly {
+    readonly ingestId: string | null;
+    readonly key: string;
+    /** Its `ob-error-code`. */
+    readonly code?: string | null;
+  }[];
   readonly completions: readonly CustomerRefreshCompleted[];
   readonly newTransactions: readonly NewTransactionsAvailable[];
   readonly alerts: readonly ReconnectAlert[];
@@ -143,8 +153,8 @@ export function asExpectedCompletion(c: CustomerRefreshCompleted): ExpectedCompl
   };
 }
 
-// an alert's reason is shown only when there is one: ledgers and records written before alerts
-// carried a reason have none
+// an alert's reason and expiry are shown only when there is one: ledgers and records written
+// before alerts carried them have none
 const alertText = (a: {
   customerId: string;
   provider: string | null;
@@ -152,8 +162,13 @@ const alertText = (a: {
   status: string;
   actionRequired: string;
   reason?: string | null | undefined;
+  expiresAt?: number | null | undefined;
 }) =>
-  `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}${a.reason ? ` | reason ${a.reason}` : ''}`;
+  `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}${a.reason ? ` | reason ${a.reason}` : ''}${typeof a.expiresAt === 'number' ? ` | expires ${new Date(a.expiresAt).toISOString()}` : ''}`;
+
+/** An event known by what it is (a Plaid webhook's: its id includes the ingest id), as text. */
+const eventText = (e: ExpectedEvent) =>
+  `${e.sourceEvent} of ${e.customerId}/${e.connectionId ?? '-'}`;
 
 /** The deliveries answered 2xx, and each one's name in a report, by its ingest id. */
 interface Acknowledged {
@@ -194,49 +209,81 @@ function compareStored(acks: Acknowledged, observed: Observed): Counted {
   return { section, unacknowledgedCopies };
 }
 
-/** Each acknowledged webhook's expected events, exactly once for its ingest id. */
+/**
+ * Each acknowledged webhook's expected events, exactly once for its ingest id: by event id, or,
+ * for a Plaid webhook (whose event ids include the ingest id), by what each event is.
+ */
 function compareEvents(ledger: Ledger, acks: Acknowledged, observed: Observed): Counted {
   let unacknowledgedCopies = 0;
+  const byWhat = ledger.deliveryEvents ?? {};
   const known = new Set(Object.values(ledger.events).flat());
-  const expected = acks.deliveries.flatMap((d) =>
-    (ledger.events[d.callId] ?? []).map((id) => ({
+  const knownWhat = new Set(Object.values(byWhat).flat().map(eventText));
+  const whatIngests = new Set(
+    acks.deliveries.filter((d) => d.callId in byWhat).map((d) => d.ingestId),
+  );
+  const expected = acks.deliveries.flatMap((d) => [
+    ...(ledger.events[d.callId] ?? []).map((id) => ({
       key: `${id}@${d.ingestId}`,
       label: `event ${id} of ${acks.label(d.ingestId)}`,
     })),
-  );
+    ...(byWhat[d.callId] ?? []).map((e) => ({
+      key: `${eventText(e)}@${d.ingestId}`,
+      label: `event (${eventText(e)}) of ${acks.label(d.ingestId)}`,
+    })),
+  ]);
   const found = observed.events.flatMap((e) => {
-    if (known.has(e.eventId) && !acks.callOf.has(e.ingestId)) {
+    const what = eventText(e);
+    const acknowledged = acks.callOf.has(e.ingestId);
+    if (!acknowledged && (known.has(e.eventId) || knownWhat.has(what))) {
       unacknowledgedCopies++;
       return [];
     }
-    return [
-      {
-        key: `${e.eventId}@${e.ingestId}`,
-        label: `event ${e.eventId} of ${e.customerId} (ingest ${e.ingestId})`,
-      },
-    ];
+    const label = `event ${e.eventId} (${what}) (ingest ${e.ingestId})`;
+    if (whatIngests.has(e.ingestId)) return [{ key: `${what}@${e.ingestId}`, label }];
+    return [{ key: `${e.eventId}@${e.ingestId}`, label }];
   });
   return { section: compareKeys(expected, found), unacknowledgedCopies };
 }
 
-/** Each expected dead letter exactly once, no other. */
+/**
+ * Each expected dead letter exactly once, no other; with the error code the ledger names, where
+ * it names one. A Plaid webhook's dead letter is keyed by its Item, whose customer the ledger
+ * knows.
+ */
 function compareDeadLetters(ledger: Ledger, acks: Acknowledged, observed: Observed): Counted {
   let unacknowledgedCopies = 0;
   const deadLetterCalls = new Set(ledger.deadLetters);
+  const codes = ledger.deadLetterCodes ?? {};
   const dlqCustomers = new Set(
     acks.deliveries.filter((d) => deadLetterCalls.has(d.callId)).map((d) => d.customerId),
   );
+  const ownerOf = (key: string) => ledger.plaidItems?.[key] ?? key;
+  const withCode = (ingestId: string, code: string | null | undefined) => {
+    const call = acks.callOf.get(ingestId);
+    return call !== undefined && codes[call] !== undefined
+      ? `${ingestId} ${code ?? '-'}`
+      : ingestId;
+  };
   const section = compareKeys(
     acks.deliveries
       .filter((d) => deadLetterCalls.has(d.callId))
-      .map((d) => ({ key: d.ingestId, label: acks.label(d.ingestId) })),
+      .map((d) => {
+        const code = codes[d.callId];
+        const label = acks.label(d.ingestId);
+        return { key: withCode(d.ingestId, code), label: code ? `${label} ${code}` : label };
+      }),
     observed.deadLetters.flatMap((r) => {
-      if (r.ingestId !== null && !acks.callOf.has(r.ingestId) && dlqCustomers.has(r.key)) {
+      if (r.ingestId !== null && !acks.callOf.has(r.ingestId) && dlqCustomers.has(ownerOf(r.key))) {
         unacknowledgedCopies++;
         return [];
       }
       const id = r.ingestId ?? '?';
-      return [{ key: id, label: `dead letter of ${r.key} (ingest ${id})` }];
+      return [
+        {
+          key: withCode(id, r.code),
+          label: `dead letter of ${r.key} (ingest ${id})${r.code ? ` ${r.code}` : ''}`,
+        },
+      ];
     }),
   );
   return { section, unacknowledgedCopies };
@@ -282,6 +329,7 @@ const compareAlerts = (ledger: Ledger, observed: Observed) =>
         status: a.status,
         actionRequired: a.action_required,
         reason: a.reason,
+        expiresAt: a.expires_at,
       });
       return { key: text, label: `${text} (alert ${a.alert_id})` };
     }),
@@ -290,12 +338,14 @@ const compareAlerts = (ledger: Ledger, observed: Observed) =>
 /**
  * Compares what a run left on the topics with its ledger and delivery log. Pure.
  *
- * - stored: each delivery answered 2xx is on the raw (or requests) topic exactly once;
+ * - stored: each delivery answered 2xx is on the raw (requests, connections) topic exactly once;
  * - events: each such webhook's expected events exist exactly once for its ingest id — the
- *   normalizer's exactly-once — and no event id outside the ledger appears;
+ *   normalizer's exactly-once — and no event id outside the ledger appears (a Plaid webhook's
+ *   event is known by its customer, Item and kind: its id includes the ingest id);
  * - completions, signals, alerts: each expected one exactly once, nothing else for the run's
  *   customers (outputs are compared by content: the customer, the outcome per connection…);
- * - dead letters: each expected one exactly once, no other.
+ * - dead letters: each expected one exactly once, with its code where the ledger names one, no
+ *   other.
  */
 export function compareWithLedger(
   ledger: Ledger,

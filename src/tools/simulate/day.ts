@@ -1,9 +1,9 @@
-import { mapRawWebhook } from '../../normalize/mappers/index.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../processors/rounds/state.js';
 import { Random } from './random.js';
 import type { Episode, Step } from './scenarios.js';
 import { scenarioBuilders } from './scenarios.js';
-import type { DayTiming, Ledger, ScenarioName, SimCall } from './types.js';
+import { expectedOutputs } from './expect.js';
+import type { DayTiming, Ledger, Route, ScenarioName, SimCall } from './types.js';
 import { SCENARIOS } from './types.js';
 
 /** How often each scenario is drawn, relative to the others (a weight of 0 leaves it out). */
@@ -22,6 +22,11 @@ export const DEFAULT_MIX: Readonly<Record<ScenarioName, number>> = {
   'yodlee-password': 5,
   'late-delivery': 6,
   'dead-letter': 3,
+  // Plaid's come last: with them weighted 0, a seed plans the day it planned before Plaid
+  'plaid-sync': 8,
+  'plaid-login-repaired': 4,
+  'plaid-pending-expiration': 3,
+  'plaid-unregistered': 2,
 };
 
 /** What a simulated day is made of. Everything that varies is an input: no clock, no I/O. */
@@ -90,16 +95,25 @@ type Planned = {
 type PlannedStep = Step & { duplicateOf?: number };
 
 /**
+ * Webhooks a source may deliver twice with the same bytes, and so the same events: Bud's and
+ * Yodlee's. Each delivery of a Plaid webhook is an event of its own (its bodies carry no delivery
+ * id); plaid-sync sends a body again as Plaid does, expecting a second report.
+ */
+const DUPLICABLE: ReadonlySet<Route> = new Set<Route>(['/webhooks/bud', '/webhooks/yodlee']);
+
+/**
  * Delivers one webhook of some customers twice. Each kind (right after, after the round closed)
  * is given to at least one customer when any can take it, so every day shows both.
  */
 function addDuplicates(planned: Planned[], seed: number, rate: number, timing: DayTiming) {
   if (rate <= 0) return;
+  const duplicable = (p: Planned) =>
+    p.steps
+      .map((s, i) => ({ s, i }))
+      .filter(({ s, i }) => DUPLICABLE.has(s.route) && !p.episode.deadLetters.includes(i));
   const eligible = planned
     .map((p, i) => ({ p, rng: Random.derive(seed, i, 1) }))
-    .filter(({ p }) =>
-      p.steps.some((s, i) => s.route !== '/refresh-requests' && !p.episode.deadLetters.includes(i)),
-    );
+    .filter(({ p }) => duplicable(p).length > 0);
   const chosen = new Map<Planned, 'right-after' | 'after-round'>();
   for (const { p, rng } of eligible) {
     if (rng.chance(rate)) chosen.set(p, rng.chance(0.5) ? 'right-after' : 'after-round');
@@ -111,10 +125,7 @@ function addDuplicates(planned: Planned[], seed: number, rate: number, timing: D
   }
   for (const [p, kind] of chosen) {
     const rng = Random.derive(seed, planned.indexOf(p), 2);
-    const candidates = p.steps
-      .map((s, i) => ({ s, i }))
-      .filter(({ s, i }) => s.route !== '/refresh-requests' && !p.episode.deadLetters.includes(i));
-    const { s, i } = rng.pick(candidates);
+    const { s, i } = rng.pick(duplicable(p));
     const last = Math.max(...p.steps.map((x) => x.offsetMs));
     p.steps.push({
       ...s,
@@ -124,6 +135,77 @@ function addDuplicates(planned: Planned[], seed: number, rate: number, timing: D
       after: i,
     });
   }
+}
+
+/** Each customer's scenario and episode, from the seed: customer `i` draws from its own generator. */
+function planEpisodes(options: DayOptions, timing: DayTiming): Planned[] {
+  const { runId, seed, customers } = options;
+  const mix = { ...DEFAULT_MIX, ...options.mix };
+  const width = Math.max(4, String(customers).length);
+  return assignScenarios(new Random(seed), customers, mix).map((scenario, i) => {
+    const customerId = `${runId}-c${String(i + 1).padStart(width, '0')}`;
+    const episode = scenarioBuilders[scenario]({
+      rng: Random.derive(seed, i),
+      customerId,
+      timing,
+    });
+    return { customerId, scenario, episode, steps: [...episode.steps] };
+  });
+}
+
+/** A customer's calls, placed in the day, with what the ledger needs to know of each. */
+export interface PlacedEpisode {
+  readonly customerId: string;
+  readonly episode: Episode;
+  /** When the episode starts, in ms after the run starts. */
+  readonly start: number;
+  readonly calls: readonly PlacedCall[];
+}
+export interface PlacedCall {
+  readonly call: SimCall;
+  /** The step it was made from: a copy's is its original's. */
+  readonly step: number;
+}
+
+/**
+ * Places each customer's steps in the day: customers' first calls spread evenly, a customer's
+ * calls numbered in their own order, a copy sent with its original's bytes.
+ */
+function placeCalls(planned: readonly Planned[], options: DayOptions): PlacedEpisode[] {
+  const total = planned.reduce((n, p) => n + p.steps.length, 0);
+  const spacing = ((total / options.ratePerSecond) * 1000) / planned.length;
+  return planned.map((p, index) => {
+    const start = Math.round(index * spacing);
+    const at = (offsetMs: number) => new Date(options.startTime + start + offsetMs).toISOString();
+    // a copy sorts right after its original (or later): the sort is stable
+    const ordered = p.steps
+      .map((step, i) => ({ step, i }))
+      .sort((a, b) => a.step.offsetMs - b.step.offsetMs);
+    const ids = new Map(ordered.map(({ i }, n) => [i, `${p.customerId}#${n + 1}`]));
+    const bodies = new Map<number, string>();
+    const calls = ordered.map(({ step, i }): PlacedCall => {
+      const original = step.duplicateOf;
+      // a copy is the original's bytes, so it maps to the same event ids
+      const body =
+        original === undefined ? JSON.stringify(step.body(at)) : (bodies.get(original) as string);
+      bodies.set(i, body);
+      const call: SimCall = {
+        id: ids.get(i) as string,
+        atMs: start + step.offsetMs,
+        route: step.route,
+        ...(step.path !== undefined ? { path: step.path } : {}),
+        body,
+        scenario: p.scenario,
+        customerId: p.customerId,
+        note: step.note,
+        ...(step.after !== undefined ? { after: ids.get(step.after) as string } : {}),
+        ...(original !== undefined ? { duplicateOf: ids.get(original) as string } : {}),
+        ...(step.late ? { late: true as const } : {}),
+      };
+      return { call, step: original ?? i };
+    });
+    return { customerId: p.customerId, episode: p.episode, start, calls };
+  });
 }
 
 /**
@@ -136,95 +218,22 @@ function addDuplicates(planned: Planned[], seed: number, rate: number, timing: D
 export function planDay(options: DayOptions): DayPlan {
   const problem = dayOptionsProblem(options);
   if (problem) throw new RangeError(problem);
-  const { runId, seed, customers, startTime, ratePerSecond } = options;
+  const { runId, seed, startTime } = options;
   const timing: DayTiming = options.timing ?? {
     settleMs: DEFAULT_ROUND_SETTINGS.settleMs,
     retryGraceMs: DEFAULT_ROUND_SETTINGS.retryGraceMs,
   };
-  const mix = { ...DEFAULT_MIX, ...options.mix };
-  const rng = new Random(seed);
-  const width = Math.max(4, String(customers).length);
-
-  const planned: Planned[] = assignScenarios(rng, customers, mix).map((scenario, i) => {
-    const customerId = `${runId}-c${String(i + 1).padStart(width, '0')}`;
-    const episode = scenarioBuilders[scenario]({
-      rng: Random.derive(seed, i),
-      customerId,
-      timing,
-    });
-    return { customerId, scenario, episode, steps: [...episode.steps] };
-  });
+  const planned = planEpisodes(options, timing);
   addDuplicates(planned, seed, options.duplicateRate ?? 0.15, timing);
-
-  const total = planned.reduce((n, p) => n + p.steps.length, 0);
-  const spacing = ((total / ratePerSecond) * 1000) / customers;
-  const calls: SimCall[] = [];
-  const events: Record<string, string[]> = {};
-  const deadLetters: string[] = [];
-  planned.forEach((p, index) => {
-    const start = Math.round(index * spacing);
-    const at = (offsetMs: number) => new Date(startTime + start + offsetMs).toISOString();
-    // a copy sorts right after its original (or later): the sort is stable
-    const ordered = p.steps
-      .map((step, i) => ({ step, i }))
-      .sort((a, b) => a.step.offsetMs - b.step.offsetMs);
-    const ids = new Map(ordered.map(({ i }, n) => [i, `${p.customerId}#${n + 1}`]));
-    const bodies = new Map<number, string>();
-    for (const { step, i } of ordered) {
-      const id = ids.get(i) as string;
-      const original = step.duplicateOf;
-      // a copy is the original's bytes, so it maps to the same event ids
-      const body =
-        original === undefined ? JSON.stringify(step.body(at)) : (bodies.get(original) as string);
-      bodies.set(i, body);
-      const call: SimCall = {
-        id,
-        atMs: start + step.offsetMs,
-        route: step.route,
-        body,
-        scenario: p.scenario,
-        customerId: p.customerId,
-        note: step.note,
-        ...(step.after !== undefined ? { after: ids.get(step.after) as string } : {}),
-        ...(original !== undefined ? { duplicateOf: ids.get(original) as string } : {}),
-        ...(step.late ? { late: true as const } : {}),
-      };
-      calls.push(call);
-      if (p.episode.deadLetters.includes(original ?? i)) deadLetters.push(id);
-      else if (step.route !== '/refresh-requests') events[id] = expectedEventIds(call, startTime);
-    }
-  });
-  calls.sort((a, b) => a.atMs - b.atMs);
-
+  const placed = placeCalls(planned, options);
+  const calls = placed.flatMap((p) => p.calls.map((c) => c.call)).sort((a, b) => a.atMs - b.atMs);
   const ledger: Ledger = {
     runId,
     seed,
     startTime,
     timing,
     customers: planned.map((p) => ({ id: p.customerId, scenario: p.scenario })),
-    events,
-    deadLetters,
-    completions: planned.flatMap((p) => p.episode.completions),
-    newTransactions: planned.flatMap((p) => p.episode.newTransactions),
-    alerts: planned.flatMap((p) => p.episode.alerts),
+    ...expectedOutputs(placed, startTime),
   };
   return { calls, ledger };
-}
-
-/**
- * The ids of the canonical events a webhook maps to. Event ids are made from what the source
- * said, never from receipt or lineage, so the mapper gives them here as the normalizer will.
- */
-function expectedEventIds(call: SimCall, startTime: number): string[] {
-  const result = mapRawWebhook({
-    source: call.route === '/webhooks/yodlee' ? 'yodlee' : 'bud',
-    value: Buffer.from(call.body),
-    receivedAt: startTime + call.atMs,
-    ingestId: call.id,
-    topic: 'simulated',
-    partition: 0,
-    offset: 0,
-  });
-  // a webhook the mapper refuses has no events; the check then reports an unexpected dead letter
-  return result.ok ? result.events.map((e) => e.event_id) : [];
 }

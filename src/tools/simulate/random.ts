@@ -71,6 +71,12 @@ export class Random {
     return (entries[entries.length - 1] as [K, number])[0];
   }
 
+  /** `length` letters and digits (an opaque id such as Plaid's), from this generator. */
+  token(length: number): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    return Array.from({ length }, () => alphabet[this.int(0, alphabet.length - 1)]).join('');
+  }
+
   /** A UUID-shaped id (version 4 layout), from this generator: deterministic, not unique by luck. */
   uuid(): string {
     const hex = Array.from({ length: 32 }, () => this.int(0, 15).toString(16));

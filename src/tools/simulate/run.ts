@@ -6,7 +6,7 @@ import type { CheckProgress, RunTopics } from './check.js';
 import { RunObserver, snapshotOffsets } from './check.js';
 import type { CheckReport, Observed, Section } from './compare.js';
 import type { DayPlan } from './day.js';
-import type { SendOptions, SendProgress, SendResult } from './sender.js';
+import type { SendOptions, SendProgress, SendResult, SignerOptions } from './sender.js';
 import { sendCalls, signersFromAuth } from './sender.js';
 
 export interface SimulationOptions {
@@ -15,6 +15,11 @@ export interface SimulationOptions {
   readonly url: string;
   /** The ingest's authentication settings (`config.auth`): how each route is signed. */
   readonly auth: Config['auth'];
+  /**
+   * Signs Plaid webhooks as Plaid does, where PLAID_AUTH includes `plaid`: a sandbox whose key
+   * server the ingest fetches keys from (the demo's, the tests').
+   */
+  readonly plaid?: SignerOptions['plaid'];
   readonly tuning?: Pick<
     SendOptions,
     'concurrency' | 'attempts' | 'backoffMs' | 'maxBackoffMs' | 'requestTimeoutMs'
@@ -55,6 +60,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const signers = signersFromAuth(
     options.auth,
     plan.calls.map((c) => c.route),
+    options.plaid ? { plaid: options.plaid } : {},
   );
   let observer: RunObserver | undefined;
   if (check) {
@@ -190,7 +196,10 @@ export function summarizeSimulation(result: SimulationResult) {
         : {}),
     },
     expected: {
-      events: Object.values(ledger.events).reduce((n, ids) => n + ids.length, 0),
+      events: [
+        ...Object.values(ledger.events),
+        ...Object.values(ledger.deliveryEvents ?? {}),
+      ].reduce((n, list) => n + list.length, 0),
       completions: ledger.completions.length,
       newTransactions: ledger.newTransactions.length,
       alerts: ledger.alerts.length,

@@ -9,7 +9,7 @@ import type { Delivery, Route, SimCall } from './types.js';
 // integration tests) import them from here, with the sending
 export { SimulateError } from './errors.js';
 export { signersFromAuth } from './signers.js';
-export type { Signer } from './signers.js';
+export type { Signer, SignerOptions } from './signers.js';
 
 /** Counts while sending, for a progress line. */
 export interface SendProgress {
@@ -152,18 +152,18 @@ const unsentDelivery = (call: SimCall): Delivery =>
   });
 
 /** One attempt's headers: the route's authentication, signed with the attempt's own timestamp. */
-function attemptHeaders(
+async function attemptHeaders(
   call: SimCall,
   signers: SendSettings['signers'],
   sentAt: number,
   body: Buffer,
-): Record<string, string> {
+): Promise<Record<string, string>> {
   return {
-    ...signers[call.route]({
+    ...(await signers[call.route]({
       webhookId: webhookIdOf(call),
       timestamp: Math.floor(sentAt / 1000),
       body,
-    }),
+    })),
     // a client retrying a refresh request sends the same key: it is applied once
     ...(call.route === '/refresh-requests' ? { 'idempotency-key': call.id } : {}),
   };
@@ -178,7 +178,9 @@ async function deliver(call: SimCall, ctx: SendContext): Promise<Delivery> {
   const { settings, tally } = ctx;
   const { counts } = tally;
   const body = Buffer.from(call.body);
-  const url = new URL(call.route, settings.base);
+  const url = new URL(call.path ?? call.route, settings.base);
+  // a registration is a PUT of the Item's resource; every other call a POST
+  const method = call.route === '/connections/plaid' ? 'PUT' : 'POST';
   let firstSentAt: number | null = null;
   let last: { status: number | null; error?: string } = {
     status: null,
@@ -194,11 +196,11 @@ async function deliver(call: SimCall, ctx: SendContext): Promise<Delivery> {
       firstSentAt = sentAt;
       tally.firstSent(sentAt - (ctx.startedAt + call.atMs));
     }
-    const headers = attemptHeaders(call, settings.signers, sentAt, body);
     let wait = Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** (attempt - 1));
     counts.inFlight++;
     try {
-      const answer = await post(url, body, headers, ctx.agent, settings.timeoutMs);
+      const headers = await attemptHeaders(call, settings.signers, sentAt, body);
+      const answer = await post(url, body, headers, ctx.agent, settings.timeoutMs, method);
       if (answer.status >= 200 && answer.status < 300) {
         return deliveryOf(call, {
           status: answer.status,

@@ -1,5 +1,5 @@
 /**
- * The sender's plumbing: one HTTP(S) POST to the ingest, waiting between attempts, and the bound
+ * The sender's plumbing: one HTTP(S) request to the ingest, waiting between attempts, and the bound
  * on requests in flight.
  */
 import http from 'node:http';
@@ -13,8 +13,8 @@ export interface Answer {
 }
 
 /**
- * One POST of `body` to `url`: resolves with the answer (`Retry-After` in ms), rejects on a
- * network error or when no answer comes within `timeoutMs`.
+ * One request (a POST, or the `method` given) of `body` to `url`: resolves with the answer
+ * (`Retry-After` in ms), rejects on a network error or when no answer comes within `timeoutMs`.
  */
 export function post(
   url: URL,
@@ -22,13 +22,14 @@ export function post(
   headers: Record<string, string>,
   agent: http.Agent,
   timeoutMs: number,
+  method: 'POST' | 'PUT' = 'POST',
 ): Promise<Answer> {
   const request = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         agent,
         headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length },
         timeout: timeoutMs,

@@ -1,7 +1,15 @@
 import type { ActionRequired, Outcome } from '../../normalize/types.js';
 
-/** The ingest routes the simulator calls. */
-export type Route = '/webhooks/bud' | '/webhooks/yodlee' | '/refresh-requests';
+/**
+ * The ingest routes the simulator calls: webhooks and refresh requests are POSTed; a Plaid Item
+ * is registered with `PUT /connections/plaid/{item_id}` (the call's `path` names the Item).
+ */
+export type Route =
+  | '/webhooks/bud'
+  | '/webhooks/yodlee'
+  | '/webhooks/plaid'
+  | '/refresh-requests'
+  | '/connections/plaid';
 
 /**
  * What one simulated customer goes through in the day (see `scenarios.ts` for each one's calls
@@ -22,6 +30,10 @@ export const SCENARIOS = [
   'yodlee-password',
   'late-delivery',
   'dead-letter',
+  'plaid-sync',
+  'plaid-login-repaired',
+  'plaid-pending-expiration',
+  'plaid-unregistered',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -32,6 +44,8 @@ export interface SimCall {
   /** When to send it: milliseconds after the run starts. */
   readonly atMs: number;
   readonly route: Route;
+  /** The URL path, where it is not the route itself (`/connections/plaid/<item_id>`). */
+  readonly path?: string;
   /** The exact bytes to send (JSON text): what is signed, stored and mapped. */
   readonly body: string;
   readonly scenario: ScenarioName;
@@ -79,13 +93,32 @@ export interface ExpectedAlert {
   readonly customerId: string;
   readonly provider: string | null;
   readonly connectionId: string | null;
-  readonly status: 'RAISED' | 'CLEARED';
+  readonly status: 'RAISED' | 'CLEARED' | 'WARNING';
   readonly actionRequired: ActionRequired;
   /**
-   * The source's reason the alert carries (Bud's consent-revoked `reason`), or null. Ledgers
-   * written before alerts carried one have none: read as null.
+   * The source's reason the alert carries (Bud's consent-revoked `reason`, Plaid's
+   * `error_message`), or null. Ledgers written before alerts carried one have none: read as null.
    */
   readonly reason?: string | null;
+  /** A WARNING: when access stops (epoch ms), as the source said; otherwise null or absent. */
+  readonly expiresAt?: number | null;
+}
+
+/**
+ * An event of a webhook whose event ids include the ingest id (Plaid's bodies carry no delivery
+ * id): known before the run by what it is, its id only once the ingest has answered.
+ */
+export interface ExpectedEvent {
+  readonly customerId: string;
+  readonly connectionId: string | null;
+  readonly sourceEvent: string;
+}
+
+/** What the processors must write: of a customer's episode, or of a whole day. */
+export interface ExpectedOutputs {
+  readonly completions: readonly ExpectedCompletion[];
+  readonly newTransactions: readonly ExpectedSignal[];
+  readonly alerts: readonly ExpectedAlert[];
 }
 
 /**
@@ -93,7 +126,7 @@ export interface ExpectedAlert {
  * data (it is written to `--ledger` files and read back by checks). Outputs are what a person
  * expects from each scenario, never what the reducers happen to do.
  */
-export interface Ledger {
+export interface Ledger extends ExpectedOutputs {
   readonly runId: string;
   readonly seed: number;
   /** Epoch ms the day's source times are laid from. */
@@ -103,11 +136,20 @@ export interface Ledger {
   readonly customers: readonly { readonly id: string; readonly scenario: ScenarioName }[];
   /** Per webhook call id: the canonical event ids it must produce (none for requests and dead letters). */
   readonly events: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per Plaid webhook call id: the events each acknowledged delivery of it must produce (their
+   * ids include the ingest id). Ledgers written before Plaid have none.
+   */
+  readonly deliveryEvents?: Readonly<Record<string, readonly ExpectedEvent[]>>;
   /** Ids of the calls the normalizer must dead-letter. */
   readonly deadLetters: readonly string[];
-  readonly completions: readonly ExpectedCompletion[];
-  readonly newTransactions: readonly ExpectedSignal[];
-  readonly alerts: readonly ExpectedAlert[];
+  /** Per dead-lettered call id: the error code it must carry (`ob-error-code`), when known. */
+  readonly deadLetterCodes?: Readonly<Record<string, string>>;
+  /**
+   * The day's Plaid Items: the customer whose day each is in (registered to them, or never
+   * registered). Plaid's raw records and dead letters are keyed by the Item, not the customer.
+   */
+  readonly plaidItems?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -107,4 +107,69 @@ describe('the ledger check', () => {
     expect(report.undecodable).toHaveLength(1);
     expect(report.ok).toBe(false);
   });
+
+  it('knows a Plaid webhook’s event by its customer, Item and kind (its id includes the ingest id): finds it missing, doubled, or another customer’s', () => {
+    const plaid = perfect.events.filter((e) => e.sourceEvent.startsWith('plaid.'));
+    const [event] = plaid;
+    if (!event) throw new Error('the day has no Plaid event');
+    expect(check((o) => o).events.matched).toBe(perfect.events.length);
+    const twice = check((o) => ({
+      ...o,
+      events: [...o.events, { ...event, eventId: 'an-id-of-its-own' }],
+    }));
+    expect(twice.events.duplicated).toEqual([expect.stringContaining(event.ingestId) as string]);
+    const misattributed = check((o) => ({
+      ...o,
+      events: o.events.map((e) => (e === event ? { ...e, customerId: 'someone-else' } : e)),
+    }));
+    expect(misattributed.events.missing).toHaveLength(1);
+    expect(misattributed.events.unexpected).toEqual([
+      expect.stringContaining('someone-else') as string,
+    ]);
+    // a copy stored by an attempt that got no 2xx is allowed, and counted
+    const retried = check((o) => ({
+      ...o,
+      events: [...o.events, { ...event, ingestId: 'by-a-503' }],
+    }));
+    expect(retried).toMatchObject({ ok: true, unacknowledgedCopies: 1 });
+  });
+
+  it('finds a WARNING that does not say when access stops', () => {
+    const warning = perfect.alerts.find((a) => a.status === 'WARNING');
+    if (!warning) throw new Error('the day has no WARNING');
+    const report = check((o) => ({
+      ...o,
+      alerts: o.alerts.map((a) => (a === warning ? { ...a, expires_at: null } : a)),
+    }));
+    expect(report.alerts.missing).toEqual([
+      expect.stringContaining(
+        `expires ${new Date(warning.expires_at ?? 0).toISOString()}`,
+      ) as string,
+    ]);
+    expect(report.alerts.unexpected).toHaveLength(1);
+  });
+
+  it('finds a dead letter with another code than the ledger names, and a Plaid one keyed by its Item', () => {
+    const unregistered = perfect.deadLetters.find((d) => d.code === 'UNREGISTERED_CONNECTION');
+    if (!unregistered) throw new Error('the day has no unregistered Item');
+    expect(plan.ledger.plaidItems?.[unregistered.key]).toBeDefined();
+    const report = check((o) => ({
+      ...o,
+      deadLetters: o.deadLetters.map((d) =>
+        d === unregistered ? { ...d, code: 'UNKNOWN_SHAPE' } : d,
+      ),
+    }));
+    expect(report.deadLetters.missing).toEqual([
+      expect.stringContaining('UNREGISTERED_CONNECTION') as string,
+    ]);
+    expect(report.deadLetters.unexpected).toEqual([
+      expect.stringContaining('UNKNOWN_SHAPE') as string,
+    ]);
+    // a copy stored by an attempt that got no 2xx, keyed by the Item: allowed, and counted
+    const copy = check((o) => ({
+      ...o,
+      deadLetters: [...o.deadLetters, { ...unregistered, ingestId: 'by-a-503' }],
+    }));
+    expect(copy).toMatchObject({ ok: true, unacknowledgedCopies: 1 });
+  });
 });

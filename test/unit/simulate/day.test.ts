@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
+import type { ConnectionDirectory } from '../../../src/normalize/types.js';
 import { DEFAULT_ROUND_SETTINGS } from '../../../src/processors/rounds/state.js';
 import { compareWithLedger } from '../../../src/tools/simulate/compare.js';
 import type { DayPlan } from '../../../src/tools/simulate/day.js';
@@ -7,16 +9,30 @@ import type { SimCall } from '../../../src/tools/simulate/types.js';
 import { SCENARIOS } from '../../../src/tools/simulate/types.js';
 import { DEMO_TIMING, T0, acknowledged, day, playThroughReducers, sourceOf } from './support.js';
 
-const mapped = (c: SimCall) =>
-  mapRawWebhook({
-    source: sourceOf(c),
-    value: Buffer.from(c.body),
-    receivedAt: T0,
-    ingestId: 'x',
-    topic: 'raw',
-    partition: 0,
-    offset: 0,
-  });
+const mapped = (c: SimCall, directory?: ConnectionDirectory) =>
+  mapRawWebhook(
+    {
+      source: sourceOf(c),
+      value: Buffer.from(c.body),
+      receivedAt: T0,
+      ingestId: 'x',
+      topic: 'raw',
+      partition: 0,
+      offset: 0,
+    },
+    directory,
+  );
+
+/** The Plaid Items the day's registrations name, read from the calls as the ingest gets them. */
+function registered(calls: readonly SimCall[]): ConnectionDirectory {
+  const owners = new Map<string, string>();
+  for (const c of calls) {
+    if (c.route !== '/connections/plaid') continue;
+    const item = decodeURIComponent(c.path?.replace(/^\/connections\/plaid\//, '') ?? '');
+    owners.set(item, (JSON.parse(c.body) as { customer_id: string }).customer_id);
+  }
+  return { customerOf: (source, item) => (source === 'plaid' ? owners.get(item) : undefined) };
+}
 
 describe('a simulated day', () => {
   it('is the same for the same options, and another for another seed', () => {
@@ -86,8 +102,10 @@ describe('a simulated day', () => {
     expect(late.length).toBeGreaterThan(0);
     for (const c of late) {
       expect(['late-delivery', 'bud-stale-failure']).toContain(c.scenario);
-      // sent only once the newer report is answered, so it is stored after it
-      const newer = calls.find((x) => x.id === c.after);
+      // sent only once the newer report is answered, so it is stored after it (a late
+      // delivery's copy, once its original is)
+      const original = calls.find((x) => x.id === c.duplicateOf) ?? c;
+      const newer = calls.find((x) => x.id === original.after);
       expect(newer?.customerId).toBe(c.customerId);
       expect(newer?.late).toBeUndefined();
     }
@@ -113,6 +131,9 @@ describe('a simulated day', () => {
       'yodlee-refresh',
       'yodlee-single-account',
       'late-delivery',
+      'plaid-sync',
+      'plaid-login-repaired',
+      'plaid-pending-expiration',
     ])
       expect(scenarios.has(s as never)).toBe(true);
     // a hosted refresh's webhooks (one per provider) are independent: Bud sends them concurrently
@@ -124,25 +145,43 @@ describe('a simulated day', () => {
   it('has a ledger consistent with its calls: events for each webhook, dead letters the mappers refuse', () => {
     const { calls, ledger } = day({ customers: 200 });
     const dead = new Set(ledger.deadLetters);
+    const directory = registered(calls);
     for (const c of calls) {
-      if (c.route === '/refresh-requests') {
+      const result = mapped(c, directory);
+      if (c.route === '/refresh-requests' || c.route === '/connections/plaid') {
         expect(ledger.events[c.id]).toBeUndefined();
+        expect(ledger.deliveryEvents?.[c.id]).toBeUndefined();
       } else if (dead.has(c.id)) {
-        expect(mapped(c).ok).toBe(false);
-        expect(c.scenario).toBe('dead-letter');
+        expect(result.ok).toBe(false);
+        expect(['dead-letter', 'plaid-unregistered']).toContain(c.scenario);
+        expect(result.ok ? undefined : result.code).toBe(ledger.deadLetterCodes?.[c.id]);
+      } else if (c.route === '/webhooks/plaid') {
+        // each delivery an event of its own (the id includes the ingest id): known by what it is
+        expect(ledger.events[c.id]).toBeUndefined();
+        expect(ledger.deliveryEvents?.[c.id]).toEqual(
+          result.ok
+            ? result.events.map((e) => ({
+                customerId: c.customerId,
+                connectionId: e.connection_id,
+                sourceEvent: e.source_event,
+              }))
+            : [],
+        );
+        expect(ledger.deliveryEvents?.[c.id]?.length).toBeGreaterThan(0);
       } else {
-        const result = mapped(c);
         expect(result.ok).toBe(true);
         expect(ledger.events[c.id]).toEqual(result.ok ? result.events.map((e) => e.event_id) : []);
         expect(ledger.events[c.id]?.length).toBeGreaterThan(0);
       }
     }
+    expect(Object.keys(ledger.deadLetterCodes ?? {}).sort()).toEqual([...dead].sort());
     // a completion for every customer whose calls reach a refresh: not those whose only call is
     // dead-lettered, nor consent changes (they open no round)
     const withCompletion = new Set(ledger.completions.map((c) => c.customerId));
+    const noRound = ['dead-letter', 'plaid-unregistered', 'bud-consent'];
     expect([...withCompletion].sort()).toEqual(
       ledger.customers
-        .filter((c) => c.scenario !== 'dead-letter' && c.scenario !== 'bud-consent')
+        .filter((c) => !noRound.includes(c.scenario))
         .map((c) => c.id)
         .sort(),
     );
@@ -152,6 +191,81 @@ describe('a simulated day', () => {
     expect(count(ledger.newTransactions.map((s) => s.customerId))).toEqual(
       count(ledger.completions.filter((c) => c.anyNewTransactions).map((c) => c.customerId)),
     );
+  });
+
+  it('registers each Plaid Item to its customer before Plaid reports on it, and never the unregistered one', () => {
+    const { calls, ledger } = day({ customers: 200 });
+    const byId = new Map(calls.map((c) => [c.id, c]));
+    const registrations = calls.filter((c) => c.route === '/connections/plaid');
+    expect(registrations.length).toBeGreaterThan(0);
+    for (const r of registrations)
+      expect(JSON.parse(r.body)).toEqual({ customer_id: r.customerId });
+    const plaid = calls.filter((c) => c.route === '/webhooks/plaid');
+    for (const c of plaid) {
+      const item = (JSON.parse(c.body) as { item_id: string }).item_id;
+      // an Item is the customer's own: no other customer's, no other run's
+      expect(item.startsWith(`${c.customerId}-`)).toBe(true);
+      expect(ledger.plaidItems?.[item]).toBe(c.customerId);
+      const registration = registrations.find((r) => r.path === `/connections/plaid/${item}`);
+      if (c.scenario === 'plaid-unregistered') {
+        expect(registration).toBeUndefined();
+        continue;
+      }
+      // sent only once the registration is answered: it is on the connections topic first
+      const chain: string[] = [];
+      for (let at = c.after; at !== undefined; at = byId.get(at)?.after) chain.push(at);
+      expect(chain).toContain(registration?.id);
+      expect(calls.indexOf(registration as SimCall)).toBeLessThan(calls.indexOf(c));
+    }
+    expect(new Set(plaid.map((c) => c.scenario))).toEqual(
+      new Set([
+        'plaid-sync',
+        'plaid-login-repaired',
+        'plaid-pending-expiration',
+        'plaid-unregistered',
+      ]),
+    );
+    // no Plaid webhook is delivered twice with the same bytes: each delivery is an event of its own
+    expect(plaid.filter((c) => c.duplicateOf)).toEqual([]);
+  });
+
+  it('expects each WARNING to expire when its webhook says access stops, 7 days after it is sent', () => {
+    const { calls, ledger } = day({ customers: 200 });
+    const warnings = ledger.alerts.filter((a) => a.status === 'WARNING');
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) {
+      const call = calls.find(
+        (c) => c.customerId === w.customerId && /PENDING_(EXPIRATION|DISCONNECT)/.test(c.body),
+      );
+      const body = JSON.parse(call?.body ?? '{}') as Record<string, string>;
+      const stops = body.consent_expiration_time ?? body.disconnect_time;
+      expect(w.expiresAt).toBe(Date.parse(stops ?? ''));
+      expect(w.expiresAt).toBe(T0 + (call?.atMs ?? NaN) + 7 * 24 * 3600_000);
+      expect(w).toMatchObject({ actionRequired: 'RECONNECT_SOON', provider: null });
+      expect(w.reason ?? null).toBe(body.reason ?? null);
+    }
+  });
+
+  it('plans, for a seed, the day it planned before Plaid when the Plaid scenarios are weighted 0', () => {
+    // fingerprints of days planned by the simulator before the Plaid scenarios were added
+    const before: [number, number, string][] = [
+      [1, 60, '231da0665ba1a14c'],
+      [7, 20, '481c409d059b184b'],
+    ];
+    const noPlaid = Object.fromEntries(
+      SCENARIOS.filter((s) => s.startsWith('plaid-')).map((s) => [s, 0]),
+    );
+    for (const [seed, customers, fingerprint] of before) {
+      const plan = day({ seed, customers, mix: noPlaid });
+      const { deliveryEvents, deadLetterCodes, plaidItems, ...ledger } = plan.ledger;
+      expect(Object.keys({ ...deliveryEvents, ...plaidItems })).toEqual([]);
+      expect(Object.keys(deadLetterCodes ?? {})).toEqual(ledger.deadLetters);
+      const hash = createHash('sha256')
+        .update(JSON.stringify({ calls: plan.calls, ledger }))
+        .digest('hex')
+        .slice(0, 16);
+      expect({ seed, hash }).toEqual({ seed, hash: fingerprint });
+    }
   });
 
   it.each([

@@ -7,6 +7,14 @@ import { DEMO_TIMING, T0, acknowledged, day, playThroughReducers } from './suppo
 interface Body {
   data?: Record<string, unknown>;
   event?: { info: string; data: { providerAccount: { id: number; requestId: string }[] } };
+  // Plaid's, flat
+  webhook_type?: string;
+  webhook_code?: string;
+  item_id?: string;
+  consent_expiration_time?: string;
+  disconnect_time?: string;
+  reason?: string;
+  error?: { error_code: string; error_message: string } | null;
 }
 
 /** A day whose customers all play `scenario` (no duplicate deliveries), through the reducers. */
@@ -27,6 +35,8 @@ function play(scenario: ScenarioName) {
       completions: observed.completions.filter((c) => c.customer_id === id),
       alerts: observed.alerts.filter((a) => a.customer_id === id),
       signals: observed.newTransactions.filter((s) => s.customer_id === id),
+      events: observed.events.filter((e) => e.customerId === id),
+      deadLetters: observed.deadLetters.filter((d) => calls.some((c) => c.id === d.ingestId)),
     };
   });
   return { plan, byCustomer };
@@ -117,6 +127,85 @@ describe('the issue’s cases, as the simulator plays them', () => {
       expect(completions.map((c) => [c.close_reason, c.missing])).toEqual([
         ['REQUESTED_TASKS_DONE', []],
       ]);
+    }
+  });
+});
+
+/** A Plaid webhook's `webhook_type` and `webhook_code`, as the scenario sent them. */
+const plaidCode = (b: Body) => `${b.webhook_type ?? '?'} ${b.webhook_code ?? '?'}`;
+
+describe('Plaid’s Items, as the simulator plays them', () => {
+  it('each Item is registered to the customer first; each Transactions report completes a round of its own at once, with the Item alone', () => {
+    for (const { calls, bodies, completions, signals, alerts } of play('plaid-sync').byCustomer) {
+      const registered = calls.filter((c) => c.route === '/connections/plaid');
+      const reports = calls.flatMap((c, i) =>
+        c.route === '/webhooks/plaid' ? [{ call: c, body: bodies[i] ?? {} }] : [],
+      );
+      const items = new Set(reports.map((r) => r.body.item_id));
+      expect(registered.map((c) => c.path).sort()).toEqual(
+        [...items].map((item) => `/connections/plaid/${item ?? ''}`).sort(),
+      );
+      expect(completions).toHaveLength(reports.length);
+      for (const [i, { call, body }] of reports.entries()) {
+        const completion = completions[i];
+        expect(completion).toMatchObject({ close_reason: 'ALL_REPORTED', missing: [] });
+        expect(
+          completion?.connections.map((x) => [x.provider, x.connection_id, x.outcome]),
+        ).toEqual([[null, body.item_id, 'SUCCESS']]);
+        // at once: no settle window for a Plaid Item
+        expect(completion?.closed_at).toBe(at(call));
+      }
+      const withData = reports.filter(
+        ({ body }) =>
+          body.webhook_code === 'SYNC_UPDATES_AVAILABLE' ||
+          (body as { new_transactions?: number }).new_transactions !== 0,
+      );
+      expect(signals.map((s) => s.providers)).toEqual(withData.map(() => []));
+      expect(alerts).toEqual([]);
+    }
+  });
+
+  it('ITEM_LOGIN_REQUIRED raises an alert with Plaid’s message; LOGIN_REPAIRED, or the next report, clears it; the error opens no round', () => {
+    for (const { calls, bodies, completions, signals, alerts } of play('plaid-login-repaired')
+      .byCustomer) {
+      const codes = bodies.filter((b) => b.webhook_type).map(plaidCode);
+      expect([
+        ['ITEM ERROR', 'ITEM LOGIN_REPAIRED', 'TRANSACTIONS SYNC_UPDATES_AVAILABLE'],
+        ['ITEM ERROR', 'TRANSACTIONS SYNC_UPDATES_AVAILABLE'],
+      ]).toContainEqual(codes);
+      const error = bodies.find((b) => b.webhook_code === 'ERROR')?.error;
+      expect(alerts.map((a) => [a.status, a.action_required, a.result_code, a.reason])).toEqual([
+        ['RAISED', 'RECONNECT', 'ITEM_LOGIN_REQUIRED', error?.error_message],
+        ['CLEARED', 'NONE', codes.length === 3 ? 'LOGIN_REPAIRED' : null, null],
+      ]);
+      expect(completions).toHaveLength(1);
+      expect(completions[0]?.closed_at).toBe(at(calls.at(-1)));
+      expect(signals).toHaveLength(1);
+    }
+  });
+
+  it('PENDING_EXPIRATION or PENDING_DISCONNECT is a WARNING with when access stops; the Item’s next report completes its round and clears nothing', () => {
+    for (const { bodies, completions, signals, alerts } of play('plaid-pending-expiration')
+      .byCustomer) {
+      const warning = bodies.find((b) => b.webhook_code?.startsWith('PENDING_')) ?? {};
+      const stops = warning.consent_expiration_time ?? warning.disconnect_time;
+      expect(alerts.map((a) => [a.status, a.action_required, a.reason, a.expires_at])).toEqual([
+        ['WARNING', 'RECONNECT_SOON', warning.reason ?? null, Date.parse(stops ?? '')],
+      ]);
+      expect(completions.map((c) => c.all_succeeded)).toEqual([true]);
+      expect(signals).toHaveLength(1);
+    }
+  });
+
+  it('a webhook of an Item never registered is dead-lettered UNREGISTERED_CONNECTION, keyed by its Item, and nothing else comes of it', () => {
+    const { plan, byCustomer } = play('plaid-unregistered');
+    for (const { calls, bodies, completions, signals, alerts, events, deadLetters } of byCustomer) {
+      expect(calls.map((c) => c.route)).toEqual(['/webhooks/plaid']);
+      expect(deadLetters).toEqual([
+        { ingestId: calls[0]?.id, key: bodies[0]?.item_id, code: 'UNREGISTERED_CONNECTION' },
+      ]);
+      expect(plan.ledger.deadLetterCodes?.[calls[0]?.id ?? '']).toBe('UNREGISTERED_CONNECTION');
+      expect([...completions, ...signals, ...alerts, ...events]).toEqual([]);
     }
   });
 });

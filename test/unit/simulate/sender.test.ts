@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
+import { plaidKeys, plaidVerifier } from '../../../src/ingest/auth/plaid.js';
 import { standardWebhooksVerifier } from '../../../src/ingest/auth/standard-webhooks.js';
+import { startPlaidSandbox } from '../../../src/tools/plaid/sandbox.js';
 import { SimulateError, sendCalls, signersFromAuth } from '../../../src/tools/simulate/sender.js';
 import type { Route, SimCall } from '../../../src/tools/simulate/types.js';
 
@@ -17,7 +19,7 @@ describe('signing the way the ingest expects', () => {
     const sign = signersFromAuth(auth, ['/webhooks/bud'])['/webhooks/bud'];
     const body = Buffer.from('{"data":{}}');
     const now = Date.now();
-    const headers = sign({ webhookId: 'msg_1', timestamp: Math.floor(now / 1000), body });
+    const headers = await sign({ webhookId: 'msg_1', timestamp: Math.floor(now / 1000), body });
     const verdict = await standardWebhooksVerifier([SECRET])({
       headers,
       rawBody: body,
@@ -48,6 +50,66 @@ describe('signing the way the ingest expects', () => {
     expect(attempt).toThrow(/REFRESH_REQUESTS_WEBHOOK_SECRETS: needed to sign \/refresh-requests/);
   });
 
+  it('signs Plaid webhooks as Plaid does, with a sandbox’s key the ingest fetches, so its plaid check accepts', async () => {
+    const sandbox = await startPlaidSandbox();
+    try {
+      const auth = loadConfig({ PLAID_AUTH: 'plaid' }).auth;
+      const sign = signersFromAuth(auth, ['/webhooks/plaid'], { plaid: sandbox })[
+        '/webhooks/plaid'
+      ];
+      const body = Buffer.from('{"webhook_type":"TRANSACTIONS"}');
+      const headers = await sign({ webhookId: 'msg_1', timestamp: 1, body });
+      expect(Object.keys(headers)).toEqual(['plaid-verification']);
+      const verify = plaidVerifier(
+        plaidKeys({ apiUrl: sandbox.url, clientId: sandbox.clientId, secret: sandbox.secret }),
+      );
+      const request = { headers, remoteAddr: '127.0.0.1', now: Date.now() };
+      expect(await verify({ ...request, rawBody: body })).toMatchObject({ ok: true });
+      expect(await verify({ ...request, rawBody: Buffer.from('{}') })).toMatchObject({ ok: false });
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('refuses a Plaid route that requires plaid without a sandbox to sign with, saying what to run instead', () => {
+    const auth = loadConfig({}).auth; // PLAID_AUTH defaults to plaid
+    const attempt = () => signersFromAuth(auth, ['/webhooks/plaid']);
+    expect(attempt).toThrow(SimulateError);
+    expect(attempt).toThrow(/PLAID_AUTH includes plaid: .*Run the ingest with PLAID_AUTH=hmac/);
+  });
+
+  it('signs Plaid webhooks and Item registrations with their own HMAC secrets', async () => {
+    const other = 'whsec_' + Buffer.from('another-secret-of-some-length').toString('base64');
+    const auth = loadConfig({
+      PLAID_AUTH: 'hmac',
+      PLAID_WEBHOOK_SECRETS: SECRET,
+      CONNECTIONS_WEBHOOK_SECRETS: other,
+    }).auth;
+    const signers = signersFromAuth(auth, ['/webhooks/plaid', '/connections/plaid']);
+    const body = Buffer.from('{"customer_id":"c"}');
+    const now = Date.now();
+    for (const [route, secret] of [
+      ['/webhooks/plaid', SECRET],
+      ['/connections/plaid', other],
+    ] as const) {
+      const headers = await signers[route]({
+        webhookId: 'm',
+        timestamp: Math.floor(now / 1000),
+        body,
+      });
+      const verdict = await standardWebhooksVerifier([secret])({
+        headers,
+        rawBody: body,
+        remoteAddr: '127.0.0.1',
+        now,
+      });
+      expect({ route, ok: verdict.ok }).toEqual({ route, ok: true });
+    }
+    expect(() => signersFromAuth(loadConfig({}).auth, ['/connections/plaid'])).toThrow(
+      /CONNECTIONS_WEBHOOK_SECRETS: needed to sign \/connections\/plaid/,
+    );
+  });
+
   it('checks only the routes the day calls', () => {
     const auth = loadConfig({ YODLEE_AUTH: 'ip', YODLEE_ALLOWED_CIDRS: '127.0.0.1/32' }).auth;
     expect(() => signersFromAuth(auth, ['/webhooks/yodlee'])).not.toThrow();
@@ -59,6 +121,8 @@ interface Seen {
   signature: string | undefined;
   customer: string;
   at: number;
+  method: string | undefined;
+  path: string | undefined;
 }
 
 /** A stand-in ingest: `answer` decides each response from what was received so far. */
@@ -80,6 +144,8 @@ async function fakeIngest(
         signature: req.headers['webhook-signature'] as string | undefined,
         customer: body.customer_id,
         at: Date.now(),
+        method: req.method,
+        path: req.url,
       };
       seen.push(entry);
       const { status, delayMs = 0, headers = {} } = answer(entry, seen);
@@ -205,6 +271,36 @@ describe('sending', () => {
     ];
     await sendCalls(calls, { url: ingest.url, signers, concurrency: 1 });
     expect(ingest.seen.map((s) => s.id)).toEqual(['msg_c#1', 'msg_d#1', 'msg_c#2', 'msg_e#1']);
+  });
+
+  it('registers a Plaid Item with a PUT to its path, and sends the Item’s webhook once it is answered', async () => {
+    const ingest = await fakeIngest((req) => ({
+      status: 200,
+      delayMs: req.method === 'PUT' ? 200 : 0,
+    }));
+    close = ingest.close;
+    const plaidSigners = signersFromAuth(
+      loadConfig({
+        PLAID_AUTH: 'hmac',
+        PLAID_WEBHOOK_SECRETS: SECRET,
+        CONNECTIONS_WEBHOOK_SECRETS: SECRET,
+      }).auth,
+      ['/connections/plaid', '/webhooks/plaid'],
+    );
+    const calls: SimCall[] = [
+      { ...call('a', 1, 0, '/connections/plaid'), path: '/connections/plaid/a-item' },
+      { ...call('a', 2, 10, '/webhooks/plaid'), after: 'a#1' },
+    ];
+    const { deliveries } = await sendCalls(calls, { url: ingest.url, signers: plaidSigners });
+    expect(ingest.seen.map((s) => [s.method, s.path, s.id])).toEqual([
+      ['PUT', '/connections/plaid/a-item', 'msg_a#1'],
+      ['POST', '/webhooks/plaid', 'msg_a#2'],
+    ]);
+    expect(ingest.seen[1]?.at).toBeGreaterThanOrEqual(deliveries[0]?.acknowledgedAt ?? Infinity);
+    expect(deliveries.map((d) => [d.route, d.status, d.ingestId])).toEqual([
+      ['/connections/plaid', 200, 'ingest-1'],
+      ['/webhooks/plaid', 200, 'ingest-2'],
+    ]);
   });
 
   it('refuses a call that follows one not sent before it', async () => {

@@ -78,6 +78,20 @@ export function budReconnect({ rng, customerId }: ScenarioContext): Episode {
         }),
       },
     ],
+    ...reconnectedAfterFailure(customerId, provider, consentId),
+  };
+}
+
+/**
+ * What a refresh failing for want of a reconnect, then the reconnect, come to: one completion
+ * (FAILED, RECONNECT, no new data), an alert RAISED then CLEARED.
+ */
+function reconnectedAfterFailure(
+  customerId: string,
+  provider: string | null,
+  consentId: string,
+): Omit<Episode, 'steps'> {
+  return {
     deadLetters: [],
     ...round(customerId, 'ALL_REPORTED', [
       { ...connection(provider, consentId, 'FAILED', 'RECONNECT'), newData: false },
@@ -209,14 +223,7 @@ export function budConnectAfterRevoke({ rng, customerId, timing }: ScenarioConte
         }),
       },
     ],
-    deadLetters: [],
-    ...round(customerId, 'ALL_REPORTED', [
-      { ...connection(provider, consentId, 'FAILED', 'RECONNECT'), newData: false },
-    ]),
-    alerts: [
-      alert(customerId, provider, consentId, 'RAISED', 'RECONNECT'),
-      alert(customerId, provider, consentId, 'CLEARED', 'NONE'),
-    ],
+    ...reconnectedAfterFailure(customerId, provider, consentId),
   };
 }
 

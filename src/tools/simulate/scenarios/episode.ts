@@ -9,7 +9,7 @@ import type {
   ExpectedAlert,
   ExpectedCompletion,
   ExpectedConnection,
-  ExpectedSignal,
+  ExpectedOutputs,
   Route,
 } from '../types.js';
 
@@ -21,6 +21,8 @@ export interface Step {
   /** When it is sent, after the episode starts. */
   readonly offsetMs: number;
   readonly route: Route;
+  /** The URL path, where it is not the route itself (`/connections/plaid/<item_id>`). */
+  readonly path?: string;
   readonly note: string;
   readonly late?: true;
   /**
@@ -33,14 +35,23 @@ export interface Step {
   readonly body: (at: SourceClock) => unknown;
 }
 
+/**
+ * An alert a scenario expects. A WARNING's expiry is where the episode's body puts it, on the
+ * source clock: the day makes it a time once it has placed the episode.
+ */
+export interface EpisodeAlert extends Omit<ExpectedAlert, 'expiresAt'> {
+  /** A WARNING: when access stops, in ms after the episode starts. */
+  readonly expiresAfterMs?: number;
+}
+
 /** One customer's calls for the day and what a person expects to come out of them. */
-export interface Episode {
+export interface Episode extends Omit<ExpectedOutputs, 'alerts'> {
   readonly steps: readonly Step[];
   /** Indexes of the steps the normalizer must dead-letter. */
   readonly deadLetters: readonly number[];
-  readonly completions: readonly ExpectedCompletion[];
-  readonly newTransactions: readonly ExpectedSignal[];
-  readonly alerts: readonly ExpectedAlert[];
+  /** The error code each dead letter must carry, where the scenario says (by step index). */
+  readonly deadLetterCodes?: Readonly<Record<number, string>>;
+  readonly alerts: readonly EpisodeAlert[];
 }
 
 export interface ScenarioContext {

@@ -191,7 +191,8 @@ function lateBudFailure(rng: Random, customerId: string): Episode {
 /**
  * Something no mapper knows, from an authenticated sender: accepted (200), then dead-lettered.
  * A Bud body of an unknown shape, a Bud event type from the future, or a Yodlee event other than
- * REFRESH. Expect one dead letter and nothing else.
+ * REFRESH. Expect one dead letter (UNKNOWN_SHAPE for the shape, UNSUPPORTED_EVENT for the
+ * others) and nothing else.
  */
 export function deadLetter({ rng, customerId }: ScenarioContext): Episode {
   const variant = rng.int(0, 2);
@@ -233,5 +234,12 @@ export function deadLetter({ rng, customerId }: ScenarioContext): Episode {
               },
             }),
           };
-  return { steps: [step], deadLetters: [0], completions: [], newTransactions: [], alerts: [] };
+  return {
+    steps: [step],
+    deadLetters: [0],
+    deadLetterCodes: { 0: variant === 0 ? 'UNKNOWN_SHAPE' : 'UNSUPPORTED_EVENT' },
+    completions: [],
+    newTransactions: [],
+    alerts: [],
+  };
 }
