@@ -8,8 +8,30 @@ import { idText, parseJson } from './body.js';
 import { wellFormed } from './sources/types.js';
 
 const ROUTE = '/connections/:source/:connection_id';
+const REGISTRATION_SHAPE =
+  '{"connection_id": the path\'s connection id, "customer_id": 1 to 256 characters}';
 
-const registration = z.object({ customer_id: idText });
+/**
+ * The bodies name the connection as the path does: a signature covers the body only (Standard
+ * Webhooks), so a body bound to its connection cannot be replayed against another one, nor a
+ * registration as a deletion (which carries no `customer_id`).
+ */
+const registration = z.strictObject({ connection_id: idText, customer_id: idText });
+const deletion = z.strictObject({ connection_id: idText });
+
+/** The body, checked against `schema` and against the path's connection. */
+function bodyFor<T extends { connection_id: string }>(
+  schema: z.ZodType<T>,
+  raw: Buffer,
+  connectionId: string,
+  shape: string,
+): T {
+  const parsed = schema.safeParse(parseJson(raw));
+  if (!parsed.success) throw new HttpError('INVALID_REQUEST', `body: ${shape}`);
+  if (wellFormed(parsed.data.connection_id) !== connectionId)
+    throw new HttpError('INVALID_REQUEST', "body: connection_id must be the path's connection id");
+  return parsed.data;
+}
 
 /** The route's path parameters, checked: a registered source and a connection id within limits. */
 function target(params: unknown): { source: string; connectionId: string } {
@@ -25,11 +47,11 @@ function target(params: unknown): { source: string; connectionId: string } {
 }
 
 /**
- * `PUT /connections/{source}/{connection_id}` `{customer_id}`: registers which customer a
- * connection (a Plaid Item) belongs to; `DELETE` ends it. Stored on the compacted connections
- * topic (a deletion as its tombstone) before the `200`; the normalizer attributes the
- * connection's webhooks to that customer from then on. Idempotent: a retried registration stores
- * the same mapping again.
+ * `PUT /connections/{source}/{connection_id}` `{connection_id, customer_id}`: registers which
+ * customer a connection (a Plaid Item) belongs to; `DELETE` with `{connection_id}` ends it.
+ * Stored on the compacted connections topic (a deletion as its tombstone) before the `200`; the
+ * normalizer attributes the connection's webhooks to that customer from then on. Idempotent: a
+ * retried registration stores the same mapping again.
  */
 export function addConnectionsRoute(context: RouteContext, helpers: Helpers): void {
   const { app, deps, now } = context;
@@ -44,14 +66,12 @@ export function addConnectionsRoute(context: RouteContext, helpers: Helpers): vo
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     await authenticate(deps.connections.authenticate, request, raw);
     const { source, connectionId } = target(request.params);
-    const parsed = registration.safeParse(parseJson(raw));
-    if (!parsed.success)
-      throw new HttpError('INVALID_REQUEST', 'body: {"customer_id": 1 to 256 characters}');
+    const body = bodyFor(registration, raw, connectionId, REGISTRATION_SHAPE);
     const at = now();
     const value: ConnectionRegistered = {
       source,
       connection_id: connectionId,
-      customer_id: wellFormed(parsed.data.customer_id),
+      customer_id: wellFormed(body.customer_id),
       registered_at: at,
       request_id: request.id,
     };
@@ -74,6 +94,7 @@ export function addConnectionsRoute(context: RouteContext, helpers: Helpers): vo
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     await authenticate(deps.connections.authenticate, request, raw);
     const { source, connectionId } = target(request.params);
+    bodyFor(deletion, raw, connectionId, '{"connection_id": the path\'s connection id}');
     await publish('connections', request, {
       topic: settings.connectionsTopic,
       key: connectionKey(source, connectionId),

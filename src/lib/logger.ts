@@ -17,6 +17,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         'req.headers.authorization',
         'req.headers["x-signature"]',
         'req.headers["webhook-signature"]',
+        'req.headers["plaid-verification"]',
         'req.headers["x-yodlee-secret"]',
         'body',
         'req.body',

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Batch, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { connectionKey } from '../contract/connections.js';
 import type { ConnectionRegistered } from '../contract/connections.js';
 import type { Logger } from '../lib/logger.js';
-import { registryUnreachable } from '../kafka/errors.js';
+import { NotReadyError, registryUnreachable } from '../kafka/errors.js';
 import type { ConnectionDirectory } from './types.js';
 
 /** How long a catch-up before an "unregistered" verdict waits for the table at most. */
@@ -31,6 +31,9 @@ export class ConnectionTable implements ConnectionDirectory {
   private readonly groupId = `refreshbus-connections-${randomUUID()}`;
   private lastActivity = Date.now();
   private joined = false;
+  /** Set when the reader stopped for good (a crash kafkajs does not restart from). */
+  private failed: Error | undefined;
+  private admin: Admin | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -76,17 +79,25 @@ export class ConnectionTable implements ConnectionDirectory {
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
       this.advance(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
     });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart) return; // kafkajs rejoins, and the table reads on
+      this.failed = new Error(`the connections reader stopped: ${event.payload.error.message}`);
+      this.logger.error({ err: event.payload.error }, 'the connections reader stopped');
+    });
     await consumer.run({ autoCommit: false, eachBatch: ({ batch }) => this.apply(batch) });
-    await this.until(ends, Infinity);
+    // a compacted topic's very last records may be gone: a long silence after the join ends it
+    await this.until(ends, Infinity, true);
     this.logger.info({ connections: this.owners.size }, 'connection table read');
   }
 
   /**
-   * Reads up to the topic's end as of now (at most a few seconds): a registration stored before
-   * this call is then known. Called before a connection is declared unregistered.
+   * Reads up to the topic's end as of now: a registration stored before this call is then known.
+   * Called before a connection is declared unregistered; throws NotReadyError (the chunk is
+   * retried, not dead-lettered) when the table cannot get there within `timeoutMs`.
    */
   async catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<void> {
-    await this.until(await this.endOffsets(), timeoutMs);
+    if (!(await this.until(await this.endOffsets(), timeoutMs, false)))
+      throw new NotReadyError('the connections are not read up to their end (yet)');
   }
 
   async stop(): Promise<void> {
@@ -94,14 +105,17 @@ export class ConnectionTable implements ConnectionDirectory {
     this.consumer = undefined;
     if (!consumer) return;
     await consumer.disconnect();
-    const admin = this.kafka.admin();
-    await admin.connect();
+    const admin = await this.connectedAdmin();
     await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    this.admin = undefined;
     await admin.disconnect();
   }
 
   private async apply(batch: Batch): Promise<void> {
     for (const m of batch.messages) {
+      // after a rejoin the uncommitted group reads from the start again: what is applied stays
+      // (re-applying an older record would restore an owner the table had moved on from)
+      if (BigInt(m.offset) < (this.positions.get(batch.partition) ?? 0n)) continue;
       const key = m.key?.toString();
       if (key) {
         if (m.value === null) this.owners.delete(key);
@@ -129,6 +143,7 @@ export class ConnectionTable implements ConnectionDirectory {
           return;
         }
         if (attempt === 1) this.logger.warn({ err }, 'connections wait for the schema registry');
+        this.lastActivity = Date.now(); // waiting, not done: the start's silence rule must not end it
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
       }
     }
@@ -139,31 +154,44 @@ export class ConnectionTable implements ConnectionDirectory {
     if (next > (this.positions.get(partition) ?? 0n)) this.positions.set(partition, next);
   }
 
-  /** Waits until every partition is read to `ends` (or, once joined, a long silence), or `timeoutMs`. */
-  private async until(ends: ReadonlyMap<number, bigint>, timeoutMs: number): Promise<void> {
+  /**
+   * Waits until every partition is read to `ends`: true; false after `timeoutMs`, or — with
+   * `quietEnds`, at the start — once joined and silent for long (a compacted end). Throws once
+   * the reader has stopped for good.
+   */
+  private async until(
+    ends: ReadonlyMap<number, bigint>,
+    timeoutMs: number,
+    quietEnds: boolean,
+  ): Promise<boolean> {
     const started = Date.now();
     for (;;) {
+      if (this.failed) throw this.failed;
       const behind = [...ends].some(([p, end]) => (this.positions.get(p) ?? 0n) < end);
-      if (!behind) return;
-      if (this.joined && Date.now() - this.lastActivity > QUIET_END_MS) return;
-      if (Date.now() - started > timeoutMs) return;
+      if (!behind) return true;
+      const quiet = Date.now() - Math.max(started, this.lastActivity) > QUIET_END_MS;
+      if (quietEnds && this.joined && quiet) return true;
+      if (Date.now() - started > timeoutMs) return false;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
   /** Each partition's end offset, for partitions holding records. */
   private async endOffsets(): Promise<Map<number, bigint>> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      return new Map(
-        offsets
-          .filter((p) => BigInt(p.high) > BigInt(p.low))
-          .map((p) => [p.partition, BigInt(p.high)]),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    const offsets = await (await this.connectedAdmin()).fetchTopicOffsets(this.topic);
+    return new Map(
+      offsets
+        .filter((p) => BigInt(p.high) > BigInt(p.low))
+        .map((p) => [p.partition, BigInt(p.high)]),
+    );
   }
 }

@@ -19,7 +19,7 @@ import { LIMITS, recordSize } from '../contract/limits.js';
 import { deadLetter, headerText } from './dlq.js';
 import { ConnectionTable } from './connections.js';
 import { mapRawWebhook } from './mappers/index.js';
-import type { ConnectionDirectory, RawWebhook, RefreshEvent } from './types.js';
+import type { ConnectionDirectory, MapResult, RawWebhook, RefreshEvent } from './types.js';
 import { HEADER } from '../contract/headers.js';
 
 /** The raw record as a mapper sees it; a missing receipt time falls back to the record timestamp. */
@@ -71,15 +71,9 @@ export function normalizeBatch(
     const dlq: Message[] = [];
     const codes: string[] = [];
     const origin = { topic: batch.topic, partition: batch.partition };
-    for (const message of batch.messages) {
-      const raw = rawWebhookOf(batch.topic, batch.partition, message);
-      let result = mapRawWebhook(raw, directory);
-      if (!result.ok && result.code === 'UNREGISTERED_CONNECTION') {
-        // a registration stored before this record was processed must count: read the
-        // connections up to their end, then decide
-        await directory.catchUp();
-        result = mapRawWebhook(raw, directory);
-      }
+    const results = await mapChunk(batch, directory);
+    for (const [i, message] of batch.messages.entries()) {
+      const result = results[i] as MapResult;
       if (!result.ok) {
         dlq.push(deadLetter(message, origin, result));
         codes.push(result.code);
@@ -124,6 +118,23 @@ export function normalizeBatch(
       },
     };
   };
+}
+
+const unregistered = (r: MapResult) => !r.ok && r.code === 'UNREGISTERED_CONNECTION';
+
+/**
+ * Maps a chunk's raw records. A registration stored before the chunk was processed must count:
+ * when a connection is not in the table, the table first reads the connections topic up to its
+ * end — once for the chunk — and those records are mapped again.
+ */
+async function mapChunk(batch: InputChunk, directory: CatchingUpDirectory): Promise<MapResult[]> {
+  const raws = batch.messages.map((m) => rawWebhookOf(batch.topic, batch.partition, m));
+  const results = raws.map((raw) => mapRawWebhook(raw, directory));
+  if (!results.some(unregistered)) return results;
+  await directory.catchUp();
+  return results.map((r, i) =>
+    unregistered(r) ? mapRawWebhook(raws[i] as RawWebhook, directory) : r,
+  );
 }
 
 /** The connections the normalizer attributes webhooks by, and a way to read them up to date. */

@@ -6,6 +6,7 @@ import { packageRoot } from '../../src/config/config.js';
 import { brokers, registryUrl, testBroker, uniqueName } from './support/kafka.js';
 import { freePort } from './support/fleet.js';
 import { ingestConfig, runIngest } from './support/ingest.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const broker = testBroker();
 const { resources } = broker;
@@ -128,7 +129,7 @@ describe('ingest lifecycle', () => {
     expect(answered.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 200));
     const accepted = answered.map((r) => r.id);
     const stored = await broker.readAll(raw, { readCommitted: true, count: accepted.length });
-    const ids = new Set(stored.map((m) => m.headers?.['ob-ingest-id']?.toString()));
+    const ids = new Set(stored.map((m) => m.headers?.[HEADER.ingestId]?.toString()));
     for (const id of accepted) expect(ids).toContain(id);
     // after exit nothing listens
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();

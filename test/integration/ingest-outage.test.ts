@@ -4,6 +4,7 @@ import { TestBroker, registryUrl, testResources, uniqueName } from './support/ka
 import { dedicatedBroker } from './support/dedicated-broker.js';
 import { ingestConfig, post, runIngest } from './support/ingest.js';
 import { until } from './support/pipeline.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const resources = testResources();
 
@@ -77,7 +78,7 @@ describe('ingest during a broker outage', () => {
       count: accepted.length,
       quietMs: 5000,
     });
-    const storedIds = new Set(stored.map((m) => m.headers?.['ob-ingest-id']?.toString()));
+    const storedIds = new Set(stored.map((m) => m.headers?.[HEADER.ingestId]?.toString()));
     for (const id of accepted) expect(storedIds).toContain(id);
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../../src/ingest/auth/standard-webhooks.js';
 import { testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import { HMAC_SECRET, ingestConfig, post, runIngest } from './support/ingest.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const broker = testBroker();
 const { resources } = broker;
@@ -60,15 +61,15 @@ describe('ingest against the real broker', () => {
       Object.entries(budRecord?.headers ?? {}).map(([k, v]) => [k, v?.toString()]),
     );
     expect(headers).toMatchObject({
-      'ob-source': 'bud',
-      'ob-ingest-id': budRes.json.id,
+      [HEADER.source]: 'bud',
+      [HEADER.ingestId]: budRes.json.id,
       'content-type': 'application/json',
-      'ob-auth': 'standard-webhooks',
+      [HEADER.auth]: 'standard-webhooks',
     });
-    expect(headers['ob-received-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(headers['ob-remote-addr']).toMatch(/127\.0\.0\.1|::1/);
+    expect(headers[HEADER.receivedAt]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(headers[HEADER.remoteAddr]).toMatch(/127\.0\.0\.1|::1/);
     expect(byKey.get('user-7')?.value?.equals(yodlee)).toBe(true);
-    expect(byKey.get('user-7')?.headers?.['ob-auth']?.toString()).toBe('ip-allowlist');
+    expect(byKey.get('user-7')?.headers?.[HEADER.auth]?.toString()).toBe('ip-allowlist');
   });
 
   it('publishes POST /refresh-requests as Avro RefreshRequested, decoded by schema id', async () => {

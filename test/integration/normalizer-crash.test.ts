@@ -7,6 +7,7 @@ import { mapRawWebhook } from '../../src/normalize/mappers/index.js';
 import { headerText } from '../../src/normalize/dlq.js';
 import { testBroker } from './support/kafka.js';
 import { budV1, normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const broker = testBroker();
 const { resources } = broker;
@@ -124,7 +125,7 @@ describe('normalizer crash', () => {
       });
       const seen = new Map<string, number>();
       for (const m of events) {
-        const id = headerText(m.headers, 'ob-event-id') ?? '';
+        const id = headerText(m.headers, HEADER.eventId) ?? '';
         seen.set(id, (seen.get(id) ?? 0) + 1);
       }
       expect(events.length).toBe(expectedTotal);

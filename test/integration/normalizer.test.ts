@@ -8,6 +8,7 @@ import type { RefreshEvent } from '../../src/normalize/types.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import { normalizerConfig, produceRaw, rawRecord } from './support/normalizer.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const broker = testBroker();
 const { resources } = broker;
@@ -90,12 +91,12 @@ describe('normalizer against the real broker and registry', () => {
     expect(moreDead).toHaveLength(0);
     expect(dead?.value?.toString()).toBe(poison.body);
     expect(dead?.key?.toString()).toBe('ingest-d');
-    expect(headerText(dead?.headers, 'ob-error-code')).toBe('UNKNOWN_SHAPE');
-    expect(headerText(dead?.headers, 'ob-error-message')).toMatch(/Bud body/);
-    expect(headerText(dead?.headers, 'ob-origin-topic')).toBe(config.TOPIC_WEBHOOKS_RAW);
-    expect(headerText(dead?.headers, 'ob-origin-partition')).toMatch(/^\d+$/);
-    expect(headerText(dead?.headers, 'ob-origin-offset')).toMatch(/^\d+$/);
-    expect(headerText(dead?.headers, 'ob-ingest-id')).toBe('ingest-d'); // original headers kept
+    expect(headerText(dead?.headers, HEADER.errorCode)).toBe('UNKNOWN_SHAPE');
+    expect(headerText(dead?.headers, HEADER.errorMessage)).toMatch(/Bud body/);
+    expect(headerText(dead?.headers, HEADER.originTopic)).toBe(config.TOPIC_WEBHOOKS_RAW);
+    expect(headerText(dead?.headers, HEADER.originPartition)).toMatch(/^\d+$/);
+    expect(headerText(dead?.headers, HEADER.originOffset)).toMatch(/^\d+$/);
+    expect(headerText(dead?.headers, HEADER.ingestId)).toBe('ingest-d'); // original headers kept
   });
 
   it('replays dead-lettered records, filtered by error code, back through the normalizer', async () => {
@@ -114,7 +115,7 @@ describe('normalizer against the real broker and registry', () => {
       rawRecord('truelayer', '{"data":{}}', 'k2', 'ingest-source'),
     ]);
     const dead = await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 });
-    expect(dead.map((d) => headerText(d.headers, 'ob-error-code')).sort()).toEqual([
+    expect(dead.map((d) => headerText(d.headers, HEADER.errorCode)).sort()).toEqual([
       'INVALID_JSON',
       'UNKNOWN_SOURCE',
     ]);
@@ -145,11 +146,11 @@ describe('normalizer against the real broker and registry', () => {
     expect(result).toEqual({ scanned: 2, replayed: 1, byCode: { UNKNOWN_SOURCE: 1 } });
 
     const raw = await broker.readAll(config.TOPIC_WEBHOOKS_RAW, { readCommitted: true, count: 3 });
-    const replayed = raw.filter((m) => headerText(m.headers, 'ob-replayed-from'));
+    const replayed = raw.filter((m) => headerText(m.headers, HEADER.replayedFrom));
     expect(replayed).toHaveLength(1);
     expect(replayed[0]?.value?.toString()).toBe('{"data":{}}');
-    expect(headerText(replayed[0]?.headers, 'ob-source')).toBe('truelayer');
-    expect(headerText(replayed[0]?.headers, 'ob-error-code')).toBeUndefined();
+    expect(headerText(replayed[0]?.headers, HEADER.source)).toBe('truelayer');
+    expect(headerText(replayed[0]?.headers, HEADER.errorCode)).toBeUndefined();
     // still unmappable (no fix was deployed): it lands in the DLQ again, nothing is lost
     const deadAgain = await broker.readAll(config.TOPIC_REFRESH_DLQ, {
       readCommitted: true,

@@ -6,6 +6,7 @@ import { registerValueSchema } from '../../src/registry/registry.js';
 import { readSchema } from '../../src/registry/schemas.js';
 import { Resources, TestBroker, createTopics, testRegistry, uniqueName } from './support/kafka.js';
 import { jsonLinesOf, opsEnv, refreshbus } from './support/ops.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const env = opsEnv('ops-tail');
 const requests = env.TOPIC_REFRESH_REQUESTS ?? '';
@@ -72,7 +73,7 @@ beforeAll(async () => {
       {
         key: 'cust-2',
         value: '{"data":{"customer_id":"cust-2"}}',
-        headers: { 'ob-source': 'bud', 'ob-ingest-id': 'i-1' },
+        headers: { [HEADER.source]: 'bud', [HEADER.ingestId]: 'i-1' },
       },
       { key: 'cust-2', value: Buffer.from([0xff, 0xfe, 0x00]) },
     ]);
@@ -84,7 +85,10 @@ beforeAll(async () => {
         timestamp: String(Date.now()),
         attributes: 0,
         size: 0,
-        headers: { 'ob-source': Buffer.from('bud'), 'ob-ingest-id': Buffer.from(`i-${offset}`) },
+        headers: {
+          [HEADER.source]: Buffer.from('bud'),
+          [HEADER.ingestId]: Buffer.from(`i-${offset}`),
+        },
       }) as KafkaMessage;
     await sendCommitted(producer, dlq, [
       deadLetter(
@@ -142,7 +146,7 @@ describe('refreshbus tail', () => {
     expect(rest).toEqual([]);
     expect(text).toMatchObject({
       key: 'cust-2',
-      headers: { 'ob-source': 'bud', 'ob-ingest-id': 'i-1' },
+      headers: { [HEADER.source]: 'bud', [HEADER.ingestId]: 'i-1' },
       value: '{"data":{"customer_id":"cust-2"}}',
     });
     expect(text).not.toHaveProperty('schemaId');

@@ -18,6 +18,7 @@ import { startPlaidSandbox } from '../../src/tools/plaid/sandbox.js';
 import { brokers, registryUrl, testBroker, testRegistry, uniqueName } from './support/kafka.js';
 import type { RunningPipeline } from './support/pipeline.js';
 import { pipelineConfig, startPipeline } from './support/pipeline.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const SECRET = 'whsec_' + Buffer.from('plaid-connections-secret').toString('base64');
 
@@ -56,7 +57,7 @@ describe('Plaid through the real pipeline', () => {
     return post('/webhooks/plaid', body, { 'plaid-verification': await sandbox.sign(body) });
   };
   const register = (item: string, customer: string) => {
-    const body = JSON.stringify({ customer_id: customer });
+    const body = JSON.stringify({ connection_id: item, customer_id: customer });
     const id = uniqueName('msg');
     const at = Math.floor(Date.now() / 1000);
     return post(
@@ -132,7 +133,7 @@ describe('Plaid through the real pipeline', () => {
       [customerA, itemA, 'plaid.item.pending_expiration'],
     ]);
     const dead = await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 1 });
-    expect(dead.map((d) => headerText(d.headers, 'ob-error-code'))).toEqual([
+    expect(dead.map((d) => headerText(d.headers, HEADER.errorCode))).toEqual([
       'UNREGISTERED_CONNECTION',
     ]);
 

@@ -24,6 +24,7 @@ import { brokers, createTopics, testBroker, testRegistry, uniqueName } from './s
 import { until } from './support/pipeline.js';
 import { budV1, normalizerConfig, rawRecord } from './support/normalizer.js';
 import { processorConfig } from './support/processors.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 const broker = testBroker();
 const { resources } = broker;
@@ -102,22 +103,22 @@ describe.each(engines)('the normalizer with poison on a partition (%s)', (engine
       await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 2 })
     ).sort(
       (a, b) =>
-        Number(headerText(a.headers, 'ob-origin-offset')) -
-        Number(headerText(b.headers, 'ob-origin-offset')),
+        Number(headerText(a.headers, HEADER.originOffset)) -
+        Number(headerText(b.headers, HEADER.originOffset)),
     );
     expect(
       dlq.map((r) => [
-        headerText(r.headers, 'ob-ingest-id'),
-        headerText(r.headers, 'ob-error-code'),
-        headerText(r.headers, 'ob-origin-topic'),
-        headerText(r.headers, 'ob-origin-partition'),
-        headerText(r.headers, 'ob-origin-offset'),
+        headerText(r.headers, HEADER.ingestId),
+        headerText(r.headers, HEADER.errorCode),
+        headerText(r.headers, HEADER.originTopic),
+        headerText(r.headers, HEADER.originPartition),
+        headerText(r.headers, HEADER.originOffset),
       ]),
     ).toEqual([
       ['huge', 'LIMIT_EXCEEDED', config.TOPIC_WEBHOOKS_RAW, '0', '5'],
       ['large', 'MESSAGE_TOO_LARGE', config.TOPIC_WEBHOOKS_RAW, '0', '6'],
     ]);
-    expect(headerText(dlq[0]?.headers, 'ob-error-message')).toMatch(/^customer_id is 600000/);
+    expect(headerText(dlq[0]?.headers, HEADER.errorMessage)).toMatch(/^customer_id is 600000/);
     // the dead letter keeps the body as it came, for a replay once the limit is raised
     expect(dlq[1]?.value?.toString()).toBe(large);
 
@@ -133,7 +134,7 @@ describe.each(engines)('the normalizer with poison on a partition (%s)', (engine
       ),
     );
     expect(ingestIds.sort()).toEqual(
-      ordinary.map((m) => headerText(m.headers, 'ob-ingest-id')).sort(),
+      ordinary.map((m) => headerText(m.headers, HEADER.ingestId)).sort(),
     );
   }, 120_000);
 });
@@ -173,9 +174,9 @@ describe.each(engines)('the processors with poison on a partition (%s)', (engine
     expect(
       dlq.map((r) => [
         r.key?.toString(),
-        headerText(r.headers, 'ob-error-code'),
-        headerText(r.headers, 'ob-origin-topic'),
-        headerText(r.headers, 'ob-origin-offset'),
+        headerText(r.headers, HEADER.errorCode),
+        headerText(r.headers, HEADER.originTopic),
+        headerText(r.headers, HEADER.originOffset),
       ]),
     ).toEqual([
       ['garbage', 'UNDECODABLE', config.TOPIC_REFRESH_EVENTS, '1'],
@@ -254,9 +255,9 @@ describe.each(engines)('a record failing for an unknown reason (%s)', (engine) =
     expect(more).toEqual([]);
     expect([
       letter?.value?.toString(),
-      headerText(letter?.headers, 'ob-error-code'),
-      headerText(letter?.headers, 'ob-origin-offset'),
-      headerText(letter?.headers, 'ob-error-message'),
+      headerText(letter?.headers, HEADER.errorCode),
+      headerText(letter?.headers, HEADER.originOffset),
+      headerText(letter?.headers, HEADER.errorMessage),
     ]).toEqual([
       'bad',
       'PROCESSING_FAILED',

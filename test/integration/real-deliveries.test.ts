@@ -13,6 +13,7 @@ import type {
 import type { RefreshEvent } from '../../src/normalize/types.js';
 import { brokers, registryUrl, testBroker, testRegistry } from './support/kafka.js';
 import { pipelineConfig, startPipeline } from './support/pipeline.js';
+import { HEADER } from '../../src/contract/headers.js';
 
 // Issue 15: Bud's own examples (reference/bud-api/webhooks.yaml) and the seeds' examples, verbatim,
 // signed as Bud signs (JWS against a JWKS) and sent as Yodlee sends (allow-listed IP, shared
@@ -140,7 +141,7 @@ describe('real deliveries through the real pipeline', () => {
     ]);
 
     const dlq = await broker.readAll(config.TOPIC_REFRESH_DLQ, { readCommitted: true, count: 5 });
-    expect(dlq.map((r) => r.headers?.['ob-error-code']?.toString())).toEqual(
+    expect(dlq.map((r) => r.headers?.[HEADER.errorCode]?.toString())).toEqual(
       Array.from({ length: 5 }, () => 'UNUSED_EVENT'),
     );
 

@@ -167,6 +167,8 @@ function positive(name: string, value: number): number {
 }
 
 /** The endpoint under `apiUrl`, keeping any path prefix (a proxy's). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 function keyEndpoint(apiUrl: string): string {
   let url: URL;
   try {
@@ -176,6 +178,10 @@ function keyEndpoint(apiUrl: string): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new RangeError('apiUrl must be an absolute http(s) URL');
+  }
+  // the request carries the Plaid secret: plain http only to this host (a local stand-in)
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new RangeError('apiUrl must be https (http only for a loopback address)');
   }
   return `${url.href.replace(/\/+$/, '')}/webhook_verification_key/get`;
 }

@@ -54,8 +54,9 @@ export function reject(code: RejectionCode, message: string): MapResult {
 }
 
 /**
- * The event id: a SHA-256 over what the source said (never over receipt time, ingest id or
- * offsets), formatted as a UUID, so a re-delivered webhook maps to the same id.
+ * The event id: a SHA-256 over what the source said (never over receipt time or offsets),
+ * formatted as a UUID, so a re-delivered webhook maps to the same id. A mapper adds the ingest id
+ * to `extra` only where the source's bodies cannot tell two deliveries apart (Plaid).
  */
 export function eventId(fields: MappedFields, extra: readonly unknown[] = []): string {
   const identity = JSON.stringify([

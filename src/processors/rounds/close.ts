@@ -50,13 +50,15 @@ function close(
 }
 
 /**
- * Only Bud reports a refresh in sibling webhooks that may arrive apart: a round with a Bud
- * connection stays open the settle time so they join it. Yodlee reports its process whole, and a
- * Plaid Item refreshes on its own: each report completes its round at once.
+ * Bud reports a refresh in sibling webhooks that may arrive apart: a round stays open the settle
+ * time so they join it. Yodlee reports its process whole, and a Plaid Item refreshes on its own:
+ * a round of theirs alone completes at once. A source not named here waits, the safe default.
  */
 function settled(round: Round, now: number, settings: RoundSettings): boolean {
   if (now >= round.opened_at + settings.settleMs) return true;
-  return !Object.values(round.connections).some((c) => c.source === 'BUD');
+  return Object.values(round.connections).every(
+    (c) => c.source === 'YODLEE' || c.source === 'PLAID',
+  );
 }
 
 /** Closes the open round if everything it expects is final (and, without a request, it has settled). */

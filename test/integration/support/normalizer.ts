@@ -3,6 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../../../src/config/config.js';
 import type { Config } from '../../../src/config/config.js';
 import { brokers, isolatedNames, registryUrl } from './kafka.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 /** Unique topics, group and transactional ids for one normalizer under test. */
 export function normalizerConfig(extra: Record<string, string> = {}): Config {
@@ -26,12 +27,12 @@ export function rawRecord(
     key,
     value: Buffer.isBuffer(body) ? body : Buffer.from(body),
     headers: {
-      'ob-source': source,
-      'ob-ingest-id': ingestId,
-      'ob-received-at': new Date(Date.parse('2026-11-23T10:00:00Z')).toISOString(),
+      [HEADER.source]: source,
+      [HEADER.ingestId]: ingestId,
+      [HEADER.receivedAt]: new Date(Date.parse('2026-11-23T10:00:00Z')).toISOString(),
       'content-type': 'application/json',
-      'ob-remote-addr': '127.0.0.1',
-      'ob-auth': 'none',
+      [HEADER.remoteAddr]: '127.0.0.1',
+      [HEADER.auth]: 'none',
     },
   };
 }

@@ -16,6 +16,7 @@ import type { SendProgress, SendResult } from '../../../src/tools/simulate/sende
 import { sendCalls, signersFromAuth } from '../../../src/tools/simulate/sender.js';
 import type { Endpoints } from '../../../src/tools/stack/local-stack.js';
 import { isolatedNames, uniqueName } from './kafka.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 const SECRET = 'whsec_' + Buffer.from('pipeline-outage-secret').toString('base64');
 
@@ -310,7 +311,7 @@ export async function explainMissingEvents(
     await consumer.run({
       eachMessage: ({ topic, partition, message }) => {
         read.set(`${topic}/${String(partition)}`, BigInt(message.offset) + 1n);
-        const id = message.headers?.['ob-ingest-id']?.toString();
+        const id = message.headers?.[HEADER.ingestId]?.toString();
         if (id && missing.has(id)) {
           const list = found.get(id) ?? [];
           list.push(

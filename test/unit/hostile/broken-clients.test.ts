@@ -17,6 +17,7 @@ import {
 } from '../../../src/ingest/auth/standard-webhooks.js';
 import { buildTestApp } from '../../support/ingest-app.js';
 import type { TestApp } from '../../support/ingest-app.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00.000Z');
 const SECRET = 'whsec_' + Buffer.from('broken-clients-secret-0123456789').toString('base64');
@@ -113,7 +114,7 @@ describe('a client that resets its connection right after sending', () => {
     for (const record of built.published) {
       for (const value of Object.values(record.headers)) expect(typeof value).toBe('string');
       // the address is known as long as the socket was connected when it was accepted
-      expect(['127.0.0.1', '']).toContain(record.headers['ob-remote-addr']);
+      expect(['127.0.0.1', '']).toContain(record.headers[HEADER.remoteAddr]);
     }
     expect(built.logs.text).not.toMatch(/"level":50/);
   });

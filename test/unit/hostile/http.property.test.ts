@@ -30,6 +30,7 @@ import {
   loadWebhookFixtures,
   shapedBodyText,
 } from './arbitraries.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00.000Z');
 const BODY_LIMIT = 64 * 1024;
@@ -322,7 +323,7 @@ describe('any request to the ingest (authentication off)', () => {
               const record = stored[0]; // narrowed by the topic check above
               expect(record.value.equals(req.payload)).toBe(true);
               expect(() => JSON.parse(utf8.decode(req.payload)) as unknown).not.toThrow();
-              expect(WEBHOOK_SOURCES).toContain(record.headers['ob-source']);
+              expect(WEBHOOK_SOURCES).toContain(record.headers[HEADER.source]);
               expect(record.key.length).toBeGreaterThan(0);
               expect(record.key.length).toBeLessThanOrEqual(256);
               // UTF-8 has a form for every key and header (issue 16: lone surrogates, undefined)

@@ -30,6 +30,7 @@ import {
   shapedBodyText,
 } from './arbitraries.js';
 import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 const REJECTION_CODES: ReadonlySet<RejectionCode> = new Set([
   'UNKNOWN_SOURCE',
@@ -90,13 +91,13 @@ function expectContract(raw: RawWebhook, result: MapResult): void {
     const input: KafkaMessage = {
       key: null,
       value: raw.value,
-      headers: { 'ob-source': raw.source ?? '' },
+      headers: { [HEADER.source]: raw.source ?? '' },
       offset: String(raw.offset),
       timestamp: String(RECEIVED_AT),
       attributes: 0,
     };
     const letter = deadLetter(input, { topic: raw.topic, partition: raw.partition }, result);
-    expect(letter.headers?.['ob-error-code']).toBe(result.code);
+    expect(letter.headers?.[HEADER.errorCode]).toBe(result.code);
     expect(letter.value).toBe(raw.value);
   } else {
     expect(Array.isArray(result.events)).toBe(true);

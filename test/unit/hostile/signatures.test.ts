@@ -26,6 +26,7 @@ import {
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
 import { buildTestApp } from '../../support/ingest-app.js';
 import type { TestApp } from '../../support/ingest-app.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00.000Z');
 const TS = Math.floor(NOW / 1000);
@@ -252,7 +253,7 @@ describe('Bud JWS attacks', () => {
         source: 'bud',
         value: record.value,
         receivedAt: NOW + i * 1000,
-        ingestId: String(record.headers['ob-ingest-id']),
+        ingestId: String(record.headers[HEADER.ingestId]),
         topic: 'raw',
         partition: 0,
         offset: i,
@@ -376,7 +377,7 @@ describe('Standard Webhooks attacks', () => {
         source: 'yodlee',
         value: record.value,
         receivedAt: NOW + i,
-        ingestId: String(record.headers['ob-ingest-id']),
+        ingestId: String(record.headers[HEADER.ingestId]),
         topic: 'raw',
         partition: 0,
         offset: i,

@@ -7,6 +7,7 @@ import { rawRecordHeaders } from '../../../src/ingest/app.js';
 import { PublishUnavailableError } from '../../../src/ingest/publisher.js';
 import { buildTestApp } from '../../support/ingest-app.js';
 import type { TestApp } from '../../support/ingest-app.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 let current: TestApp | undefined;
 afterEach(async () => {
@@ -50,12 +51,12 @@ describe('ingest routes', () => {
     expect(record?.key).toBe('cust-1');
     expect(Buffer.compare(record?.value ?? Buffer.alloc(0), body)).toBe(0);
     expect(record?.headers).toEqual({
-      'ob-source': 'bud',
-      'ob-ingest-id': 'ingest-1',
-      'ob-received-at': '2026-11-23T10:00:00.000Z',
+      [HEADER.source]: 'bud',
+      [HEADER.ingestId]: 'ingest-1',
+      [HEADER.receivedAt]: '2026-11-23T10:00:00.000Z',
       'content-type': 'application/json',
-      'ob-remote-addr': '10.1.2.3',
-      'ob-auth': 'none',
+      [HEADER.remoteAddr]: '10.1.2.3',
+      [HEADER.auth]: 'none',
     });
   });
 
@@ -81,7 +82,7 @@ describe('ingest routes', () => {
       (await a.inject({ method: 'POST', url: '/webhooks/yodlee', headers: json, payload: yodlee }))
         .statusCode,
     ).toBe(200);
-    expect(published.map((r) => [r.key, r.headers['ob-source']])).toEqual([
+    expect(published.map((r) => [r.key, r.headers[HEADER.source]])).toEqual([
       ['cust-2', 'bud'],
       ['user-9', 'yodlee'],
     ]);
@@ -124,12 +125,12 @@ describe('raw record headers', () => {
       auth: 'none',
     });
     expect(headers).toEqual({
-      'ob-source': 'bud',
-      'ob-ingest-id': 'ingest-1',
-      'ob-received-at': '2026-11-23T10:00:00.000Z',
+      [HEADER.source]: 'bud',
+      [HEADER.ingestId]: 'ingest-1',
+      [HEADER.receivedAt]: '2026-11-23T10:00:00.000Z',
       'content-type': 'application/json',
-      'ob-remote-addr': '',
-      'ob-auth': 'none',
+      [HEADER.remoteAddr]: '',
+      [HEADER.auth]: 'none',
     });
   });
 });

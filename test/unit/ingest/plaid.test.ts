@@ -605,6 +605,9 @@ describe('plaidKeys: bounds on fetching', () => {
   it('refuses bad options without echoing the credentials', () => {
     expect(() => keysFor({ apiUrl: 'production.plaid.com' })).toThrow(RangeError);
     expect(() => keysFor({ apiUrl: 'ftp://production.plaid.com' })).toThrow(RangeError);
+    // the secret goes with every key request: plain http only to a loopback stand-in
+    expect(() => keysFor({ apiUrl: 'http://production.plaid.com' })).toThrow(/https/);
+    expect(() => keysFor({ apiUrl: 'http://127.0.0.1:8999' })).not.toThrow();
     expect(() => keysFor({ secret: '' })).toThrow(/secret is required/);
     expect(() => keysFor({ clientId: '' })).toThrow(/clientId is required/);
     expect(() => keysFor({ cooldownMs: 0 })).toThrow(RangeError);

@@ -8,6 +8,7 @@ import type {
   PublisherOptions,
 } from '../../../src/ingest/publisher.js';
 import { createLogger } from '../../../src/lib/logger.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 /** A producer stand-in whose acknowledgements the test releases by hand. */
 class ManualSender implements BatchSender {
@@ -276,10 +277,10 @@ describe('BatchingPublisher', () => {
     await publisher.connect();
     const bad = {
       ...record(2),
-      headers: { 'ob-remote-addr': undefined, 'ob-other': null } as unknown as IHeaders,
+      headers: { [HEADER.remoteAddr]: undefined, 'ob-other': null } as unknown as IHeaders,
     };
     const results = await Promise.allSettled([
-      publisher.publish({ ...record(1), headers: { 'ob-source': 'bud' } }, 1000),
+      publisher.publish({ ...record(1), headers: { [HEADER.source]: 'bud' } }, 1000),
       publisher.publish(bad, 1000),
       publisher.publish(record(3), 1000),
     ]);

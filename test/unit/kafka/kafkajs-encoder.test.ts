@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { HEADER } from '../../../src/contract/headers.js';
 
 /**
  * kafkajs's protocol encoder as patched by patches/kafkajs+2.2.4.patch: buffers are no longer
@@ -90,9 +91,9 @@ describe('kafkajs encoder (patched)', () => {
         key: Buffer.from('k'),
         value: Buffer.alloc(5000, 7), // larger than any initial size
         headers: {
-          'ob-source': 'bud',
-          'ob-ingest-id': 'req-1',
-          'ob-received-at': '2026-12-04T15:00:00.000Z',
+          [HEADER.source]: 'bud',
+          [HEADER.ingestId]: 'req-1',
+          [HEADER.receivedAt]: '2026-12-04T15:00:00.000Z',
           'content-type': 'application/json',
           long: 'x'.repeat(300), // a header larger than its encoder's initial 64 bytes
           twice: ['a', 'b'],

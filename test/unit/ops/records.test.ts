@@ -11,6 +11,7 @@ import {
 } from '../../../src/ops/records.js';
 import { matchDeadLetter } from '../../../src/normalize/replay.js';
 import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
+import { HEADER } from '../../../src/contract/headers.js';
 
 function message(fields: Partial<KafkaMessage>): KafkaMessage {
   return {
@@ -60,10 +61,14 @@ describe('records as tail prints them', () => {
     const text = await recordLine(
       't',
       0,
-      message({ value: Buffer.from('{"a":1}'), headers: { 'ob-source': Buffer.from('bud') } }),
+      message({ value: Buffer.from('{"a":1}'), headers: { [HEADER.source]: Buffer.from('bud') } }),
       decode,
     );
-    expect(text).toMatchObject({ value: '{"a":1}', headers: { 'ob-source': 'bud' }, key: null });
+    expect(text).toMatchObject({
+      value: '{"a":1}',
+      headers: { [HEADER.source]: 'bud' },
+      key: null,
+    });
     expect(text).not.toHaveProperty('valueEncoding');
     const bytes = await recordLine(
       't',
@@ -155,13 +160,13 @@ describe('dead letters as dlq list prints them', () => {
     key: Buffer.from('cust-9'),
     value: Buffer.from('not json {'),
     headers: {
-      'ob-source': Buffer.from('bud'),
-      'ob-ingest-id': Buffer.from('i-1'),
-      'ob-error-code': Buffer.from('INVALID_JSON'),
-      'ob-error-message': Buffer.from('Unexpected token'),
-      'ob-origin-topic': Buffer.from(DEFAULT_TOPICS.webhooksRaw),
-      'ob-origin-partition': Buffer.from('3'),
-      'ob-origin-offset': Buffer.from('42'),
+      [HEADER.source]: Buffer.from('bud'),
+      [HEADER.ingestId]: Buffer.from('i-1'),
+      [HEADER.errorCode]: Buffer.from('INVALID_JSON'),
+      [HEADER.errorMessage]: Buffer.from('Unexpected token'),
+      [HEADER.originTopic]: Buffer.from(DEFAULT_TOPICS.webhooksRaw),
+      [HEADER.originPartition]: Buffer.from('3'),
+      [HEADER.originOffset]: Buffer.from('42'),
     },
   });
 

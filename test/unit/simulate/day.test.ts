@@ -199,7 +199,10 @@ describe('a simulated day', () => {
     const registrations = calls.filter((c) => c.route === '/connections/plaid');
     expect(registrations.length).toBeGreaterThan(0);
     for (const r of registrations)
-      expect(JSON.parse(r.body)).toEqual({ customer_id: r.customerId });
+      expect(JSON.parse(r.body)).toEqual({
+        connection_id: r.path?.split('/').at(-1),
+        customer_id: r.customerId,
+      });
     const plaid = calls.filter((c) => c.route === '/webhooks/plaid');
     for (const c of plaid) {
       const item = (JSON.parse(c.body) as { item_id: string }).item_id;

@@ -86,7 +86,7 @@ const registration = (customerId: string, item: PlaidItem, offsetMs: number): St
   route: '/connections/plaid',
   path: `/connections/plaid/${item.id}`,
   note: `the client registers its new Plaid Item to the customer`,
-  body: () => ({ customer_id: customerId }),
+  body: () => ({ connection_id: item.id, customer_id: customerId }),
 });
 
 /** The Item's round of one Transactions report: completed at once, signalled when there is data. */
