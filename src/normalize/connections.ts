@@ -21,7 +21,7 @@ const QUIET_END_MS = 15_000;
  * Item is registered to when the webhook is processed, in the transaction that writes its events
  * (exactly once); an Item the table does not know after a catch-up to the topic's end is never
  * guessed at — the webhook is dead-lettered UNREGISTERED_CONNECTION, to be replayed once the Item
- * is registered (docs/subscribers.md).
+ * is registered (docs/sources.md).
  */
 export class ConnectionTable implements ConnectionDirectory {
   private readonly owners = new Map<string, string>();
@@ -44,11 +44,6 @@ export class ConnectionTable implements ConnectionDirectory {
 
   customerOf(source: string, connectionId: string): string | undefined {
     return this.owners.get(connectionKey(source, connectionId));
-  }
-
-  /** Registered connections (a metric, a test hook). */
-  size(): number {
-    return this.owners.size;
   }
 
   /** Starts following the topic and resolves once it has read what the topic held at the start. */
