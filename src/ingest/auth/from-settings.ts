@@ -18,8 +18,6 @@ export function authenticatorFromSettings(
     jwks?: { cacheMaxAgeMs: number; cooldownMs: number };
     /** Plaid's API (PLAID_API_URL, PLAID_CLIENT_ID, PLAID_SECRET) for the `plaid` check. */
     plaid?: PlaidApiSettings;
-    /** Tests: the keys instead of Plaid's endpoint. */
-    plaidKeys?: PlaidKeys;
   } = {},
 ):
   | { authenticator: Authenticator; problems: string[] }
@@ -60,7 +58,7 @@ export function authenticatorFromSettings(
         }
         break;
       case 'plaid': {
-        const keys = deps.plaidKeys ?? plaidKeysFrom(prefix, deps.plaid, problems);
+        const keys = plaidKeysFrom(prefix, deps.plaid, problems);
         if (keys) checks.push(plaidVerifier(keys));
         break;
       }

@@ -247,6 +247,26 @@ describe('shared secret and combinations', () => {
     ]);
   });
 
+  it('names the Plaid credentials the plaid check needs, and refuses plain http to Plaid', () => {
+    const plaid = { modes: ['plaid' as const], sharedSecretHeader: 'x' };
+    expect(
+      authenticatorFromSettings('PLAID', plaid, { plaid: { apiUrl: 'https://sandbox.plaid.com' } })
+        .problems,
+    ).toEqual([
+      'PLAID_CLIENT_ID: required when PLAID_AUTH includes plaid',
+      'PLAID_SECRET: required when PLAID_AUTH includes plaid',
+    ]);
+    const overHttp = authenticatorFromSettings('PLAID', plaid, {
+      plaid: { apiUrl: 'http://sandbox.plaid.com', clientId: 'c', secret: 's' },
+    });
+    expect(overHttp.problems).toEqual([expect.stringMatching(/^PLAID_API_URL: .*https/)]);
+    const ready = authenticatorFromSettings('PLAID', plaid, {
+      plaid: { apiUrl: 'https://sandbox.plaid.com', clientId: 'c', secret: 's' },
+    });
+    expect(ready.problems).toEqual([]);
+    expect(ready.authenticator).toBeTypeOf('function');
+  });
+
   it('refuses a malformed CIDR at start', () => {
     const result = authenticatorFromSettings('YODLEE', {
       modes: ['ip'],
