@@ -16,6 +16,11 @@ export type ActionRequired =
   | 'UNSUPPORTED'
   /** Access works today but stops at `access_expires_at` unless the user reconnects. */
   | 'RECONNECT_SOON';
+/**
+ * What an event is about (schemas/RefreshEvent.avsc `subject`): the processors read this, never
+ * the source's name. `UNKNOWN` is a symbol a newer writer added.
+ */
+export type Subject = 'UNKNOWN' | 'REFRESH' | 'CONNECT' | 'CONNECTION' | 'OTHER_TASK';
 
 /** The canonical event, as encoded with schemas/RefreshEvent.avsc (times in epoch milliseconds). */
 export interface RefreshEvent {
@@ -56,6 +61,13 @@ export interface RefreshEvent {
    * `consent_expiration_time` or `disconnect_time`); null when the source does not say.
    */
   access_expires_at: number | null;
+  /** What the event is about; null on events written before the field existed. */
+  subject: Subject | null;
+  /**
+   * A refresh the source may report in other webhooks arriving apart (true: a round waits the
+   * settle time), or all of it in this delivery (false); null on events written before.
+   */
+  siblings_may_follow: boolean | null;
 }
 
 /**
@@ -123,9 +135,15 @@ export type MappedFields = Omit<
   | 'delivery_index'
   | 'delivery_count'
   | 'access_expires_at'
+  | 'subject'
+  | 'siblings_may_follow'
 > & {
   /** When it happened, if the source says; otherwise the receipt time is used. */
   occurred_at: number | null;
   /** When access stops unless the user reconnects; absent = the source does not say (null). */
   access_expires_at?: number | null;
+  /** Every mapper says what its event is about (never null for a new event). */
+  subject: Subject;
+  /** Every mapper says whether sibling reports of the refresh may follow apart. */
+  siblings_may_follow: boolean;
 };

@@ -1,4 +1,4 @@
-import type { RefreshEvent } from '../normalize/types.js';
+import type { RefreshEvent, Subject } from '../normalize/types.js';
 
 /**
  * Connection identity across a customer's events. A connection is a real identity, never a task:
@@ -64,21 +64,49 @@ export function rekey<T>(
   record[to] = Object.hasOwn(record, to) ? merge(moved, record[to] as T) : moved;
 }
 
-/** What an event is about, from its `source_event`. */
-export type EventKind = 'refresh' | 'connect' | 'consent' | 'other-task';
+/**
+ * What an event is about, as its mapper said (`subject`): the processors act on this, never on
+ * the source's name, so a new source's mapper decides how its events reach the rounds and the
+ * alerts. A symbol a newer writer added (UNKNOWN) is read as OTHER_TASK: no round, no alert.
+ */
+export type EventKind = Exclude<Subject, 'UNKNOWN'>;
 
-export function eventKind(e: Pick<RefreshEvent, 'source' | 'source_event'>): EventKind {
-  // Plaid's Item webhooks (errors, repairs, revocations, expiry warnings) are about the
-  // connection, not a refresh: they feed the alerts, never a round
+export function eventKind(e: Pick<RefreshEvent, 'source' | 'source_event' | 'subject'>): EventKind {
+  // events written before the field existed decode with null
+  const subject = e.subject ?? null;
+  if (subject === null) return subjectBeforeTheField(e);
+  return subject === 'UNKNOWN' ? 'OTHER_TASK' : subject;
+}
+
+/**
+ * The subject of an event written before the normalizer said it (a record still in the topic at
+ * the upgrade), as the versions before read it. Frozen: every event written since carries its
+ * subject, and a new source never needs a line here.
+ */
+function subjectBeforeTheField(e: Pick<RefreshEvent, 'source' | 'source_event'>): EventKind {
   if (e.source === 'PLAID')
-    return e.source_event.startsWith('plaid.transactions.') ? 'refresh' : 'consent';
-  if (e.source !== 'BUD') return 'refresh';
+    return e.source_event.startsWith('plaid.transactions.') ? 'REFRESH' : 'CONNECTION';
+  if (e.source !== 'BUD') return 'REFRESH';
   const s = e.source_event;
-  if (s.startsWith('bud.consent.')) return 'consent';
-  if (s === 'bud.v1.connect') return 'connect';
-  if (s === 'bud.v1.refresh' || s.startsWith('bud.v2.refresh.')) return 'refresh';
-  // revoke, consent-refresh and task types Bud adds later
-  return 'other-task';
+  if (s.startsWith('bud.consent.')) return 'CONNECTION';
+  if (s === 'bud.v1.connect') return 'CONNECT';
+  if (s === 'bud.v1.refresh' || s.startsWith('bud.v2.refresh.')) return 'REFRESH';
+  return 'OTHER_TASK';
+}
+
+/**
+ * Whether sibling reports of a round connection's refresh may still arrive apart (the round then
+ * waits the settle time), as its report said (`siblings_may_follow`). Connections kept by the
+ * versions before the field existed (null) are read as those versions did: a Yodlee process or a
+ * Plaid Item reports whole, anything else may have siblings. Frozen, as above.
+ */
+export function siblingsMayFollow(c: {
+  source: string;
+  siblings_may_follow: boolean | null;
+}): boolean {
+  const said = c.siblings_may_follow ?? null;
+  if (said !== null) return said;
+  return !(c.source === 'YODLEE' || c.source === 'PLAID');
 }
 
 /** A consent reconfirmed or reauthorised, or a task that renewed it: the user acted. */

@@ -294,6 +294,11 @@ const ROUNDS_STATE_SCHEMA_V2 = ((): Schema => {
   ]);
 })();
 
+/** Version 3: whether sibling reports of a round connection's refresh may follow (its report said). */
+const ROUNDS_STATE_SCHEMA_V3 = withFields(ROUNDS_STATE_SCHEMA_V2, 'RoundConnection', [
+  { name: 'siblings_may_follow', type: nullable('boolean'), default: null },
+]);
+
 /** Version 2: consent → provider pairs, succeeded tasks, the raise's reason, customer-level episodes. */
 const ALERTS_STATE_SCHEMA_V2 = withFields(
   withFields(ALERTS_STATE_SCHEMA_V1, 'ConnectionAlertState', [
@@ -312,6 +317,7 @@ const ALERTS_STATE_SCHEMA_V2 = withFields(
 export const ROUNDS_STATE_SCHEMAS: readonly Schema[] = [
   ROUNDS_STATE_SCHEMA_V1,
   ROUNDS_STATE_SCHEMA_V2,
+  ROUNDS_STATE_SCHEMA_V3,
 ];
 
 /** `AlertsState` (src/processors/alerts/state.ts): every version written, oldest first. */

@@ -5,6 +5,7 @@ import type {
   Outcome,
   RawWebhook,
   RefreshEvent,
+  Subject,
 } from '../types.js';
 import { budCode } from './bud-codes.js';
 import { field, finish, flag, lookup, reject, text, time } from './common.js';
@@ -82,6 +83,22 @@ const TASK_TYPE = /^[a-z][a-z0-9_-]{0,40}$/;
  * complete (`task_type` connect | refresh | revoke | consent-refresh): one event. The connection
  * is the `consent_id`, else the `provider`, else none — never the task id.
  */
+/**
+ * Bud reports a hosted refresh of several providers in sibling webhooks (a task, a V2 webhook per
+ * provider) that may arrive apart: a round waits the settle time for them.
+ */
+const SIBLINGS_MAY_FOLLOW = true;
+
+/**
+ * A V1 task's subject: a refresh; a connect (a new connection's first fetch); any other task
+ * (revoke, consent-refresh, kinds Bud adds later) is neither.
+ */
+function taskSubject(taskType: string): Subject {
+  if (taskType === 'refresh') return 'REFRESH';
+  if (taskType === 'connect') return 'CONNECT';
+  return 'OTHER_TASK';
+}
+
 export function mapBudTask(raw: RawWebhook, data: unknown): MapResult {
   const customer = text(field(data, 'customer_id'));
   if (!customer) return reject('MISSING_FIELD', 'data.customer_id is missing');
@@ -105,6 +122,8 @@ export function mapBudTask(raw: RawWebhook, data: unknown): MapResult {
     reason: null,
     occurred_at: null, // task callbacks carry no time: the receipt time stands in
     ...result,
+    subject: taskSubject(taskType),
+    siblings_may_follow: SIBLINGS_MAY_FOLLOW,
   };
   // a connect is over when it is reported: Bud retries refreshes, not connects
   if (taskType !== 'refresh') fields.final = true;
@@ -152,6 +171,8 @@ export function mapBudV2(raw: RawWebhook, body: unknown, event: string): MapResu
       occurred_at: time(field(task, 'start_time')) ?? started,
       ...result,
       final: completed ? true : result.final,
+      subject: 'REFRESH',
+      siblings_may_follow: SIBLINGS_MAY_FOLLOW,
     };
   };
 
@@ -214,6 +235,9 @@ export function mapBudConsent(raw: RawWebhook, data: unknown, event: string): Ma
     final: true,
     reason: kind.outcome === 'FAILED' ? text(field(data, 'reason')) : null,
     occurred_at: time(field(data, 'updated_at')),
+    // the consent itself: alerts only, never a refresh round
+    subject: 'CONNECTION',
+    siblings_may_follow: SIBLINGS_MAY_FOLLOW,
   };
   // the reason tells two revocations apart (added to the id only when sent, so others keep theirs)
   return { ok: true, events: [finish(raw, fields, fields.reason === null ? [] : [fields.reason])] };

@@ -124,5 +124,7 @@ export function finish(
     raw_partition: raw.partition,
     raw_offset: raw.offset,
     access_expires_at: fields.access_expires_at ?? null,
+    subject: fields.subject,
+    siblings_may_follow: fields.siblings_may_follow,
   };
 }

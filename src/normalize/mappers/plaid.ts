@@ -227,6 +227,11 @@ export function mapPlaid(
     data_updated_at: null,
     occurred_at: null, // no body time says when it happened: the receipt time stands in
     ...decided,
+    // TRANSACTIONS webhooks report an update of the Item's data; ITEM webhooks (errors, repairs,
+    // revocations, expiry warnings) are about its access: alerts only, never a refresh round
+    subject: what.type === 'TRANSACTIONS' ? 'REFRESH' : 'CONNECTION',
+    // each Item refreshes on its own and one webhook reports its update whole: nothing to wait for
+    siblings_may_follow: false,
   };
   // what else Plaid said that tells two webhooks apart (a re-delivery repeats all of it)
   const said = [

@@ -211,6 +211,9 @@ export function mapYodleeAccount(
       final: phase === 'COMPLETED',
       reason: null,
       occurred_at: max(datasets.flatMap((d) => [d.lastUpdateAttempt, d.lastUpdated])),
+      subject: 'REFRESH',
+      // a Yodlee process reports all its provider accounts in one notification (delivery_count)
+      siblings_may_follow: false,
     },
     // the same content under another notification id is another notification
     notificationId === null ? [] : [notificationId],

@@ -99,7 +99,7 @@ function applyEvent(
   const renews = renewsConsent(e);
   // a failed connect changes no alert (the user is in the flow and sees it), nor do tasks that
   // neither refresh nor renew a consent (a revoke the client asked for)
-  if ((kind === 'connect' || kind === 'other-task') && !renews) return nothing();
+  if ((kind === 'CONNECT' || kind === 'OTHER_TASK') && !renews) return nothing();
   if (staleAfterSuccess(state, e, settings))
     return { outputs: [], notes: e.outcome === 'FAILED' ? ['stale-failure-after-success'] : [] };
 
@@ -109,7 +109,7 @@ function applyEvent(
   // consent event is Bud's word on the consent itself, never dropped as older than a report
   // whose time may be our receipt time (Bud's task callbacks carry none).
   const timed = e.phase === 'COMPLETED';
-  if (timed && kind !== 'consent' && conn && e.occurred_at < conn.occurred_at) return nothing();
+  if (timed && kind !== 'CONNECTION' && conn && e.occurred_at < conn.occurred_at) return nothing();
   const next = track(state, key, conn, e, timed);
 
   if (e.action_required === 'RECONNECT_SOON') return warn(state, key, next, e);

@@ -2,6 +2,7 @@
  * How a refresh round ends: when everything it expects is final, or at its quiet deadline on a
  * tick (TIMED_OUT); and the finished tasks a customer remembers from the rounds that closed.
  */
+import { siblingsMayFollow } from '../identity.js';
 import type { ProcessorOutput } from '../types.js';
 import type { CloseReason } from './outputs.js';
 import { roundOutputs } from './outputs.js';
@@ -50,15 +51,13 @@ function close(
 }
 
 /**
- * Bud reports a refresh in sibling webhooks that may arrive apart: a round stays open the settle
- * time so they join it. Yodlee reports its process whole, and a Plaid Item refreshes on its own:
- * a round of theirs alone completes at once. A source not named here waits, the safe default.
+ * A round waits the settle time while any of its reports says sibling reports of its refresh may
+ * still arrive apart (a Bud hosted refresh's providers); a round whose reports are each all their
+ * source says of it (a Yodlee process, a Plaid Item) completes at once.
  */
 function settled(round: Round, now: number, settings: RoundSettings): boolean {
   if (now >= round.opened_at + settings.settleMs) return true;
-  return Object.values(round.connections).every(
-    (c) => c.source === 'YODLEE' || c.source === 'PLAID',
-  );
+  return Object.values(round.connections).every((c) => !siblingsMayFollow(c));
 }
 
 /** Closes the open round if everything it expects is final (and, without a request, it has settled). */
@@ -74,7 +73,7 @@ export function closeIfDone(
   if (missingTargets(round, state.finished_tasks).length > 0) return [];
   if (!round.requested) {
     if (Object.values(round.connections).some((c) => !c.final)) return [];
-    // siblings of a Bud hosted refresh arrive apart; a Yodlee process reports in one notification
+    // sibling reports of a refresh may arrive apart (the settle time)
     if (!settled(round, now, settings)) return [];
     return close(state, round, 'ALL_REPORTED', now, settings);
   }

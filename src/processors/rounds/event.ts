@@ -103,17 +103,17 @@ export function applyEvent(
   if (moved) moveConsentToProvider(state, moved.from, moved.to);
   const kind = eventKind(e);
   // consent changes and tasks that are not refreshes open no round
-  if (kind === 'consent') {
+  if (kind === 'CONNECTION') {
     const known = state.known[connectionKey(state.consent_providers, e) ?? ''];
     if (known) known.needs_user = e.outcome === 'FAILED';
     return none();
   }
-  if (kind === 'other-task') return none();
+  if (kind === 'OTHER_TASK') return none();
   countDelivery(state, e);
   if (!rememberEvent(state, e, settings)) return closing(state, now, settings); // a re-delivery
 
   const identity = connectionKey(state.consent_providers, e);
-  if (kind === 'connect') {
+  if (kind === 'CONNECT') {
     if (identity && e.outcome === 'SUCCESS') connected(state, identity);
     return closing(state, now, settings);
   }
@@ -218,6 +218,7 @@ function toConnection(
   return {
     key,
     source: e.source,
+    siblings_may_follow: e.siblings_may_follow ?? null,
     provider: provider ?? previous?.provider ?? null,
     connection_id: e.connection_id ?? previous?.connection_id ?? null,
     task_id: e.task_id,

@@ -35,8 +35,13 @@ export const DEFAULT_ROUND_SETTINGS: RoundSettings = {
 export interface RoundConnection extends ConnectionResult {
   /** The connection key (`identity.ts`), or `t:<task id>` for a report that names no connection. */
   readonly key: string;
-  /** BUD | YODLEE: a Bud round waits for the settle window, a Yodlee process does not. */
+  /** The report's source (BUD, YODLEE, PLAID), as the round's outputs name it. */
   source: string;
+  /**
+   * The report's `siblings_may_follow`: a round waits the settle time while any of its
+   * connections says so; null when kept by a version before the field (identity.ts).
+   */
+  siblings_may_follow: boolean | null;
   parent_task_id: string | null;
   final: boolean;
   /** When a temporary failure was first seen (the retry grace runs from here). */

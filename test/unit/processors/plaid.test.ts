@@ -4,10 +4,11 @@
  * alerts) run by the ProcessorDriver, which encodes every output with its Avro schema.
  *
  * What is decided for Plaid:
- * - `plaid.transactions.*` webhooks are refresh reports; a round of Plaid Items only is settled
- *   at once: each Item's report completes its round immediately (no settle window);
+ * - `plaid.transactions.*` webhooks are refresh reports (the mapper's `subject` REFRESH) that no
+ *   sibling report follows (`siblings_may_follow` false): each Item's report completes its round
+ *   immediately (no settle window);
  * - `plaid.item.*` webhooks (errors, repairs, revocations, expiry warnings) are about the
- *   connection: they feed the alerts only, never a round;
+ *   connection (`subject` CONNECTION): they feed the alerts only, never a round;
  * - each delivery is an event of its own (the event id includes the ingest id): Plaid's identical
  *   bodies are not taken for re-deliveries; the same raw record read twice is one event;
  * - PENDING_EXPIRATION / PENDING_DISCONNECT is a WARNING alert with when access stops, none
@@ -63,7 +64,10 @@ const PENDING_EXPIRATION = 'plaid-api-pending-expiration-example';
 const PENDING_DISCONNECT = 'plaid-api-pending-disconnect-example';
 const INSTITUTION_DOWN = 'plaid-edge-item-error-institution-down';
 const UNKNOWN_ERROR = 'plaid-edge-item-error-unknown-code';
-/** A DEFAULT_UPDATE carrying INSTITUTION_NOT_RESPONDING: a temporary failure (not final). */
+/**
+ * A DEFAULT_UPDATE carrying INSTITUTION_NOT_RESPONDING: a failure asking RETRY_LATER, final as
+ * every Plaid report (Plaid reports its retry in a webhook of its own).
+ */
 const UPDATE_WITH_ERROR = 'plaid-edge-default-update-with-error';
 /** consent_expiration_time and disconnect_time of Plaid's examples. */
 const EXAMPLE_EXPIRY = Date.parse('2020-01-15T13:25:17.766Z');

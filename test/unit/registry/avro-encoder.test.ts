@@ -31,6 +31,8 @@ const event = (over: Partial<RefreshEvent> = {}): RefreshEvent => ({
   raw_topic: 'webhooks.raw',
   raw_partition: 3,
   raw_offset: 42,
+  subject: 'REFRESH',
+  siblings_may_follow: true,
   ...over,
 });
 

@@ -34,11 +34,14 @@ function driven() {
 describe('state codec', () => {
   it('round-trips real states and is a fraction of their JSON size', () => {
     const { rounds, alerts, driver } = driven();
-    for (const p of [rounds, alerts]) {
+    for (const [p, version] of [
+      [rounds, 3],
+      [alerts, 2],
+    ] as const) {
       const state = driver.state(p.name, 'customer-1');
       expect(state).toBeDefined();
       const bytes = p.codec.encode(state as never);
-      expect(bytes[0]).toBe(2);
+      expect(bytes[0]).toBe(version);
       expect(p.codec.decode(bytes)).toEqual(state);
       expect(bytes.length).toBeLessThan(JSON.stringify(state).length / 2);
     }
@@ -139,6 +142,30 @@ describe('state codec', () => {
     expect(Object.values(upgraded.open?.connections ?? {}).map((c) => c.source)).toEqual([
       'BUD',
       'BUD',
+    ]);
+  });
+
+  it('reads rounds written by version 2 with no word on siblings (null: read by source)', () => {
+    const { driver } = driven();
+    const rounds = driver.state('rounds', 'customer-1') as {
+      open: { connections: Record<string, Record<string, unknown>> };
+    };
+    const connections = Object.values(rounds.open.connections);
+    expect(connections.map((c) => c.siblings_may_follow)).toEqual([true, true]);
+    // what version 2 wrote: the same state without the field
+    const v2State = structuredClone(rounds);
+    for (const c of Object.values(v2State.open.connections)) delete c.siblings_may_follow;
+    const roundsV2 = avro.Type.forSchema(ROUNDS_STATE_SCHEMAS[1] as avro.Schema);
+    const v2Bytes = Buffer.concat([
+      Buffer.from([2]),
+      roundsV2.toBuffer(roundsV2.clone(v2State, { wrapUnions: false })),
+    ]);
+    const upgraded = roundsProcessor().codec.decode(v2Bytes);
+    expect(
+      Object.values(upgraded.open?.connections ?? {}).map((c) => [c.source, c.siblings_may_follow]),
+    ).toEqual([
+      ['BUD', null],
+      ['BUD', null],
     ]);
   });
 
