@@ -206,6 +206,7 @@ describe('chaos: SIGKILLs across the pipeline while the simulator plays a day', 
             ].reduce((n, s) => n + s.duplicated.length + s.unexpected.length, 0)
           : undefined,
         unacknowledgedCopies: report?.unacknowledgedCopies,
+        plaidRepeats: report?.plaidRepeats,
         seconds: Math.round((Date.now() - started) / 1000),
       };
       console.log(`chaos figures ${JSON.stringify(figures)}`);

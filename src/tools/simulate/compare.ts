@@ -3,7 +3,14 @@ import type {
   NewTransactionsAvailable,
   ReconnectAlert,
 } from '../../processors/types.js';
-import type { Delivery, ExpectedCompletion, ExpectedEvent, Ledger } from './types.js';
+import type { Section } from './keys.js';
+import { compareKeys } from './keys.js';
+import { compareAlerts, compareCompletions, compareSignals } from './outputs.js';
+import { plaidRedeliveries } from './redeliveries.js';
+import type { Delivery, ExpectedEvent, Ledger } from './types.js';
+
+export type { Section };
+export { compareKeys };
 
 /** What a run's customers left on the topics (read_committed), as the check reads it. */
 export interface Observed {
@@ -32,20 +39,6 @@ export interface Observed {
   readonly undecodable?: readonly string[];
 }
 
-/** One kind of record, compared: each list names what is missing, extra or there too often. */
-export interface Section {
-  readonly expected: number;
-  /** Records of the run's customers found. */
-  readonly found: number;
-  /** Expected records found exactly once. */
-  readonly matched: number;
-  readonly missing: readonly string[];
-  /** Expected once, found more often (the same output twice breaks exactly-once). */
-  readonly duplicated: readonly string[];
-  /** Found, not expected: an output that contradicts the ledger. */
-  readonly unexpected: readonly string[];
-}
-
 /** The ledger check, as data. */
 export interface CheckReport {
   /** True when no section has anything missing, duplicated or unexpected, and all was decodable. */
@@ -63,108 +56,14 @@ export interface CheckReport {
    * not written, so the sender's retry may store a webhook twice): allowed, and counted here.
    */
   readonly unacknowledgedCopies: number;
+  /**
+   * Outputs repeated by such a copy of a Plaid webhook: its event is a second one (Plaid's bodies
+   * cannot tell a re-delivery from a new webhook), so its completion, signal or warning may be
+   * too — allowed once per copy, for that customer and Item, and counted here.
+   */
+  readonly plaidRepeats: number;
   readonly undecodable: readonly string[];
 }
-
-/**
- * Compares expected keys with found keys (a key may be expected more than once): what is
- * missing, found too often, or not expected at all.
- */
-export function compareKeys(
-  expected: readonly { key: string; label: string }[],
-  found: readonly { key: string; label: string }[],
-): Section {
-  const want = new Map<string, { label: string; n: number }>();
-  for (const e of expected) {
-    const w = want.get(e.key);
-    if (w) w.n++;
-    else want.set(e.key, { label: e.label, n: 1 });
-  }
-  const got = new Map<string, { label: string; n: number }>();
-  for (const f of found) {
-    const g = got.get(f.key);
-    if (g) g.n++;
-    else got.set(f.key, { label: f.label, n: 1 });
-  }
-  const missing: string[] = [];
-  const duplicated: string[] = [];
-  const unexpected: string[] = [];
-  let matched = 0;
-  for (const [key, w] of want) {
-    const n = got.get(key)?.n ?? 0;
-    matched += Math.min(n, w.n);
-    if (n < w.n) missing.push(w.n - n > 1 ? `${w.label} (×${w.n - n})` : w.label);
-    if (n > w.n) duplicated.push(`${w.label} (×${n})`);
-  }
-  for (const [key, g] of got) {
-    if (!want.has(key)) unexpected.push(g.n > 1 ? `${g.label} (×${g.n})` : g.label);
-  }
-  return {
-    expected: expected.length,
-    found: found.length,
-    matched,
-    missing,
-    duplicated,
-    unexpected,
-  };
-}
-
-const connectionText = (c: {
-  provider: string | null;
-  connectionId: string | null;
-  outcome: string;
-  actionRequired: string;
-}) =>
-  `${c.provider ?? '-'}/${c.connectionId ?? '-'}:${c.outcome}${c.actionRequired === 'NONE' ? '' : `/${c.actionRequired}`}`;
-
-/** A completion as text: what a person checks (round ids and times are the pipeline's own). */
-export function completionText(c: ExpectedCompletion): string {
-  return [
-    c.customerId,
-    c.closeReason,
-    c.connections.map(connectionText).join(' '),
-    c.allSucceeded ? 'all succeeded' : 'not all succeeded',
-    c.anyNewTransactions ? 'new data' : 'no new data',
-  ].join(' | ');
-}
-
-/** An output completion in the ledger's terms. */
-export function asExpectedCompletion(c: CustomerRefreshCompleted): ExpectedCompletion & {
-  missing: readonly string[];
-} {
-  return {
-    customerId: c.customer_id,
-    closeReason: c.close_reason as ExpectedCompletion['closeReason'],
-    connections: c.connections
-      .map((x) => ({
-        provider: x.provider,
-        connectionId: x.connection_id,
-        outcome: x.outcome,
-        actionRequired: x.action_required,
-      }))
-      .sort(
-        (a, b) =>
-          (a.provider ?? '').localeCompare(b.provider ?? '') ||
-          (a.connectionId ?? '').localeCompare(b.connectionId ?? ''),
-      ),
-    allSucceeded: c.all_succeeded,
-    anyNewTransactions: c.any_new_transactions,
-    missing: c.missing,
-  };
-}
-
-// an alert's reason and expiry are shown only when there is one: ledgers and records written
-// before alerts carried them have none
-const alertText = (a: {
-  customerId: string;
-  provider: string | null;
-  connectionId: string | null;
-  status: string;
-  actionRequired: string;
-  reason?: string | null | undefined;
-  expiresAt?: number | null | undefined;
-}) =>
-  `${a.customerId} | ${a.status} ${a.actionRequired} | ${a.provider ?? '-'}/${a.connectionId ?? '-'}${a.reason ? ` | reason ${a.reason}` : ''}${typeof a.expiresAt === 'number' ? ` | expires ${new Date(a.expiresAt).toISOString()}` : ''}`;
 
 /** An event known by what it is (a Plaid webhook's: its id includes the ingest id), as text. */
 const eventText = (e: ExpectedEvent) =>
@@ -289,52 +188,6 @@ function compareDeadLetters(ledger: Ledger, acks: Acknowledged, observed: Observ
   return { section, unacknowledgedCopies };
 }
 
-/** The completions, by content. */
-const compareCompletions = (ledger: Ledger, observed: Observed) =>
-  compareKeys(
-    ledger.completions.map((c) => ({ key: completionText(c), label: completionText(c) })),
-    observed.completions.map((c) => {
-      const x = asExpectedCompletion(c);
-      const text =
-        completionText(x) + (x.missing.length ? ` | missing ${x.missing.join(', ')}` : '');
-      return { key: text, label: `${text} (round ${c.round_id})` };
-    }),
-  );
-
-const signalText = (customerId: string, providers: readonly string[]) =>
-  `${customerId} | ${[...providers].sort().join(', ')}`;
-
-/** The new-transactions signals: the customer and the providers named. */
-const compareSignals = (ledger: Ledger, observed: Observed) =>
-  compareKeys(
-    ledger.newTransactions.map((s) => ({
-      key: signalText(s.customerId, s.providers),
-      label: signalText(s.customerId, s.providers),
-    })),
-    observed.newTransactions.map((s) => ({
-      key: signalText(s.customer_id, s.providers),
-      label: `${signalText(s.customer_id, s.providers)} (round ${s.round_id})`,
-    })),
-  );
-
-/** The alerts, by content. */
-const compareAlerts = (ledger: Ledger, observed: Observed) =>
-  compareKeys(
-    ledger.alerts.map((a) => ({ key: alertText(a), label: alertText(a) })),
-    observed.alerts.map((a) => {
-      const text = alertText({
-        customerId: a.customer_id,
-        provider: a.provider,
-        connectionId: a.connection_id,
-        status: a.status,
-        actionRequired: a.action_required,
-        reason: a.reason,
-        expiresAt: a.expires_at,
-      });
-      return { key: text, label: `${text} (alert ${a.alert_id})` };
-    }),
-  );
-
 /**
  * Compares what a run left on the topics with its ledger and delivery log. Pure.
  *
@@ -356,14 +209,19 @@ export function compareWithLedger(
   const stored = compareStored(acks, observed);
   const events = compareEvents(ledger, acks, observed);
   const deadLetters = compareDeadLetters(ledger, acks, observed);
+  const again = plaidRedeliveries(observed.events, (id) => acks.callOf.has(id));
   const sections = {
     stored: stored.section,
     events: events.section,
     deadLetters: deadLetters.section,
-    completions: compareCompletions(ledger, observed),
-    newTransactions: compareSignals(ledger, observed),
-    alerts: compareAlerts(ledger, observed),
+    completions: compareCompletions(ledger, observed, again),
+    newTransactions: compareSignals(ledger, observed, again),
+    alerts: compareAlerts(ledger, observed, again),
   };
+  const plaidRepeats =
+    sections.completions.allowedRepeats +
+    sections.newTransactions.allowedRepeats +
+    sections.alerts.allowedRepeats;
   const unacknowledgedCopies =
     stored.unacknowledgedCopies + events.unacknowledgedCopies + deadLetters.unacknowledgedCopies;
   const undecodable = observed.undecodable ?? [];
@@ -372,7 +230,7 @@ export function compareWithLedger(
     Object.values(sections).every(
       (s) => s.missing.length === 0 && s.duplicated.length === 0 && s.unexpected.length === 0,
     );
-  return { ok, ...sections, unacknowledgedCopies, undecodable };
+  return { ok, ...sections, unacknowledgedCopies, plaidRepeats, undecodable };
 }
 
 /** True when nothing expected is missing any more (more may still arrive: duplicates, extras). */

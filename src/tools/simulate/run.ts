@@ -216,6 +216,7 @@ export function summarizeSimulation(result: SimulationResult) {
             alerts: sectionSummary(report.alerts),
             deadLetters: sectionSummary(report.deadLetters),
             unacknowledgedCopies: report.unacknowledgedCopies,
+            plaidRepeats: report.plaidRepeats,
             ...(report.undecodable.length ? { undecodable: report.undecodable } : {}),
           },
         }

@@ -271,6 +271,7 @@ export function figures(plan: DayPlan, sent: SendResult, report: CheckReport) {
       report.newTransactions.duplicated.length +
       report.alerts.duplicated.length,
     unacknowledgedCopies: report.unacknowledgedCopies,
+    plaidRepeats: report.plaidRepeats,
   };
 }
 

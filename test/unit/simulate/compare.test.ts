@@ -15,6 +15,24 @@ describe('compareKeys', () => {
       missing: ['b', 'c'],
       duplicated: ['a (×2)'],
       unexpected: ['d'],
+      allowedRepeats: 0,
+    });
+  });
+
+  it('allows a key found more often than expected only as often as it is allowed', () => {
+    const allowed = new Map([['a', 1]]);
+    expect(compareKeys([k('a')], [k('a'), k('a')], allowed)).toMatchObject({
+      duplicated: [],
+      allowedRepeats: 1,
+    });
+    expect(compareKeys([k('a')], [k('a'), k('a'), k('a')], allowed)).toMatchObject({
+      duplicated: ['a (×3)'],
+      allowedRepeats: 0,
+    });
+    // an allowance never makes a key expected, nor a missing one found
+    expect(compareKeys([k('a')], [k('b')], new Map([['b', 1]]))).toMatchObject({
+      missing: ['a'],
+      unexpected: ['b'],
     });
   });
 });
@@ -171,5 +189,73 @@ describe('the ledger check', () => {
       deadLetters: [...o.deadLetters, { ...unregistered, ingestId: 'by-a-503' }],
     }));
     expect(copy).toMatchObject({ ok: true, unacknowledgedCopies: 1 });
+  });
+
+  describe('a Plaid webhook stored by an attempt that got no 2xx, then re-sent', () => {
+    // Plaid re-sends a webhook whose answer it did not get; its bodies cannot tell the re-delivery
+    // from a new webhook, so the stored first attempt is an event of its own (docs/sources.md)
+    const sync = perfect.events.find((e) =>
+      e.sourceEvent.startsWith('plaid.transactions.sync_updates_available'),
+    );
+    const warned = perfect.events.find((e) => e.sourceEvent === 'plaid.item.pending_expiration');
+    if (!sync || !warned) throw new Error('the day has no Plaid sync or expiry warning');
+    const completion = perfect.completions.find(
+      (c) =>
+        c.customer_id === sync.customerId &&
+        c.connections.some((x) => x.connection_id === sync.connectionId),
+    );
+    const signal = perfect.newTransactions.find((n) => n.customer_id === sync.customerId);
+    const warning = perfect.alerts.find(
+      (a) => a.status === 'WARNING' && a.connection_id === warned.connectionId,
+    );
+    if (!completion || !signal || !warning) throw new Error('the Plaid outputs are not there');
+    const copy = { ...sync, eventId: 'an-id-of-its-own', ingestId: 'stored-by-a-503' };
+    const repeated = (o: Observed): Observed => ({
+      ...o,
+      completions: [...o.completions, { ...completion, round_id: 'another-round' }],
+      newTransactions: [...o.newTransactions, { ...signal, round_id: 'another-round' }],
+    });
+
+    it('may repeat its completion and signal: allowed once per copy, and counted', () => {
+      const report = check((o) => ({ ...repeated(o), events: [...o.events, copy] }));
+      expect(report).toMatchObject({ ok: true, plaidRepeats: 2, unacknowledgedCopies: 1 });
+    });
+
+    it('allows no repeat without such a copy, nor for another customer or Item', () => {
+      const none = check(repeated);
+      expect(none.ok).toBe(false);
+      expect(none.completions.duplicated).toHaveLength(1);
+      expect(none.newTransactions.duplicated).toHaveLength(1);
+      const elsewhere = check((o) => ({
+        ...repeated(o),
+        events: [...o.events, { ...copy, customerId: 'someone-else', connectionId: 'other-item' }],
+      }));
+      expect(elsewhere.completions.duplicated).toHaveLength(1);
+      expect(elsewhere.newTransactions.duplicated).toHaveLength(1);
+      // one copy allows one repeat, not two
+      const twice = check((o) => ({
+        ...repeated(repeated(o)),
+        events: [...o.events, copy],
+      }));
+      expect(twice.completions.duplicated).toHaveLength(1);
+    });
+
+    it('may repeat an expiry WARNING, never a RAISED', () => {
+      const warnedCopy = { ...warned, eventId: 'an-id-of-its-own', ingestId: 'stored-by-a-503' };
+      const again = check((o) => ({
+        ...o,
+        events: [...o.events, warnedCopy],
+        alerts: [...o.alerts, { ...warning, alert_id: 'another' }],
+      }));
+      expect(again).toMatchObject({ ok: true, plaidRepeats: 1 });
+      const raised = perfect.alerts.find((a) => a.status === 'RAISED');
+      if (!raised) throw new Error('the day has no RAISED alert');
+      const notAllowed = check((o) => ({
+        ...o,
+        events: [...o.events, { ...copy, customerId: raised.customer_id }],
+        alerts: [...o.alerts, { ...raised, alert_id: 'another' }],
+      }));
+      expect(notAllowed.alerts.duplicated).toHaveLength(1);
+    });
   });
 });
