@@ -35,7 +35,7 @@ export const DEFAULT_ROUND_SETTINGS: RoundSettings = {
 export interface RoundConnection extends ConnectionResult {
   /** The connection key (`identity.ts`), or `t:<task id>` for a report that names no connection. */
   readonly key: string;
-  /** The report's source (BUD, YODLEE, PLAID), as the round's outputs name it. */
+  /** The report's source (BUD, YODLEE, PLAID): read only for connections kept before `siblings_may_follow` existed. */
   source: string;
   /**
    * The report's `siblings_may_follow`: a round waits the settle time while any of its

@@ -4,8 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mapRawWebhook } from '../../../src/normalize/mappers/index.js';
-import type { RawWebhook, RefreshEvent } from '../../../src/normalize/types.js';
-import { DEFAULT_TOPICS } from '../../../src/contract/topics.js';
+import type { RawWebhook } from '../../../src/normalize/types.js';
+import type { Expected } from '../../support/fixtures.js';
+import { LINEAGE, expectMapped, rawWith } from '../../support/fixtures.js';
 
 const fixtures = path.join(import.meta.dirname, '../../fixtures');
 const names = readdirSync(path.join(fixtures, 'webhooks'))
@@ -18,7 +19,6 @@ interface Fixture {
   body?: unknown;
   bodyText?: string;
 }
-type Expected = { events: Partial<RefreshEvent>[] } | { rejected: string };
 
 function load(dir: 'webhooks', name: string): Fixture;
 function load(dir: 'expected', name: string): Expected;
@@ -26,19 +26,9 @@ function load(dir: string, name: string): unknown {
   return JSON.parse(readFileSync(path.join(fixtures, dir, `${name}.json`), 'utf8')) as unknown;
 }
 
-const RECEIVED_AT = Date.parse('2026-11-23T10:00:00.000Z');
-function rawOf(fixture: Fixture, overrides: Partial<RawWebhook> = {}): RawWebhook {
-  return {
-    source: fixture.source,
-    value: Buffer.from(fixture.bodyText ?? JSON.stringify(fixture.body)),
-    receivedAt: RECEIVED_AT,
-    ingestId: 'ingest-1',
-    topic: DEFAULT_TOPICS.webhooksRaw,
-    partition: 2,
-    offset: 41,
-    ...overrides,
-  };
-}
+const RECEIVED_AT = LINEAGE.receivedAt;
+const rawOf = (fixture: Fixture, overrides: Partial<RawWebhook> = {}): RawWebhook =>
+  rawWith(fixture.source, fixture.bodyText ?? JSON.stringify(fixture.body), overrides);
 
 describe('mapping every fixture to its expected canonical output', () => {
   it('has fixtures, each with an expectation', () => {
@@ -52,26 +42,7 @@ describe('mapping every fixture to its expected canonical output', () => {
   it.each(names)('%s', (name) => {
     const fixture = load('webhooks', name);
     const expected = load('expected', name);
-    const result = mapRawWebhook(rawOf(fixture));
-    if ('rejected' in expected) {
-      expect(result).toMatchObject({ ok: false, code: expected.rejected });
-      return;
-    }
-    if (!result.ok) throw new Error(`rejected: ${result.code} ${result.message}`);
-    expect(result.events).toHaveLength(expected.events.length);
-    result.events.forEach((event, i) => {
-      expect(event).toEqual({
-        ...expected.events[i],
-        event_id: expect.stringMatching(
-          /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
-        ) as unknown,
-        received_at: RECEIVED_AT,
-        ingest_id: 'ingest-1',
-        raw_topic: DEFAULT_TOPICS.webhooksRaw,
-        raw_partition: 2,
-        raw_offset: 41,
-      });
-    });
+    expectMapped(mapRawWebhook(rawOf(fixture)), expected);
   });
 });
 
