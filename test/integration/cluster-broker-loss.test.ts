@@ -14,11 +14,7 @@ const resources = testResources();
 describe('the whole pipeline on a three-broker cluster (RF 3, min ISR 2)', () => {
   it(
     'loses no acknowledged webhook and doubles no output when a broker is killed mid-run',
-    // KNOWN FLAKY (2026-12-07): 2 of 5 runs failed since this session's changes — once an event
-    // doubled (same event id and ingest id), once the sender stalled after the kill — under
-    // investigation (closing note, issue 17). One retry; two failures in a row fail CI. The
-    // assertions are unchanged.
-    { timeout: 180_000, retry: 1 },
+    { timeout: 180_000 },
     async () => {
       const step = stepper('cluster-broker-loss');
       const cluster = resources.track(await startCluster(), (c) => c.destroy());
