@@ -88,6 +88,18 @@ export const EMPTY_DIRECTORY: ConnectionDirectory = Object.freeze({
   customerOf: (): string | undefined => undefined,
 });
 
+/** What a report says of its refresh's result: the fields every mapper decides per report. */
+export type MappedResult = Pick<
+  MappedFields,
+  | 'phase'
+  | 'outcome'
+  | 'result_code'
+  | 'action_required'
+  | 'reconnect_required'
+  | 'has_new_transactions'
+  | 'final'
+>;
+
 /** What a mapper reads: the raw record and what the ingest said about it. */
 export interface RawWebhook {
   /** `ob-source` header: `bud`, `yodlee`, … */

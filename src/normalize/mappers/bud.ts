@@ -2,6 +2,7 @@ import type {
   ActionRequired,
   MapResult,
   MappedFields,
+  MappedResult,
   Outcome,
   RawWebhook,
   RefreshEvent,
@@ -48,16 +49,7 @@ interface TaskFields {
   readonly hasNew: unknown;
 }
 
-type TaskResult = Pick<
-  MappedFields,
-  | 'phase'
-  | 'outcome'
-  | 'result_code'
-  | 'action_required'
-  | 'reconnect_required'
-  | 'has_new_transactions'
-  | 'final'
->;
+type TaskResult = MappedResult;
 
 function taskResult(t: TaskFields): TaskResult | undefined {
   const result = text(t.result);

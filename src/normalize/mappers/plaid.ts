@@ -1,5 +1,11 @@
 import { LIMITS } from '../../contract/limits.js';
-import type { ConnectionDirectory, MapResult, MappedFields, RawWebhook } from '../types.js';
+import type {
+  ConnectionDirectory,
+  MapResult,
+  MappedFields,
+  MappedResult,
+  RawWebhook,
+} from '../types.js';
 import { field, finish, flag, lookup, reject, text, time } from './common.js';
 import type { PlaidKind } from './plaid-codes.js';
 import {
@@ -84,18 +90,7 @@ function classify(body: unknown): Classified {
 }
 
 /** What a webhook says of its Item; the rest of the event is fixed by the mapper. */
-type Decided = Pick<
-  MappedFields,
-  | 'phase'
-  | 'outcome'
-  | 'result_code'
-  | 'action_required'
-  | 'reconnect_required'
-  | 'has_new_transactions'
-  | 'final'
-  | 'reason'
-  | 'access_expires_at'
->;
+type Decided = MappedResult & Pick<MappedFields, 'reason' | 'access_expires_at'>;
 
 /** A failure with Plaid's error code (plaid-codes.ts); an unknown or absent code is carried as sent. */
 function failure(error: PlaidError | null, hasNew: boolean | null = null): Decided {
