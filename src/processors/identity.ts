@@ -65,17 +65,27 @@ export function rekey<T>(
 }
 
 /**
- * What an event is about, as its mapper said (`subject`): the processors act on this, never on
+ * What an event is about, as its mapper said (`subject`): the processors route it by this, not by
  * the source's name, so a new source's mapper decides how its events reach the rounds and the
- * alerts. A symbol a newer writer added (UNKNOWN) is read as OTHER_TASK: no round, no alert.
+ * alerts. A symbol this version does not know (UNKNOWN, or one a newer writer added) is read as
+ * OTHER_TASK: no round, no alert.
  */
 export type EventKind = Exclude<Subject, 'UNKNOWN'>;
 
+const KINDS: ReadonlySet<string> = new Set<EventKind>([
+  'REFRESH',
+  'CONNECT',
+  'CONNECTION',
+  'OTHER_TASK',
+]);
+
 export function eventKind(e: Pick<RefreshEvent, 'source' | 'source_event' | 'subject'>): EventKind {
-  // events written before the field existed decode with null
-  const subject = e.subject ?? null;
+  // events written before the field existed have none (the processors decode with the writer's
+  // schema: undefined, or null from a writer that had the field)
+  const subject: string | null = e.subject ?? null;
   if (subject === null) return subjectBeforeTheField(e);
-  return subject === 'UNKNOWN' ? 'OTHER_TASK' : subject;
+  // a symbol a newer writer added arrives as itself (no reader schema maps it to UNKNOWN)
+  return KINDS.has(subject) ? (subject as EventKind) : 'OTHER_TASK';
 }
 
 /**

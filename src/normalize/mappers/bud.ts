@@ -71,11 +71,6 @@ function taskResult(t: TaskFields): TaskResult | undefined {
 const TASK_TYPE = /^[a-z][a-z0-9_-]{0,40}$/;
 
 /**
- * Bud's task callbacks wrapped in `data`: refresh completed (V1), connect completed and sync
- * complete (`task_type` connect | refresh | revoke | consent-refresh): one event. The connection
- * is the `consent_id`, else the `provider`, else none — never the task id.
- */
-/**
  * Bud reports a hosted refresh of several providers in sibling webhooks (a task, a V2 webhook per
  * provider) that may arrive apart: a round waits the settle time for them.
  */
@@ -91,6 +86,11 @@ function taskSubject(taskType: string): Subject {
   return 'OTHER_TASK';
 }
 
+/**
+ * Bud's task callbacks wrapped in `data`: refresh completed (V1), connect completed and sync
+ * complete (`task_type` connect | refresh | revoke | consent-refresh): one event. The connection
+ * is the `consent_id`, else the `provider`, else none — never the task id.
+ */
 export function mapBudTask(raw: RawWebhook, data: unknown): MapResult {
   const customer = text(field(data, 'customer_id'));
   if (!customer) return reject('MISSING_FIELD', 'data.customer_id is missing');

@@ -236,6 +236,7 @@ export class RunObserver {
         ingestId: e.ingest_id,
         customerId: e.customer_id,
         connectionId: e.connection_id,
+        provider: e.provider,
         sourceEvent: e.source_event,
       });
     } else if (topic === t.completed) {

@@ -24,6 +24,7 @@ export interface Observed {
     readonly ingestId: string;
     readonly customerId: string;
     readonly connectionId: string | null;
+    readonly provider: string | null;
     readonly sourceEvent: string;
   }[];
   readonly deadLetters: readonly {

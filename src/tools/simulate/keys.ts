@@ -18,13 +18,13 @@ export interface Section {
 
 /**
  * Compares expected keys with found keys (a key may be expected more than once): what is
- * missing, found too often, or not expected at all. `allowed` names keys that may be found more
- * often than expected, and how many more (`allowedRepeats` counts those found).
+ * missing, found too often, or not expected at all. `allow` is asked whether a key found `extra`
+ * times more often than expected may be (`allowedRepeats` counts those it allowed).
  */
 export function compareKeys(
   expected: readonly { key: string; label: string }[],
   found: readonly { key: string; label: string }[],
-  allowed: ReadonlyMap<string, number> = new Map(),
+  allow: (key: string, extra: number) => boolean = () => false,
 ): Section {
   const want = new Map<string, { label: string; n: number }>();
   for (const e of expected) {
@@ -48,9 +48,9 @@ export function compareKeys(
     matched += Math.min(n, w.n);
     if (n < w.n) missing.push(w.n - n > 1 ? `${w.label} (×${w.n - n})` : w.label);
     const extra = Math.max(0, n - w.n);
-    const allowance = allowed.get(key) ?? 0;
-    if (extra > allowance) duplicated.push(`${w.label} (×${n})`);
-    else allowedRepeats += extra;
+    if (extra === 0) continue;
+    if (allow(key, extra)) allowedRepeats += extra;
+    else duplicated.push(`${w.label} (×${n})`);
   }
   for (const [key, g] of got) {
     if (!want.has(key)) unexpected.push(g.n > 1 ? `${g.label} (×${g.n})` : g.label);

@@ -6,7 +6,7 @@ import type { CustomerRefreshCompleted } from '../../processors/types.js';
 import type { Observed } from './compare.js';
 import { compareKeys } from './keys.js';
 import type { Redelivered } from './redeliveries.js';
-import { EXPIRY_WARNINGS, TRANSACTIONS, allowance } from './redeliveries.js';
+import { EXPIRY_WARNINGS, TRANSACTIONS, owner, repeatBudget } from './redeliveries.js';
 import type { ExpectedCompletion, Ledger } from './types.js';
 
 const connectionText = (c: {
@@ -80,15 +80,18 @@ export const compareCompletions = (
         completionText(x) + (x.missing.length ? ` | missing ${x.missing.join(', ')}` : '');
       return { key: text, label: `${text} (round ${c.round_id})` };
     }),
-    allowance(ledger.completions, completionText, (c) => {
-      const items = new Set(c.connections.map((x) => x.connectionId));
-      return again.filter(
-        (e) =>
-          e.customerId === c.customerId &&
-          e.sourceEvent.startsWith(TRANSACTIONS) &&
-          items.has(e.connectionId),
-      ).length;
-    }),
+    // a copy's report opens a round of its own: the completion of that Item alone
+    repeatBudget(
+      again,
+      (e) =>
+        e.sourceEvent.startsWith(TRANSACTIONS) ? owner(e.customerId, e.connectionId) : undefined,
+      ledger.completions,
+      completionText,
+      (c) =>
+        c.closeReason === 'ALL_REPORTED' && c.connections.length === 1
+          ? owner(c.customerId, c.connections[0]?.connectionId ?? null)
+          : undefined,
+    ),
   );
 
 const signalText = (customerId: string, providers: readonly string[]) =>
@@ -96,7 +99,8 @@ const signalText = (customerId: string, providers: readonly string[]) =>
 
 /**
  * The new-transactions signals: the customer and the providers named; a re-delivered Plaid
- * report may repeat its customer's signal.
+ * report may repeat the signal of its Item's round alone (naming the Item's institution, or no
+ * provider when Plaid named none).
  */
 export const compareSignals = (ledger: Ledger, observed: Observed, again: readonly Redelivered[]) =>
   compareKeys(
@@ -108,12 +112,12 @@ export const compareSignals = (ledger: Ledger, observed: Observed, again: readon
       key: signalText(s.customer_id, s.providers),
       label: `${signalText(s.customer_id, s.providers)} (round ${s.round_id})`,
     })),
-    allowance(
+    repeatBudget(
+      again,
+      (e) => (e.sourceEvent.startsWith(TRANSACTIONS) ? owner(e.customerId, e.provider) : undefined),
       ledger.newTransactions,
       (s) => signalText(s.customerId, s.providers),
-      (s) =>
-        again.filter((e) => e.customerId === s.customerId && e.sourceEvent.startsWith(TRANSACTIONS))
-          .length,
+      (s) => (s.providers.length <= 1 ? owner(s.customerId, s.providers[0] ?? null) : undefined),
     ),
   );
 
@@ -133,14 +137,11 @@ export const compareAlerts = (ledger: Ledger, observed: Observed, again: readonl
       });
       return { key: text, label: `${text} (alert ${a.alert_id})` };
     }),
-    allowance(ledger.alerts, alertText, (a) =>
-      a.status === 'WARNING'
-        ? again.filter(
-            (e) =>
-              e.customerId === a.customerId &&
-              e.connectionId === a.connectionId &&
-              EXPIRY_WARNINGS.has(e.sourceEvent),
-          ).length
-        : 0,
+    repeatBudget(
+      again,
+      (e) => (EXPIRY_WARNINGS.has(e.sourceEvent) ? owner(e.customerId, e.connectionId) : undefined),
+      ledger.alerts,
+      alertText,
+      (a) => (a.status === 'WARNING' ? owner(a.customerId, a.connectionId) : undefined),
     ),
   );

@@ -127,4 +127,12 @@ describe("kafkajs's read_committed filter (patched)", () => {
       values(filterAborted({ messages: fetched, abortedTransactions: [aborted(1, 0)] })),
     ).toEqual([]);
   });
+
+  it("reads a marker's type whatever its key version, as the Java client does", () => {
+    const newerAbort = { ...marker(1, 1, 'abort'), key: Buffer.from([0, 1, 0, 0]) };
+    const fetched = [record(0, 1, 'aborted'), newerAbort, record(2, 1, 'committed after')];
+    expect(
+      values(filterAborted({ messages: fetched, abortedTransactions: [aborted(1, 0)] })),
+    ).toEqual(['committed after']);
+  });
 });

@@ -186,3 +186,30 @@ describe('poison', () => {
     expect(mapRawWebhook(raw)).toMatchObject({ ok: false, code: 'UNKNOWN_SHAPE' });
   });
 });
+
+describe('what each Bud task is about (subject), and that sibling reports may follow', () => {
+  const task = (taskType: unknown) => {
+    const data: Record<string, unknown> = {
+      task_id: 'task-1',
+      customer_id: 'customer-1',
+      status: 'Completed',
+      result: 'success',
+      provider: 'Capital_One',
+    };
+    if (taskType !== undefined) data.task_type = taskType;
+    const r = mapRawWebhook(rawWith('bud', JSON.stringify({ data })));
+    if (!r.ok) throw new Error(`rejected: ${r.code}`);
+    return r.events.map((e) => [e.source_event, e.subject, e.siblings_may_follow]);
+  };
+
+  it.each([
+    ['refresh', 'bud.v1.refresh', 'REFRESH'],
+    [undefined, 'bud.v1.refresh', 'REFRESH'],
+    ['connect', 'bud.v1.connect', 'CONNECT'],
+    ['revoke', 'bud.v1.revoke', 'OTHER_TASK'],
+    ['consent-refresh', 'bud.v1.consent-refresh', 'OTHER_TASK'],
+    ['a task type Bud adds later', 'bud.v1.other', 'OTHER_TASK'],
+  ])('task_type %j: %s, %s', (taskType, sourceEvent, subject) => {
+    expect(task(taskType)).toEqual([[sourceEvent, subject, true]]);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Observed } from '../../../src/tools/simulate/compare.js';
 import { compareKeys, compareWithLedger } from '../../../src/tools/simulate/compare.js';
+import { owner, repeatBudget } from '../../../src/tools/simulate/redeliveries.js';
 import { acknowledged, day, playThroughReducers } from './support.js';
 
 const k = (key: string) => ({ key, label: key });
@@ -20,20 +21,60 @@ describe('compareKeys', () => {
   });
 
   it('allows a key found more often than expected only as often as it is allowed', () => {
-    const allowed = new Map([['a', 1]]);
-    expect(compareKeys([k('a')], [k('a'), k('a')], allowed)).toMatchObject({
+    const allow = (key: string, extra: number) => key === 'a' && extra <= 1;
+    expect(compareKeys([k('a')], [k('a'), k('a')], allow)).toMatchObject({
       duplicated: [],
       allowedRepeats: 1,
     });
-    expect(compareKeys([k('a')], [k('a'), k('a'), k('a')], allowed)).toMatchObject({
+    expect(compareKeys([k('a')], [k('a'), k('a'), k('a')], allow)).toMatchObject({
       duplicated: ['a (×3)'],
       allowedRepeats: 0,
     });
     // an allowance never makes a key expected, nor a missing one found
-    expect(compareKeys([k('a')], [k('b')], new Map([['b', 1]]))).toMatchObject({
+    expect(compareKeys([k('a')], [k('b')], () => true)).toMatchObject({
       missing: ['a'],
       unexpected: ['b'],
     });
+  });
+});
+
+describe('repeatBudget', () => {
+  const copy = (customerId: string, connectionId: string) => ({
+    customerId,
+    connectionId,
+    provider: null,
+    sourceEvent: 'plaid.transactions.sync_updates_available',
+  });
+  const byItem = (e: { customerId: string; connectionId: string | null }) =>
+    owner(e.customerId, e.connectionId);
+  const outputs = [
+    { key: 'c-1 item-1 SUCCESS', customerId: 'c-1', item: 'item-1' },
+    { key: 'c-1 item-1 FAILED', customerId: 'c-1', item: 'item-1' },
+    { key: 'c-1 item-2 SUCCESS', customerId: 'c-1', item: 'item-2' },
+    { key: 'c-1 mixed round', customerId: 'c-1', item: undefined },
+  ];
+  const budget = (copies: ReturnType<typeof copy>[]) =>
+    repeatBudget(
+      copies,
+      byItem,
+      outputs,
+      (o) => o.key,
+      (o) => (o.item === undefined ? undefined : owner(o.customerId, o.item)),
+    );
+
+  it('lets one copy excuse one repeat of one output of its own Item, and no more', () => {
+    const allow = budget([copy('c-1', 'item-1')]);
+    expect(allow('c-1 item-2 SUCCESS', 1)).toBe(false); // another Item of the same customer
+    expect(allow('c-1 mixed round', 1)).toBe(false); // an output no copy can repeat
+    expect(allow('c-1 item-1 SUCCESS', 2)).toBe(false); // two repeats, one copy
+    expect(allow('c-1 item-1 SUCCESS', 1)).toBe(true);
+    expect(allow('c-1 item-1 FAILED', 1)).toBe(false); // the copy is spent
+  });
+
+  it('counts copies per customer and Item', () => {
+    const allow = budget([copy('c-1', 'item-1'), copy('c-1', 'item-1'), copy('c-2', 'item-2')]);
+    expect(allow('c-1 item-1 SUCCESS', 2)).toBe(true);
+    expect(allow('c-1 item-2 SUCCESS', 1)).toBe(false); // item-2's copy is another customer's
   });
 });
 
@@ -226,12 +267,18 @@ describe('the ledger check', () => {
       expect(none.ok).toBe(false);
       expect(none.completions.duplicated).toHaveLength(1);
       expect(none.newTransactions.duplicated).toHaveLength(1);
-      const elsewhere = check((o) => ({
-        ...repeated(o),
-        events: [...o.events, { ...copy, customerId: 'someone-else', connectionId: 'other-item' }],
-      }));
-      expect(elsewhere.completions.duplicated).toHaveLength(1);
-      expect(elsewhere.newTransactions.duplicated).toHaveLength(1);
+      for (const elsewhere of [
+        { customerId: 'someone-else' },
+        // the same customer's other Item (an institution named: its signal names it)
+        { connectionId: 'other-item', provider: 'ins_other' },
+      ]) {
+        const report = check((o) => ({
+          ...repeated(o),
+          events: [...o.events, { ...copy, ...elsewhere }],
+        }));
+        expect(report.completions.duplicated).toHaveLength(1);
+        expect(report.newTransactions.duplicated).toHaveLength(1);
+      }
       // one copy allows one repeat, not two
       const twice = check((o) => ({
         ...repeated(repeated(o)),

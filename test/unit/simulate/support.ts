@@ -119,6 +119,7 @@ export function playThroughReducers(
         ingestId: call.id,
         customerId: event.customer_id,
         connectionId: event.connection_id,
+        provider: event.provider,
         sourceEvent: event.source_event,
       });
       d.feed(event.customer_id, { kind: 'event', event });
