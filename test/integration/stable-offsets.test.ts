@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { OffsetFloors, Membership } from '../../src/kafka/exactly-once/ownership.js';
+import { PartitionProducers } from '../../src/kafka/exactly-once/producers.js';
 import { fetchStableOffset } from '../../src/kafka/offsets.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { testBroker, uniqueName } from './support/kafka.js';
 
 const broker = testBroker();
@@ -56,5 +59,51 @@ describe('the committed offset of a transaction, read at once', () => {
     ).rejects.toMatchObject({ type: 'UNSTABLE_OFFSET_COMMIT' });
     await open.abort();
     expect(await fetchStableOffset(admin, groupId, other, 0)).toBe(-1n);
+  });
+
+  it('is readable at once after a producer replaced its predecessor, whose transaction was left open', async () => {
+    // A commit whose outcome is unknown (the coordinator died mid-EndTxn) leaves a transaction
+    // open, its offsets pending. The runner replaces the producer and reads the stable offset
+    // before going on: the new producer must have completed or aborted that transaction first
+    // (its transactional InitProducerId), or the read meets UNSTABLE_OFFSET_COMMIT until the
+    // broker times the transaction out (60 s) — kafkajs's connect alone does not do it.
+    const topic = uniqueName('replaced');
+    const admin = await broker.createTopics([topic]);
+    const groupId = uniqueName('replaced-group');
+    const options = {
+      kafka: broker.kafka,
+      groupId,
+      topics: [topic],
+      transactionalIdPrefix: uniqueName('replaced-txn'),
+      process: () => Promise.resolve({ records: [] }),
+      logger: createLogger('silent'),
+      sessionTimeoutMs: 30_000,
+    };
+    const floors = new OffsetFloors(admin, groupId);
+    const producers = new PartitionProducers(options, new Membership(options), floors);
+    const key = producers.key(topic, 0);
+
+    // the predecessor: a transaction with the input offset, never ended
+    const predecessor = await broker.transactionalProducer(
+      `${options.transactionalIdPrefix}.${key}`,
+    );
+    const open = await predecessor.transaction();
+    await open.send({ topic, messages: [{ value: 'left open' }] });
+    await open.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }],
+    });
+    await expect(
+      fetchStableOffset(admin, groupId, topic, 0, { timeoutMs: 200 }),
+    ).rejects.toMatchObject({ type: 'UNSTABLE_OFFSET_COMMIT' });
+
+    await producers.producerFor(key);
+    try {
+      // aborted by the successor: no offset was committed, and the read does not wait for it
+      expect(await fetchStableOffset(admin, groupId, topic, 0, { timeoutMs: 5000 })).toBe(-1n);
+      expect(await floors.floorOf(topic, 0)).toBe(0n);
+    } finally {
+      await producers.dropAll();
+    }
   });
 });

@@ -76,6 +76,22 @@ export class CommitOutcomeUnknownError extends Error {
 }
 
 /**
+ * Initialises `producer`'s transactional id now, as the Java client's initTransactions() does.
+ * kafkajs's connect asks for an idempotent producer id only; the transactional InitProducerId —
+ * which fences the id's previous producer and completes or aborts the transaction it left open —
+ * waited for the first transaction, after the committed offsets were read. A transaction left
+ * open by a producer replaced after an unknown commit outcome then kept them unstable
+ * (UNSTABLE_OFFSET_COMMIT) until the broker timed it out (60 s): the partition stalled for a
+ * minute and rounds split (cluster-broker-loss). An empty transaction begun and aborted sends
+ * InitProducerId and nothing else (kafkajs sends no EndTxn for it).
+ */
+async function initTransactions(producer: Producer): Promise<Producer> {
+  const empty = await producer.transaction();
+  await empty.abort();
+  return producer;
+}
+
+/**
  * The producers serving input partitions, keyed by `producerKey` (`<topic>.<partition>` by
  * default); the transactional id of each is `<prefix>.<key>`.
  */
@@ -154,7 +170,7 @@ export class PartitionProducers {
         // The Java client retries this after 20 ms (KAFKA-5477).
         retry: { initialRetryTime: 20, multiplier: 1.5, maxRetryTime: 2000, retries: 12 },
       });
-      producer = p.connect().then(() => p);
+      producer = p.connect().then(() => initTransactions(p));
       producer.catch(() => this.producers.delete(key));
       this.producers.set(key, producer);
       this.floors.clear(); // re-read: the new producer may have completed a pending commit

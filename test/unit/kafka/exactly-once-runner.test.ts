@@ -116,11 +116,34 @@ function fakeKafka(
                 },
               ]),
     }),
-    producer: () => ({
-      connect: () => (log.push(`producer:${++producers}`), Promise.resolve()),
-      disconnect: () => Promise.resolve(),
-      transaction: () => Promise.resolve(txn),
-    }),
+    producer: () => {
+      const n = ++producers;
+      let initialised = false;
+      return {
+        connect: () => (log.push(`producer:${String(n)}`), Promise.resolve()),
+        disconnect: () => Promise.resolve(),
+        // as kafkajs: the first transaction sends the transactional InitProducerId (which
+        // settles what the id's previous producer left open); aborting a transaction that sent
+        // nothing sends no EndTxn
+        transaction: () => {
+          if (!initialised) log.push(`init:${String(n)}`);
+          initialised = true;
+          let used = false;
+          const use =
+            <A extends unknown[], R>(f: (...a: A) => R) =>
+            (...a: A): R => {
+              used = true;
+              return f(...a);
+            };
+          return Promise.resolve({
+            sendBatch: use(txn.sendBatch),
+            sendOffsets: use(txn.sendOffsets),
+            commit: txn.commit,
+            abort: () => (used ? txn.abort() : Promise.resolve()),
+          });
+        },
+      };
+    },
     consumer: () => ({
       connect: () => Promise.resolve(),
       disconnect: () => Promise.resolve(),
@@ -225,7 +248,7 @@ describe('ExactlyOnceRunner', () => {
     await runnerFor(fake.kafka).start();
     const { p, resolved } = payload(['0', '1', '2', '3'], () => Promise.resolve());
     await fake.eachBatch(p);
-    expect(fake.log).toEqual(['producer:1', 'send', 'offsets:4', 'commit']);
+    expect(fake.log).toEqual(['producer:1', 'init:1', 'send', 'offsets:4', 'commit']);
     expect(resolved).toEqual(['3']);
   });
 
@@ -234,7 +257,7 @@ describe('ExactlyOnceRunner', () => {
     await runnerFor(fake.kafka).start();
     const { p } = payload(['3', '4'], () => Promise.resolve());
     await fake.eachBatch(p);
-    expect(fake.log).toEqual(['producer:1']);
+    expect(fake.log).toEqual(['producer:1', 'init:1']);
   });
 
   it('retries sendOffsets on CONCURRENT_TRANSACTIONS inside the same transaction (kafkajs does not)', async () => {
@@ -244,6 +267,7 @@ describe('ExactlyOnceRunner', () => {
     await fake.eachBatch(p);
     expect(fake.log).toEqual([
       'producer:1',
+      'init:1',
       'send',
       'offsets:CONCURRENT_TRANSACTIONS',
       'offsets:1',
@@ -259,9 +283,11 @@ describe('ExactlyOnceRunner', () => {
     await fake.eachBatch(p);
     expect(fake.log).toEqual([
       'producer:1',
+      'init:1',
       'send:failed',
       'abort:failed',
       'producer:2', // a fresh producer: its initialisation settles the old transaction on the broker
+      'init:2',
       'send',
       'offsets:1',
       'commit',
@@ -279,10 +305,12 @@ describe('ExactlyOnceRunner', () => {
     await fake.eachBatch(p);
     expect(fake.log).toEqual([
       'producer:1',
+      'init:1',
       'send',
       'offsets:1',
       'commit:failed', // no abort: kafkajs refuses to abort a transaction it began committing
       'producer:2', // its initialisation completes or aborts the open transaction on the broker
+      'init:2',
       'send',
       'offsets:1',
       'commit',
@@ -301,7 +329,14 @@ describe('ExactlyOnceRunner', () => {
     }).start();
     const { p, resolved } = payload(['0'], () => Promise.resolve());
     await fake.eachBatch(p);
-    expect(fake.log).toEqual(['producer:1', 'offsets:1', 'commit:failed', 'producer:2']);
+    expect(fake.log).toEqual([
+      'producer:1',
+      'init:1',
+      'offsets:1',
+      'commit:failed',
+      'producer:2',
+      'init:2',
+    ]);
     // its effects are the changelog's now: the state owner re-reads them (onCommitUncertain)
     expect(uncertain).toEqual(['in/0']);
     expect(afterCommits).toBe(0);
@@ -332,9 +367,11 @@ describe('ExactlyOnceRunner', () => {
     await runner.transact('in', 0, build);
     expect(fake.log).toEqual([
       'producer:1',
+      'init:1',
       'send',
       'commit:failed',
       'producer:2',
+      'init:2',
       'send',
       'commit',
     ]);
